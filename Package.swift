@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+// Railgate — edge protocol gateway. Layout and data flow: docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "Railgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "railgate", targets: ["Railgate"]),
+        .library(name: "RailgateCore", targets: ["RailgateCore"]),
+        .library(name: "RailgateConfig", targets: ["RailgateConfig"]),
+        .library(name: "ModbusSouth", targets: ["ModbusSouth"]),
+        .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries from the distribution, found with pkg-config.
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
+        // libc calls Swift cannot reach directly (thread names, absolute sleeps).
+        .target(name: "CRailgatePlatform"),
+
+        .target(name: "RailgateCore", dependencies: ["CRailgatePlatform"]),
+        .target(name: "RailgateConfig", dependencies: [
+            "RailgateCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "ModbusSouth", dependencies: [
+            "RailgateCore", "RailgateConfig", "CModbus", "CRailgatePlatform",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "MQTTNorth", dependencies: [
+            "RailgateCore", "RailgateConfig", "CMosquitto", "CRailgatePlatform",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "Railgate", dependencies: [
+            "RailgateCore", "RailgateConfig", "ModbusSouth", "MQTTNorth",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "RailgateCoreTests", dependencies: ["RailgateCore"]),
+        .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
+        .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
+        .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,22 @@
+#ifndef RAILGATE_PLATFORM_H
+#define RAILGATE_PLATFORM_H
+/* Thin wrappers over libc calls Swift cannot reach directly (hidden behind
+ * _GNU_SOURCE, or macros). Nothing here allocates. */
+#include <stdint.h>
+
+/* Names the calling thread (≤ 15 bytes, longer names are truncated) so
+ * operators see it in `top -H`. Returns 0 or an errno value. */
+int rg_set_thread_name(const char *name);
+
+/* Sleeps until the absolute CLOCK_MONOTONIC deadline; restarts on EINTR. */
+void rg_sleep_until_monotonic_ns(int64_t deadline_ns);
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
+int64_t rg_monotonic_ns(void);
+int64_t rg_realtime_ns(void);
+
+/* Waits on a POSIX semaphore until an absolute CLOCK_MONOTONIC deadline.
+ * Returns 0 when the semaphore was taken, -1 on timeout. Restarts on EINTR. */
+int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns);
+
+#endif

@@ -1,0 +1,42 @@
+#define _GNU_SOURCE
+#include "platform.h"
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <string.h>
+#include <time.h>
+
+int rg_set_thread_name(const char *name) {
+    char buf[16];
+    strncpy(buf, name, sizeof buf - 1);
+    buf[sizeof buf - 1] = '\0';
+    return pthread_setname_np(pthread_self(), buf);
+}
+
+void rg_sleep_until_monotonic_ns(int64_t deadline_ns) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+static int64_t now_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t rg_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+int64_t rg_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
+
+int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    int rc;
+    do {
+        rc = sem_clockwait((sem_t *)semaphore, CLOCK_MONOTONIC, &ts);
+    } while (rc != 0 && errno == EINTR);
+    return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,99 @@
+import CMosquitto
+import Synchronization
+
+/// A libmosquitto client with its own network thread (`mosquitto_loop_start`),
+/// which also reconnects with exponential backoff.
+///
+/// Confinement: `mosquitto*` is thread-safe for publish/disconnect once the
+/// library runs in threaded mode; callbacks arrive on libmosquitto's network
+/// thread and only touch atomics and the `onConnect` closure.
+final class MosquittoClient: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let connectedFlag = Atomic<Bool>(false)
+    /// Called on the network thread after each CONNACK (rc 0) and each
+    /// lost connection (connected = false); `code` is the CONNACK or disconnect reason.
+    private let onStateChange: @Sendable (_ connected: Bool, _ code: Int32) -> Void
+
+    private static let libraryReady: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    struct Failure: Error, CustomStringConvertible {
+        var code: Int32
+        var operation: String
+        var description: String { "\(operation): \(String(cString: mosquitto_strerror(code)))" }
+    }
+
+    init(clientID: String, onStateChange: @escaping @Sendable (Bool, Int32) -> Void) throws(Failure) {
+        _ = Self.libraryReady
+        self.onStateChange = onStateChange
+        // Clean session: a restarted gateway republishes its state anyway.
+        guard let handle = mosquitto_new(clientID, true, nil) else {
+            throw Failure(code: Int32(MOSQ_ERR_NOMEM.rawValue), operation: "create MQTT client")
+        }
+        self.handle = handle
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        mosquitto_connect_callback_set(handle) { _, context, code in
+            guard let context else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
+            client.connectedFlag.store(code == 0, ordering: .releasing)
+            client.onStateChange(code == 0, code)
+        }
+        mosquitto_disconnect_callback_set(handle) { _, context, code in
+            guard let context else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
+            client.connectedFlag.store(false, ordering: .releasing)
+            client.onStateChange(false, code)
+        }
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    var isConnected: Bool { connectedFlag.load(ordering: .acquiring) }
+
+    func setCredentials(username: String, password: String?) throws(Failure) {
+        try check(mosquitto_username_pw_set(handle, username, password), "set MQTT credentials")
+    }
+
+    /// Last will: published by the broker if the gateway vanishes.
+    func setWill(topic: String, payload: [UInt8], qos: Int, retain: Bool) throws(Failure) {
+        let rc = payload.withUnsafeBytes {
+            mosquitto_will_set(handle, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain)
+        }
+        try check(rc, "set MQTT last will on \(topic)")
+    }
+
+    /// Starts the network thread and connects in the background; reconnects
+    /// on loss with a delay doubling from `minDelay` to `maxDelay` seconds.
+    func start(host: String, port: Int, keepalive: Int, minDelay: Int, maxDelay: Int) throws(Failure) {
+        try check(mosquitto_reconnect_delay_set(handle, UInt32(minDelay), UInt32(maxDelay), true),
+                  "set MQTT reconnect delay")
+        let rc = mosquitto_connect_async(handle, host, Int32(port), Int32(keepalive))
+        // A refused first connect is retried by the network thread like any loss.
+        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+            try check(rc, "connect to MQTT broker \(host):\(port)")
+        }
+        try check(mosquitto_loop_start(handle), "start MQTT network thread")
+    }
+
+    /// Returns the libmosquitto result code (0 on success).
+    func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
+        mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
+    }
+
+    /// Sends DISCONNECT (the broker then discards the last will) and stops
+    /// the network thread.
+    func stop() {
+        mosquitto_disconnect(handle)
+        mosquitto_loop_stop(handle, false)
+    }
+
+    static func message(_ code: Int32) -> String { String(cString: mosquitto_strerror(code)) }
+
+    private func check(_ rc: Int32, _ operation: String) throws(Failure) {
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw Failure(code: rc, operation: operation) }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import ModbusSouth
+import MQTTNorth
+import RailgateConfig
+import RailgateCore
+
+/// Wires one configuration into running parts: a poller thread per bus, the
+/// engine thread, the MQTT sink, and the write router.
+final class Gateway {
+    let logger = Logger(label: "railgate")
+    let configuration: Configuration
+    let table: TagTable
+    let engine: TagEngine
+    let pollers: [BusPoller]
+    let mqtt: MQTTPublisher?
+    let writes: WriteRouter
+    private var engineThread: Thread?
+
+    init(configuration: Configuration, configPath: String) throws {
+        self.configuration = configuration
+        let tags = configuration.tags()
+        let table = TagTable(tags: tags)
+        self.table = table
+        let engineWakeup = Wakeup()
+        var pollers: [BusPoller] = []
+        var targets: [(any TagWriteTarget)?] = []
+        var firstTag = 0
+        for bus in configuration.buses {
+            let poller = BusPoller(bus: bus, firstTag: firstTag, tags: tags, engineWakeup: engineWakeup,
+                                   logger: Logger(label: "railgate.modbus"))
+            let count = bus.devices.reduce(0) { $0 + $1.tags.count }
+            targets += Array(repeating: poller, count: count)
+            firstTag += count
+            pollers.append(poller)
+        }
+        self.pollers = pollers
+        let mqtt = try configuration.mqtt.map {
+            try MQTTPublisher(config: $0, gateway: configuration.gateway, table: table,
+                              logger: Logger(label: "railgate.mqtt"))
+        }
+        self.mqtt = mqtt
+        engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
+                           wakeup: engineWakeup)
+        let audit = Logger(label: "railgate.audit")
+        writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: targets) { record in
+            audit.notice("write", metadata: [
+                "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
+                "outcome": "\(record.outcome)"])
+        }
+        logger.info("configuration loaded", metadata: [
+            "file": "\(configPath)", "buses": "\(configuration.buses.count)", "tags": "\(tags.count)",
+            "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
+    }
+
+    func start() throws {
+        let engine = self.engine
+        let thread = Thread { engine.run() }
+        thread.start()
+        engineThread = thread
+        try mqtt?.start()
+        for poller in pollers { poller.start() }
+        logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
+                                                     "gateway": "\(configuration.gateway.id)"])
+    }
+
+    /// Stops south first (no new samples), then the engine (last drain), then
+    /// MQTT (publishes what is queued and goes offline).
+    func stop() {
+        for poller in pollers { poller.stop() }
+        engine.stop()
+        mqtt?.stop()
+        for poller in pollers {
+            for stats in poller.stats {
+                logger.info("device totals", metadata: [
+                    "device": "\(stats.device)", "cycles": "\(stats.cycles)", "requests": "\(stats.requests)",
+                    "errors": "\(stats.errors)", "writes": "\(stats.writes)"])
+            }
+        }
+        if let stats = mqtt?.stats {
+            logger.info("mqtt totals", metadata: [
+                "published": "\(stats.published)", "failed": "\(stats.failed)",
+                "droppedOffline": "\(stats.droppedOffline)", "queueOverruns": "\(stats.queueOverruns)"])
+        }
+        logger.notice("railgate stopped")
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RailgateConfig
+
+@main
+struct RailgateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "railgate",
+        abstract: "Edge protocol gateway: Modbus devices to named tags to MQTT.",
+        version: RailgateVersion.string,
+        subcommands: [Run.self, Check.self, Demo.self, Version.self])
+}
+
+/// Options every command that reads a configuration shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Configuration file (YAML).")
+    var config: String = "/etc/railgate/railgate.yaml"
+
+    /// Loads the file or prints every problem and exits with code 2.
+    func load() throws -> Configuration {
+        do {
+            return try Configuration.load(file: config)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            let count = error.issues.count
+            FileHandle.standardError.write(Data("\(config): \(count) error\(count == 1 ? "" : "s"); configuration not accepted\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level \"\(logLevel)\"")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let configuration = try options.load()
+        // Block the stop signals in every thread; the main thread waits for them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let gateway = try Gateway(configuration: configuration, configPath: options.config)
+        try gateway.start()
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        gateway.logger.notice("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        gateway.stop()
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a configuration and print its read plan. Exit code 2 on errors.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let configuration = try options.load()
+        print(ReadPlanReport(configuration: configuration).text)
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the demo configuration (a starting point for your own).")
+
+    func run() throws {
+        print(DemoConfiguration.yaml, terminator: "")
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+    func run() throws {
+        print("railgate \(RailgateVersion.string)")
+    }
+}

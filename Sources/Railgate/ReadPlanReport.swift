@@ -1,0 +1,39 @@
+import ModbusSouth
+import RailgateConfig
+
+/// What `railgate check` prints: the buses, devices and the read plan of
+/// each device, with requests per cycle against one request per tag.
+struct ReadPlanReport {
+    let configuration: Configuration
+
+    var text: String {
+        var lines: [String] = []
+        var tagTotal = 0
+        var requestTotal = 0
+        let tags = configuration.tags()
+        lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
+        var firstTag = 0
+        for bus in configuration.buses {
+            let link = switch bus.link {
+            case .tcp(let host, let port): "modbus-tcp \(host):\(port)"
+            case .rtu(let serial): "modbus-rtu \(serial.device) \(serial.baud) \(serial.dataBits)\(serial.parity.rawValue)\(serial.stopBits)"
+            }
+            lines.append("bus \(bus.name): \(link), timeout \(bus.timeoutMs) ms")
+            for device in bus.devices {
+                let plan = ReadPlan(device: device, firstTag: firstTag)
+                firstTag += device.tags.count
+                tagTotal += device.tags.count
+                requestTotal += plan.reads.count
+                lines.append("  device \(device.name) unit \(device.unit), every \(device.pollMs) ms: \(device.tags.count) tags in \(plan.reads.count) request(s)")
+                for line in plan.description.split(separator: "\n") {
+                    lines.append("    \(line)")
+                }
+            }
+        }
+        lines.append("read plan: \(requestTotal) request(s) per cycle for \(tagTotal) tags (one request per tag would be \(tagTotal))")
+        if let mqtt = configuration.mqtt {
+            lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/<device>/<tag>")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,122 @@
+import RailgateCore
+
+extension Configuration {
+    static func readBus(_ reader: NodeReader) -> BusConfig? {
+        reader.rejectUnknownKeys(["name", "protocol", "host", "port", "serial", "timeout_ms",
+                                  "reconnect_min_ms", "reconnect_max_ms", "devices"])
+        let name = checkName(reader, "name")
+        let proto = reader.string("protocol", required: true)
+        var link: BusConfig.Link?
+        switch proto {
+        case "modbus-tcp":
+            if reader.child("serial") != nil { reader.issue("serial", "a modbus-tcp bus has no serial settings") }
+            if let host = reader.string("host", required: true) {
+                link = .tcp(host: host, port: reader.int("port", range: 1...65535) ?? 502)
+            }
+        case "modbus-rtu":
+            if reader.child("host") != nil { reader.issue("host", "a modbus-rtu bus has no host (use serial.device)") }
+            link = reader.mapping("serial", required: true).flatMap(readSerial).map { .rtu($0) }
+        case nil:
+            break
+        case let other?:
+            reader.issue("protocol", "unknown protocol \"\(other)\" (expected modbus-tcp or modbus-rtu)")
+        }
+        let isRTU = proto == "modbus-rtu"
+        let timeout = reader.int("timeout_ms", range: 10...60_000) ?? 1000
+        let reconnectMin = reader.int("reconnect_min_ms", range: 10...3_600_000) ?? 500
+        let reconnectMax = reader.int("reconnect_max_ms", range: 10...3_600_000) ?? 30_000
+        if reconnectMax < reconnectMin {
+            reader.issue("reconnect_max_ms", "must not be below reconnect_min_ms (\(reconnectMin))")
+        }
+        let deviceReaders = reader.sequence("devices", required: true)
+        if reader.child("devices") != nil && deviceReaders.isEmpty && reader.child("devices")?.sequence != nil {
+            reader.issue("devices", "a bus needs at least one device")
+        }
+        let devices = deviceReaders.compactMap { readDevice($0, rtu: isRTU) }
+        var units: [Int: String] = [:]
+        for (d, device) in devices.enumerated() {
+            if let other = units[device.unit] {
+                reader.log.add(path: "\(reader.childPath("devices"))[\(d)].unit", line: deviceReaders[d].child("unit")?.mark?.line ?? deviceReaders[d].line,
+                               message: "unit \(device.unit) is already used by device \"\(other)\" on this bus")
+            }
+            units[device.unit] = device.name
+        }
+        guard let name, let link, devices.count == deviceReaders.count else { return nil }
+        return BusConfig(name: name, link: link, timeoutMs: timeout, reconnectMinMs: reconnectMin,
+                         reconnectMaxMs: reconnectMax, devices: devices, line: reader.line)
+    }
+
+    private static func readSerial(_ reader: NodeReader) -> SerialConfig? {
+        reader.rejectUnknownKeys(["device", "baud", "parity", "data_bits", "stop_bits", "rs485"])
+        let device = reader.string("device", required: true)
+        let baud = reader.int("baud", range: 300...4_000_000) ?? 19200
+        var parity: SerialConfig.Parity? = .even
+        if let text = reader.string("parity") {
+            switch text.lowercased() {
+            case "n", "none": parity = SerialConfig.Parity.none
+            case "e", "even": parity = .even
+            case "o", "odd": parity = .odd
+            default:
+                reader.issue("parity", "unknown parity \"\(text)\" (expected N, E or O)")
+                parity = nil
+            }
+        }
+        let dataBits = reader.int("data_bits", range: 7...8) ?? 8
+        let stopBits = reader.int("stop_bits", range: 1...2) ?? 1
+        let rs485 = reader.bool("rs485") ?? false
+        guard let device, let parity else { return nil }
+        return SerialConfig(device: device, baud: baud, parity: parity, dataBits: dataBits,
+                            stopBits: stopBits, rs485: rs485)
+    }
+
+    private static func readDevice(_ reader: NodeReader, rtu: Bool) -> DeviceConfig? {
+        reader.rejectUnknownKeys(["name", "unit", "poll_ms", "max_gap", "max_registers", "max_bits", "tags"])
+        let name = checkName(reader, "name")
+        // Modbus over serial line V1.02 §2.2: individual slave addresses are 1…247.
+        let unit = reader.int("unit", range: rtu ? 1...247 : 0...255, required: rtu) ?? (rtu ? nil : 1)
+        let poll = reader.int("poll_ms", range: 10...86_400_000) ?? 1000
+        let maxGap = reader.int("max_gap", range: 0...2000) ?? 8
+        // Modbus Application Protocol V1.1b3 §6.3/§6.1: at most 125 registers, 2000 bits per read.
+        let maxRegisters = reader.int("max_registers", range: 1...125) ?? 125
+        let maxBits = reader.int("max_bits", range: 1...2000) ?? 2000
+        let tagReaders = reader.sequence("tags", required: true)
+        if tagReaders.isEmpty && reader.child("tags")?.sequence != nil {
+            reader.issue("tags", "a device needs at least one tag")
+        }
+        let tags = tagReaders.map(readTag)
+        checkTags(tags, readers: tagReaders, maxRegisters: maxRegisters)
+        guard let name, let unit else { return nil }
+        let valid = tags.compactMap { $0 }
+        guard valid.count == tagReaders.count, !valid.isEmpty else { return nil }
+        return DeviceConfig(name: name, unit: unit, pollMs: poll, maxGap: maxGap, maxRegisters: maxRegisters,
+                            maxBits: maxBits, tags: valid)
+    }
+
+    /// Duplicate names and overlapping addresses within one device.
+    private static func checkTags(_ tags: [TagConfig?], readers: [NodeReader], maxRegisters: Int) {
+        var names: [String: Int] = [:]
+        for (i, tag) in tags.enumerated() {
+            guard let tag else { continue }
+            let reader = readers[i]
+            if let first = names[tag.name] {
+                reader.issue("name", "duplicate tag name \"\(tag.name)\" (first used by \(readers[first].path))")
+            } else {
+                names[tag.name] = i
+            }
+            if !tag.table.isBits && tag.count > maxRegisters {
+                reader.issue(tag.type == .string ? "length" : "type",
+                             "tag spans \(tag.count) registers, more than one read of \(maxRegisters) can return")
+            }
+            for j in 0..<i {
+                guard let other = tags[j], other.table == tag.table else { continue }
+                let overlaps = tag.address < other.address + other.count && other.address < tag.address + tag.count
+                // Several bools may share one register when their bits differ.
+                let distinctBits = tag.bit != nil && other.bit != nil && tag.bit != other.bit
+                    && tag.count == 1 && other.count == 1
+                if overlaps && !distinctBits {
+                    reader.issue(nil, "\(tag.table) \(tag.address)…\(tag.address + tag.count - 1) overlaps tag \"\(other.name)\" at \(other.address)…\(other.address + other.count - 1)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import RailgateCore
+import Yams
+
+extension Configuration {
+    /// Reads and validates a configuration file.
+    /// - Throws: `ConfigError` listing every problem with its YAML path and line.
+    public static func load(file: String) throws(ConfigError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: nil,
+                message: "cannot read file: \(error.localizedDescription)")])
+        }
+        do {
+            return try load(yaml: text)
+        } catch let error {
+            throw ConfigError(file: file, issues: error.issues)
+        }
+    }
+
+    /// Parses and validates configuration text.
+    /// - Throws: `ConfigError` listing every problem with its YAML path and line.
+    public static func load(yaml: String) throws(ConfigError) -> Configuration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(issues: [yamlIssue(error)])
+        } catch {
+            throw ConfigError(issues: [ConfigIssue(path: "", line: nil, message: "\(error)")])
+        }
+        guard let root, root.mapping != nil else {
+            throw ConfigError(issues: [ConfigIssue(path: "", line: 1, message: "the file must be a YAML mapping with a gateway section")])
+        }
+        let log = IssueLog()
+        let reader = NodeReader(node: root, path: "", log: log)
+        reader.rejectUnknownKeys(["gateway", "mqtt", "south"])
+        let gateway = readGateway(reader)
+        let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
+        let buses = reader.sequence("south", required: true).compactMap(readBus)
+        checkUniqueNames(buses, reader: reader)
+        guard log.issues.isEmpty, let gateway else {
+            throw ConfigError(issues: log.issues)
+        }
+        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, buses: buses)
+    }
+
+    private static func yamlIssue(_ error: YamlError) -> ConfigIssue {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigIssue(path: "", line: mark.line, message: "YAML syntax: \(problem)")
+        default:
+            return ConfigIssue(path: "", line: nil, message: "YAML: \(error)")
+        }
+    }
+
+    /// Names used in paths and topics: letters, digits, `_`, `-`, `.`.
+    static func checkName(_ reader: NodeReader, _ key: String, required: Bool = true) -> String? {
+        guard let name = reader.string(key, required: required) else { return nil }
+        let allowed = name.unicodeScalars.allSatisfy {
+            ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) || "_-.".unicodeScalars.contains($0)
+        }
+        guard allowed else {
+            reader.issue(key, "\"\(name)\" may contain only letters, digits, _, - and . (it becomes part of tag paths and MQTT topics)")
+            return nil
+        }
+        return name
+    }
+
+    private static func readGateway(_ root: NodeReader) -> GatewayConfig? {
+        guard let reader = root.mapping("gateway", required: true) else { return nil }
+        reader.rejectUnknownKeys(["id", "isa95", "writes"])
+        let id = checkName(reader, "id")
+        var hierarchy: ISA95Hierarchy?
+        if let isa95 = reader.mapping("isa95", required: true) {
+            isa95.rejectUnknownKeys(["enterprise", "site", "area", "line", "cell"])
+            let enterprise = checkName(isa95, "enterprise")
+            hierarchy = enterprise.map {
+                ISA95Hierarchy(enterprise: $0, site: checkName(isa95, "site", required: false),
+                               area: checkName(isa95, "area", required: false),
+                               line: checkName(isa95, "line", required: false),
+                               cell: checkName(isa95, "cell", required: false))
+            }
+        }
+        let writes = reader.bool("writes") ?? false
+        guard let id, let hierarchy else { return nil }
+        return GatewayConfig(id: id, hierarchy: hierarchy, writesEnabled: writes)
+    }
+
+    private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
+        reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
+                                  "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s"])
+        let host = reader.string("host", required: true)
+        let prefix = reader.string("topic_prefix") ?? "railgate"
+        if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
+            reader.issue("topic_prefix", "must not contain MQTT wildcards + or #")
+        }
+        let config = MQTTConfig(
+            host: host ?? "",
+            port: reader.int("port", range: 1...65535) ?? 1883,
+            clientID: reader.string("client_id") ?? defaultClientID,
+            username: reader.string("username"),
+            password: reader.scalar("password"),
+            qos: reader.int("qos", range: 0...2) ?? 1,
+            retain: reader.bool("retain") ?? true,
+            topicPrefix: prefix,
+            keepaliveSeconds: reader.int("keepalive", range: 5...65535) ?? 30,
+            reconnectMinSeconds: reader.int("reconnect_min_s", range: 1...3600) ?? 1,
+            reconnectMaxSeconds: reader.int("reconnect_max_s", range: 1...3600) ?? 30)
+        return host == nil ? nil : config
+    }
+
+    private static func checkUniqueNames(_ buses: [BusConfig], reader: NodeReader) {
+        var busNames: Set<String> = []
+        var deviceNames: Set<String> = []
+        for (b, bus) in buses.enumerated() {
+            if !busNames.insert(bus.name).inserted {
+                reader.log.add(path: "south[\(b)].name", line: bus.line, message: "duplicate bus name \"\(bus.name)\"")
+            }
+            for device in bus.devices where !deviceNames.insert(device.name).inserted {
+                reader.log.add(path: "south[\(b)].devices", line: bus.line,
+                               message: "duplicate device name \"\(device.name)\" (device names are unique per gateway)")
+            }
+        }
+    }
+}

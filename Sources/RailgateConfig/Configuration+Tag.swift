@@ -1,0 +1,119 @@
+import RailgateCore
+
+extension Configuration {
+    static func readTag(_ reader: NodeReader) -> TagConfig? {
+        reader.rejectUnknownKeys(["name", "ref", "table", "address", "type", "order", "bit", "length",
+                                  "scale", "offset", "unit", "deadband", "deadband_percent", "range",
+                                  "writable", "write_multiple"])
+        let name = checkName(reader, "name")
+
+        // Address: either `ref` (1-based 4xxxx notation) or `table` + `address` (0-based).
+        var table: ModbusTable?
+        var address: Int?
+        if let ref = reader.scalar("ref") {
+            if reader.child("table") != nil || reader.child("address") != nil {
+                reader.issue("ref", "give either ref or table + address, not both")
+            } else if let parsed = ModbusTable.parseReference(ref) {
+                (table, address) = parsed
+            } else {
+                reader.issue("ref", "\"\(ref)\" is not a Modbus reference (0xxxx coil, 1xxxx discrete input, 3xxxx input register, 4xxxx holding register; 5 or 6 digits, 1-based)")
+            }
+        } else {
+            if let text = reader.string("table", required: true) {
+                table = ModbusTable(rawValue: text)
+                if table == nil {
+                    let names = ModbusTable.allCases.map(\.rawValue).joined(separator: ", ")
+                    reader.issue("table", "unknown table \"\(text)\" (expected one of: \(names))")
+                }
+            }
+            address = reader.int("address", range: 0...65535, required: true)
+        }
+
+        var type: DataType?
+        if let text = reader.string("type") {
+            type = DataType(name: text)
+            if type == nil {
+                let names = DataType.allCases.map(\.description).joined(separator: ", ")
+                reader.issue("type", "unknown type \"\(text)\" (expected one of: \(names))")
+            }
+        } else if let table {
+            type = table.isBits ? .bool : .uint16
+        }
+        var order: ByteOrder = .abcd
+        if let text = reader.string("order") {
+            if let parsed = ByteOrder(name: text) { order = parsed } else {
+                reader.issue("order", "unknown order \"\(text)\" (expected ABCD, CDAB, BADC or DCBA)")
+            }
+        }
+        let bit = reader.int("bit", range: 0...15)
+        let length = reader.int("length", range: 0...65535)
+        let scale = reader.double("scale") ?? 1
+        let offset = reader.double("offset") ?? 0
+        let unit = reader.string("unit")
+        let deadband = reader.double("deadband")
+        let deadbandPercent = reader.double("deadband_percent")
+        let range = reader.range("range")
+        let writable = reader.bool("writable") ?? false
+        let writeMultiple = reader.bool("write_multiple") ?? false
+
+        guard let table, let address, let type else { return nil }
+        var valid = true
+        func reject(_ key: String?, _ message: String) {
+            reader.issue(key, message)
+            valid = false
+        }
+
+        if table.isBits {
+            if type != .bool { reject("type", "a \(table) holds single bits: type must be bool, not \(type)") }
+            if bit != nil { reject("bit", "bit applies to bools in register tables only") }
+        } else if type == .bool {
+            if bit == nil { reject(nil, "a bool in a \(table) needs bit: 0…15") }
+            if writable { reject("writable", "writing one bit of a register is not supported; map the whole register as uint16") }
+        } else if bit != nil {
+            reject("bit", "bit applies to bool tags only")
+        }
+        if type == .string {
+            if (length ?? 0) == 0 { reject("length", "a string needs length: its number of registers (1…125)") }
+            if scale != 1 || offset != 0 { reject("scale", "strings cannot be scaled") }
+        } else if length != nil {
+            reject("length", "length applies to string tags only")
+        }
+        if type == .bool && (scale != 1 || offset != 0) { reject("scale", "bools cannot be scaled") }
+        if scale == 0 { reject("scale", "scale must not be 0") }
+        if writable && (table == .inputRegister || table == .discreteInput) {
+            reject("writable", "\(table)s are read-only in Modbus")
+        }
+        let count = table.isBits ? 1 : type.registerCount(stringLength: length ?? 0)
+        if address + count - 1 > 65535 {
+            reject("address", "tag spans \(address)…\(address + count - 1), past the last address 65535")
+        }
+
+        var absoluteDeadband = 0.0
+        if let deadband {
+            if deadband < 0 { reject("deadband", "must not be negative") }
+            absoluteDeadband = deadband
+        }
+        if let deadbandPercent {
+            if deadband != nil {
+                reject("deadband_percent", "give either deadband or deadband_percent, not both")
+            } else if !(0...100).contains(deadbandPercent) {
+                reject("deadband_percent", "must be within 0…100")
+            } else if let range {
+                // OPC UA Part 8 §6.2: a percent deadband is a share of the EU range.
+                absoluteDeadband = (range.upperBound - range.lowerBound) * deadbandPercent / 100
+            } else {
+                reject("deadband_percent", "a percent deadband needs range: [low, high] in engineering units")
+            }
+        }
+        if (deadband != nil || deadbandPercent != nil) && (type == .string || type == .bool) {
+            reject(deadband != nil ? "deadband" : "deadband_percent", "deadband applies to numeric tags only")
+        }
+
+        guard valid, let name else { return nil }
+        return TagConfig(name: name, table: table, address: address, type: type, order: order, bit: bit,
+                         length: type == .string ? (length ?? 0) : 0,
+                         scaling: Scaling(scale: scale, offset: offset), unit: unit,
+                         absoluteDeadband: absoluteDeadband, range: range, writable: writable,
+                         writeMultiple: writeMultiple)
+    }
+}

@@ -1,0 +1,142 @@
+import RailgateCore
+
+/// A validated Railgate configuration. Build one with `Configuration.load`.
+public struct Configuration: Sendable, Equatable {
+    public var gateway: GatewayConfig
+    public var mqtt: MQTTConfig?
+    public var buses: [BusConfig]
+
+    /// Every tag, in configuration order (bus, device, tag); indices into
+    /// this array are the tag indices used by samples and the `TagTable`.
+    public func tags() -> [Tag] {
+        var tags: [Tag] = []
+        for bus in buses {
+            for device in bus.devices {
+                for tag in device.tags {
+                    tags.append(Tag(
+                        name: tag.name, device: device.name,
+                        path: gateway.hierarchy.path(device: device.name, tag: tag.name),
+                        dataType: tag.type, order: tag.order, scaling: tag.scaling, unit: tag.unit,
+                        deadband: tag.absoluteDeadband, writable: tag.writable,
+                        stringLength: tag.type == .string ? tag.length : 0))
+                }
+            }
+        }
+        return tags
+    }
+}
+
+/// Identity of this gateway in the plant.
+public struct GatewayConfig: Sendable, Equatable {
+    /// Unique name of the gateway, e.g. its asset tag; also the MQTT client id by default.
+    public var id: String
+    public var hierarchy: ISA95Hierarchy
+    /// Global write policy: north writes are refused unless this is true.
+    public var writesEnabled: Bool
+}
+
+/// The ISA-95 equipment hierarchy (enterprise/site/area/line/cell) used to
+/// build tag paths and MQTT topics. Levels left out are skipped.
+public struct ISA95Hierarchy: Sendable, Equatable {
+    public var enterprise: String
+    public var site: String?
+    public var area: String?
+    public var line: String?
+    public var cell: String?
+
+    public var levels: [String] { [enterprise, site, area, line, cell].compactMap { $0 } }
+
+    /// `enterprise/site/area/line/cell/device/tag`
+    public func path(device: String, tag: String) -> String {
+        (levels + [device, tag]).joined(separator: "/")
+    }
+}
+
+/// How to reach the MQTT broker and what to publish.
+public struct MQTTConfig: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var clientID: String
+    public var username: String?
+    public var password: String?
+    /// QoS of value publications (0, 1 or 2).
+    public var qos: Int
+    public var retain: Bool
+    /// First topic level, before the ISA-95 path.
+    public var topicPrefix: String
+    public var keepaliveSeconds: Int
+    /// Reconnect backoff bounds.
+    public var reconnectMinSeconds: Int
+    public var reconnectMaxSeconds: Int
+}
+
+/// One bus: a Modbus TCP connection or an RS-485 line, polled by one thread.
+public struct BusConfig: Sendable, Equatable {
+    public enum Link: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case rtu(SerialConfig)
+    }
+
+    public var name: String
+    public var link: Link
+    /// Response timeout per request.
+    public var timeoutMs: Int
+    /// Reconnect backoff bounds after a lost connection or line.
+    public var reconnectMinMs: Int
+    public var reconnectMaxMs: Int
+    public var devices: [DeviceConfig]
+    /// Line in the configuration file, for messages.
+    public var line: Int?
+}
+
+/// Serial line settings of a Modbus RTU bus.
+public struct SerialConfig: Sendable, Equatable {
+    public enum Parity: String, Sendable, Equatable {
+        case none = "N", even = "E", odd = "O"
+    }
+
+    public var device: String
+    public var baud: Int
+    public var parity: Parity
+    public var dataBits: Int
+    public var stopBits: Int
+    /// Put the UART in RS-485 mode (TIOCSRS485) when it supports it.
+    public var rs485: Bool
+}
+
+/// One Modbus slave/server on a bus.
+public struct DeviceConfig: Sendable, Equatable {
+    public var name: String
+    public var unit: Int
+    public var pollMs: Int
+    /// Largest gap (registers or bits) a read may span to merge two tags.
+    public var maxGap: Int
+    /// Largest single read in registers (≤ 125) and bits (≤ 2000).
+    public var maxRegisters: Int
+    public var maxBits: Int
+    public var tags: [TagConfig]
+}
+
+/// One tag as configured.
+public struct TagConfig: Sendable, Equatable {
+    public var name: String
+    public var table: ModbusTable
+    /// 0-based address on the wire.
+    public var address: Int
+    public var type: DataType
+    public var order: ByteOrder
+    /// Bit number for a `bool` in a register table.
+    public var bit: Int?
+    /// Registers of a string.
+    public var length: Int
+    public var scaling: Scaling
+    public var unit: String?
+    public var absoluteDeadband: Double
+    public var range: ClosedRange<Double>?
+    public var writable: Bool
+    /// Force FC15/FC16 even for a single coil/register (devices without FC5/FC6).
+    public var writeMultiple: Bool
+
+    /// Registers (or bits) this tag spans.
+    public var count: Int { table.isBits ? 1 : type.registerCount(stringLength: length) }
+}

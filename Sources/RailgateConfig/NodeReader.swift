@@ -1,0 +1,148 @@
+import Yams
+
+/// Reads one YAML mapping with its path and line, recording every problem in
+/// a shared `IssueLog` instead of stopping at the first one.
+struct NodeReader {
+    let node: Node
+    let path: String
+    let log: IssueLog
+
+    var line: Int? { node.mark?.line }
+
+    func child(_ key: String) -> Node? { node.mapping?[key] }
+
+    func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func issue(_ key: String?, _ message: String) {
+        let target = key.flatMap { child($0) } ?? node
+        log.add(path: key.map(childPath) ?? path, line: target.mark?.line ?? line, message: message)
+    }
+
+    /// Reports every key of this mapping that is not in `known`.
+    func rejectUnknownKeys(_ known: Set<String>) {
+        guard let mapping = node.mapping else { return }
+        for (key, value) in mapping {
+            guard let name = key.string else { continue }
+            if !known.contains(name) {
+                let hint = known.sorted().joined(separator: ", ")
+                log.add(path: childPath(name), line: key.mark?.line ?? value.mark?.line,
+                        message: "unknown key \"\(name)\" (expected one of: \(hint))")
+            }
+        }
+    }
+
+    /// The raw scalar text of `key`, as written (so `00001` keeps its zeros).
+    func scalar(_ key: String, required: Bool = false) -> String? {
+        guard let value = child(key) else {
+            if required { issue(nil, "missing required key \"\(key)\"") }
+            return nil
+        }
+        guard let scalar = value.scalar else {
+            issue(key, "expected a single value")
+            return nil
+        }
+        return scalar.string
+    }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let text = scalar(key, required: required) else { return nil }
+        if text.isEmpty {
+            issue(key, "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    func int(_ key: String, range: ClosedRange<Int>, required: Bool = false) -> Int? {
+        guard let text = scalar(key, required: required) else { return nil }
+        guard let value = Int(text) else {
+            issue(key, "expected an integer, found \"\(text)\"")
+            return nil
+        }
+        guard range.contains(value) else {
+            issue(key, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    func double(_ key: String) -> Double? {
+        guard let text = scalar(key) else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            issue(key, "expected a number, found \"\(text)\"")
+            return nil
+        }
+        return value
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let text = scalar(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            issue(key, "expected true or false, found \"\(text)\"")
+            return nil
+        }
+    }
+
+    /// A mapping under `key`, or nil (with an issue if present but not a mapping).
+    func mapping(_ key: String, required: Bool = false) -> NodeReader? {
+        guard let value = child(key) else {
+            if required { issue(nil, "missing required section \"\(key)\"") }
+            return nil
+        }
+        guard value.mapping != nil else {
+            issue(key, "expected a mapping of keys to values")
+            return nil
+        }
+        return NodeReader(node: value, path: childPath(key), log: log)
+    }
+
+    /// The elements of a sequence under `key`, each as a reader over a mapping.
+    func sequence(_ key: String, required: Bool = false) -> [NodeReader] {
+        guard let value = child(key) else {
+            if required { issue(nil, "missing required list \"\(key)\"") }
+            return []
+        }
+        guard let items = value.sequence else {
+            issue(key, "expected a list")
+            return []
+        }
+        var readers: [NodeReader] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(childPath(key))[\(index)]"
+            guard item.mapping != nil else {
+                log.add(path: itemPath, line: item.mark?.line, message: "expected a mapping of keys to values")
+                continue
+            }
+            readers.append(NodeReader(node: item, path: itemPath, log: log))
+        }
+        return readers
+    }
+
+    /// A two-number list `[low, high]`.
+    func range(_ key: String) -> ClosedRange<Double>? {
+        guard let value = child(key) else { return nil }
+        guard let items = value.sequence, items.count == 2,
+              let low = items[0].scalar.flatMap({ Double($0.string) }),
+              let high = items[1].scalar.flatMap({ Double($0.string) }) else {
+            issue(key, "expected [low, high]")
+            return nil
+        }
+        guard low < high else {
+            issue(key, "low \(low) must be below high \(high)")
+            return nil
+        }
+        return low...high
+    }
+}
+
+/// Collects issues across readers (a class so that value-type readers share it).
+final class IssueLog {
+    private(set) var issues: [ConfigIssue] = []
+
+    func add(path: String, line: Int?, message: String) {
+        issues.append(ConfigIssue(path: path, line: line, message: message))
+    }
+}

@@ -1,0 +1,141 @@
+import Synchronization
+
+/// Counters of the engine, readable from any thread.
+public struct TagEngineStats: Sendable, Equatable {
+    public var samples: Int
+    public var changes: Int
+    /// Samples lost because a bus ring was full.
+    public var ringOverruns: Int
+    /// Changes lost because a sink queue was full.
+    public var sinkOverruns: Int
+}
+
+/// Drains the bus rings, applies deadband and quality rules, updates the
+/// `TagTable` and fans changes out to the sinks' `ChangeQueue`s.
+///
+/// A change is emitted when a tag is seen for the first time, when its
+/// quality changes, or when a good value moves by more than the tag's
+/// deadband from the last emitted value (any change when the deadband is 0).
+public final class TagEngine: @unchecked Sendable {
+    public let table: TagTable
+    private let rings: [SampleRing]
+    private let sinks: [ChangeQueue]
+    /// Bus threads signal this after pushing a cycle's samples.
+    public let wakeup: Wakeup
+
+    // Engine-thread state, indexed by tag.
+    private var lastValue: [SampleValue]
+    private var lastQuality: [Quality]
+    private var emitted: [Bool]
+    private var lastText: [[UInt8]]
+    private let kinds: [ValueKind]
+    private let deadbands: [Double]
+
+    private let sampleCount = Atomic<Int>(0)
+    private let changeCount = Atomic<Int>(0)
+    private let started = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
+    private let stopped = Wakeup()
+
+    public init(table: TagTable, rings: [SampleRing], sinks: [ChangeQueue], wakeup: Wakeup = Wakeup()) {
+        self.table = table
+        self.wakeup = wakeup
+        self.rings = rings
+        self.sinks = sinks
+        let count = table.count
+        lastValue = Array(repeating: .zero, count: count)
+        lastQuality = Array(repeating: Quality(reason: .waitingForInitialData), count: count)
+        emitted = Array(repeating: false, count: count)
+        lastText = Array(repeating: [], count: count)
+        kinds = table.tags.map(\.kind)
+        deadbands = table.tags.map(\.deadband)
+    }
+
+    public var stats: TagEngineStats {
+        TagEngineStats(
+            samples: sampleCount.load(ordering: .relaxed),
+            changes: changeCount.load(ordering: .relaxed),
+            ringOverruns: rings.reduce(0) { $0 + $1.overruns },
+            sinkOverruns: sinks.reduce(0) { $0 + $1.overruns })
+    }
+
+    /// Drains every ring once. Call from one thread only (the engine thread,
+    /// or a test). Returns the number of samples processed.
+    @discardableResult
+    public func drainOnce() -> Int {
+        var processed = 0
+        var changes = 0
+        for ring in rings {
+            processed += ring.drain { sample, text in
+                if self.apply(sample, text: text) { changes += 1 }
+            }
+        }
+        if changes > 0 {
+            for sink in sinks { sink.wakeup.signal() }
+            changeCount.wrappingAdd(changes, ordering: .relaxed)
+        }
+        sampleCount.wrappingAdd(processed, ordering: .relaxed)
+        return processed
+    }
+
+    /// Runs the engine loop on the calling thread until `stop()`.
+    public func run() {
+        Clock.nameCurrentThread("rg-engine")
+        started.store(true, ordering: .releasing)
+        while !stopRequested.load(ordering: .acquiring) {
+            wakeup.wait(timeoutNs: 200_000_000)
+            drainOnce()
+        }
+        drainOnce()
+        stopped.signal()
+    }
+
+    /// Asks `run()` to return after a last drain, and waits for it (up to 2 s).
+    public func stop() {
+        guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wakeup.signal()
+        if started.load(ordering: .acquiring) { stopped.wait(timeoutNs: 2_000_000_000) }
+    }
+
+    private func apply(_ sample: Sample, text slot: UnsafeBufferPointer<UInt8>) -> Bool {
+        let index = Int(sample.tag)
+        guard index < kinds.count else { return false }
+        let kind = kinds[index]
+        let text = kind == .string
+            ? UnsafeBufferPointer(rebasing: slot.prefix(Int(truncatingIfNeeded: min(sample.value.uint, UInt64(slot.count)))))
+            : UnsafeBufferPointer(start: nil, count: 0)
+        let now = Clock.realtimeNs()
+
+        var newText: String? = nil
+        var textChanged = false
+        if kind == .string && sample.quality.isGood {
+            textChanged = !lastText[index].elementsEqual(text)
+            if textChanged || !emitted[index] {
+                lastText[index] = Array(text)
+                newText = String(decoding: text, as: UTF8.self)
+            }
+        }
+        table.store(sample, gatewayTimestamp: now, text: newText)
+
+        let isChange: Bool
+        if !emitted[index] || sample.quality != lastQuality[index] {
+            isChange = true
+        } else if !sample.quality.isGood {
+            isChange = false
+        } else if kind == .string {
+            isChange = textChanged
+        } else if deadbands[index] > 0 {
+            let delta = sample.value.numeric(kind) - lastValue[index].numeric(kind)
+            isChange = abs(delta) > deadbands[index] || delta.isNaN
+        } else {
+            isChange = sample.value != lastValue[index]
+        }
+        guard isChange else { return false }
+
+        emitted[index] = true
+        lastQuality[index] = sample.quality
+        if sample.quality.isGood { lastValue[index] = sample.value }
+        for sink in sinks { sink.ring.push(sample) }
+        return true
+    }
+}

@@ -1,0 +1,98 @@
+import Synchronization
+
+/// The result of a write request from north.
+public enum WriteOutcome: Sendable, Equatable, CustomStringConvertible {
+    /// The device acknowledged the write.
+    case done
+    /// Railgate refused the request before touching the device (policy, tag, value).
+    case refused(String)
+    /// The device or the line failed the write.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .done: "done"
+        case .refused(let why): "refused: \(why)"
+        case .failed(let why): "failed: \(why)"
+        }
+    }
+}
+
+/// Something that owns tags and can execute writes to them (a bus thread).
+public protocol TagWriteTarget: AnyObject, Sendable {
+    /// Queues a write of an engineering value to tag `tag` (gateway tag index).
+    /// `completion` is called once, from the bus thread.
+    func submitWrite(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void)
+}
+
+/// One line of the write audit trail: who asked what, and what happened.
+public struct WriteAuditRecord: Sendable, Equatable {
+    /// CLOCK_REALTIME ns when the outcome was known.
+    public var timestamp: Int64
+    /// Who asked, e.g. `opcua:session-3`, `console:ttyS0`, `test`.
+    public var origin: String
+    public var path: String
+    public var value: WriteValue
+    public var outcome: WriteOutcome
+}
+
+/// Entry point for every write from north. Checks the global write policy
+/// and the tag's `writable` flag, routes the request to the bus that owns
+/// the tag, and reports every request — refused or not — to the audit sink.
+public final class WriteRouter: Sendable {
+    public let table: TagTable
+    private let writesEnabled: Bool
+    private let targets: [(any TagWriteTarget)?]
+    private let audit: @Sendable (WriteAuditRecord) -> Void
+
+    /// - Parameter targets: the owner of each tag, indexed like `table.tags`.
+    public init(table: TagTable, writesEnabled: Bool, targets: [(any TagWriteTarget)?],
+                audit: @escaping @Sendable (WriteAuditRecord) -> Void) {
+        precondition(targets.count == table.count, "one write target slot per tag")
+        self.table = table
+        self.writesEnabled = writesEnabled
+        self.targets = targets
+        self.audit = audit
+    }
+
+    /// Requests a write to the tag at `path`.
+    public func write(path: String, value: WriteValue, origin: String,
+                      completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        let audit = self.audit
+        let finish: @Sendable (WriteOutcome) -> Void = { outcome in
+            audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path,
+                                   value: value, outcome: outcome))
+            completion(outcome)
+        }
+        guard let index = table.index(ofPath: path) else {
+            return finish(.refused("no tag \(path)"))
+        }
+        guard writesEnabled else {
+            return finish(.refused("writes are disabled by the gateway's write policy (gateway.writes)"))
+        }
+        guard table.tags[index].writable else {
+            return finish(.refused("tag is not writable"))
+        }
+        guard let target = targets[index] else {
+            return finish(.refused("tag has no bus that can write it"))
+        }
+        target.submitWrite(tag: index, value: value, completion: finish)
+    }
+
+    /// Blocking form of `write` for threads that may wait (console, tests).
+    public func writeAndWait(path: String, value: WriteValue, origin: String,
+                             timeoutNs: Int64 = 10_000_000_000) -> WriteOutcome {
+        let answer = Answer()
+        write(path: path, value: value, origin: origin) { outcome in
+            answer.outcome.withLock { $0 = outcome }
+            answer.done.signal()
+        }
+        answer.done.wait(timeoutNs: timeoutNs)
+        return answer.outcome.withLock { $0 } ?? .failed("no answer from the bus within \(timeoutNs / 1_000_000) ms")
+    }
+
+    private final class Answer: Sendable {
+        let outcome = Mutex<WriteOutcome?>(nil)
+        let done = Wakeup()
+    }
+}
