@@ -111,9 +111,12 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
                 : .failed("bus \(bus.name) is disconnected")
             lastFrameEnd = Clock.monotonicNs()
             if let device = location(ofTag: write.tag)?.device {
-                statistics.withLock { stats in
-                    stats[device].writes += 1
-                    if outcome != .done { stats[device].writeErrors += 1 }
+                // Refusals (a value the tag cannot hold) never reached the device.
+                if case .refused = outcome {} else {
+                    statistics.withLock { stats in
+                        stats[device].writes += 1
+                        if outcome != .done { stats[device].writeErrors += 1 }
+                    }
                 }
                 if outcome == .done { nextDue[device] = Clock.monotonicNs() }
             }

@@ -18,7 +18,7 @@ public struct DeviceStats: Sendable, Equatable {
     /// errno of the last failure (see `lastError`), and when it happened.
     public var lastErrno: Int32 = 0
     public var lastErrorAt: Int64 = 0
-    /// Writes executed and failed.
+    /// Writes sent to the device, and how many of them failed.
     public var writes: Int = 0
     public var writeErrors: Int = 0
 

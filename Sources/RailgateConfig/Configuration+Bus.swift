@@ -29,7 +29,7 @@ extension Configuration {
             reader.issue("reconnect_max_ms", "must not be below reconnect_min_ms (\(reconnectMin))")
         }
         let deviceReaders = reader.sequence("devices", required: true)
-        if reader.child("devices") != nil && deviceReaders.isEmpty && reader.child("devices")?.sequence != nil {
+        if deviceReaders.isEmpty, let list = reader.child("devices")?.sequence, list.isEmpty {
             reader.issue("devices", "a bus needs at least one device")
         }
         let devices = deviceReaders.compactMap { readDevice($0, rtu: isRTU) }
@@ -80,7 +80,7 @@ extension Configuration {
         let maxRegisters = reader.int("max_registers", range: 1...125) ?? 125
         let maxBits = reader.int("max_bits", range: 1...2000) ?? 2000
         let tagReaders = reader.sequence("tags", required: true)
-        if tagReaders.isEmpty && reader.child("tags")?.sequence != nil {
+        if tagReaders.isEmpty, let list = reader.child("tags")?.sequence, list.isEmpty {
             reader.issue("tags", "a device needs at least one tag")
         }
         let tags = tagReaders.map(readTag)
@@ -95,14 +95,18 @@ extension Configuration {
     /// Duplicate names and overlapping addresses within one device.
     private static func checkTags(_ tags: [TagConfig?], readers: [NodeReader], maxRegisters: Int) {
         var names: [String: Int] = [:]
+        for (i, reader) in readers.enumerated() {
+            // Checked on the raw names, so a tag with other errors still counts.
+            guard let name = reader.child("name")?.scalar?.string else { continue }
+            if let first = names[name] {
+                reader.issue("name", "duplicate tag name \"\(name)\" (first used by \(readers[first].path))")
+            } else {
+                names[name] = i
+            }
+        }
         for (i, tag) in tags.enumerated() {
             guard let tag else { continue }
             let reader = readers[i]
-            if let first = names[tag.name] {
-                reader.issue("name", "duplicate tag name \"\(tag.name)\" (first used by \(readers[first].path))")
-            } else {
-                names[tag.name] = i
-            }
             if !tag.table.isBits && tag.count > maxRegisters {
                 reader.issue(tag.type == .string ? "length" : "type",
                              "tag spans \(tag.count) registers, more than one read of \(maxRegisters) can return")

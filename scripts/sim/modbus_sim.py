@@ -31,6 +31,7 @@ gets exception 2.
 import argparse
 import asyncio
 import logging
+import os
 import struct
 import sys
 
@@ -121,6 +122,20 @@ async def serve(args):
     await server
 
 
+async def exit_with_parent(pid):
+    """Ends the simulator when the process that started it has exited (this
+    process is then re-parented, even while the old parent is a zombie)."""
+    while os.getppid() == pid:
+        await asyncio.sleep(0.5)
+    os._exit(0)
+
+
+async def run(args):
+    if args.exit_with_parent:
+        asyncio.ensure_future(exit_with_parent(args.exit_with_parent))
+    await serve(args)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
@@ -129,10 +144,12 @@ def main():
     parser.add_argument("--host", default="127.0.0.1", help="TCP address to bind (loopback only)")
     parser.add_argument("--baud", type=int, default=19200)
     parser.add_argument("--units", default="1", help="comma-separated unit ids, e.g. 1,2")
+    parser.add_argument("--exit-with-parent", type=int, metavar="PID",
+                        help="exit when process PID is gone (for test harnesses)")
     args = parser.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.ERROR)
     try:
-        asyncio.run(serve(args))
+        asyncio.run(run(args))
     except KeyboardInterrupt:
         pass
     return 0

@@ -1,0 +1,46 @@
+import Testing
+@testable import MQTTNorth
+import RailgateCore
+
+typealias Tag = RailgateCore.Tag
+
+/// Golden payloads: exactly the bytes a subscriber receives.
+struct JSONPayloadTests {
+    func tag(_ type: DataType, unit: String? = nil, scaling: Scaling = .identity) -> Tag {
+        Tag(name: "t", device: "d", path: "e/d/t", dataType: type, scaling: scaling, unit: unit)
+    }
+
+    func sample(_ value: SampleValue, _ quality: Quality = .good) -> Sample {
+        Sample(tag: 0, quality: quality, timestamp: 1_732_540_000_123_456_789, value: value)
+    }
+
+    @Test func goodValuesOfEveryKind() {
+        #expect(JSONPayload.encode(tag: tag(.float32, unit: "V"), sample: sample(SampleValue(double: 230.5)), text: nil)
+                == #"{"ts":1732540000123,"value":230.5,"quality":"good","unit":"V"}"#)
+        #expect(JSONPayload.encode(tag: tag(.uint16, unit: "rpm"), sample: sample(SampleValue(uint: 1450)), text: nil)
+                == #"{"ts":1732540000123,"value":1450,"quality":"good","unit":"rpm"}"#)
+        #expect(JSONPayload.encode(tag: tag(.int64), sample: sample(SampleValue(int: -9_876_543_210)), text: nil)
+                == #"{"ts":1732540000123,"value":-9876543210,"quality":"good"}"#)
+        #expect(JSONPayload.encode(tag: tag(.bool), sample: sample(SampleValue(bool: true)), text: nil)
+                == #"{"ts":1732540000123,"value":true,"quality":"good"}"#)
+        #expect(JSONPayload.encode(tag: tag(.float64), sample: sample(SampleValue(double: 20)), text: nil)
+                == #"{"ts":1732540000123,"value":20,"quality":"good"}"#)
+    }
+
+    @Test func badValuesAreNullWithAReason() {
+        #expect(JSONPayload.encode(tag: tag(.float32, unit: "V"), sample: sample(.zero, Quality(reason: .timeout)), text: nil)
+                == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"timeout","unit":"V"}"#)
+        #expect(JSONPayload.encode(tag: tag(.uint16), sample: sample(.zero, Quality(reason: .exception, detail: 2)), text: nil)
+                == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"exception 2"}"#)
+    }
+
+    @Test func stringsAreEscaped() {
+        #expect(JSONPayload.encode(tag: tag(.string), sample: sample(.zero), text: "a\"b\\c\n\u{01}")
+                == #"{"ts":1732540000123,"value":"a\"b\\c\n\u0001","quality":"good"}"#)
+    }
+
+    @Test func nonFiniteNumbersAreNull() {
+        #expect(JSONPayload.encode(tag: tag(.float32), sample: sample(SampleValue(double: .nan)), text: nil)
+                == #"{"ts":1732540000123,"value":null,"quality":"good"}"#)
+    }
+}

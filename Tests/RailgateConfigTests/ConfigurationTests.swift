@@ -1,0 +1,224 @@
+import Testing
+@testable import RailgateConfig
+import RailgateCore
+
+/// A valid configuration; tests replace one line to make it wrong.
+let validYAML = """
+gateway:
+  id: gw1
+  isa95: {enterprise: acme, site: plant1, area: pack, line: line3}
+mqtt:
+  host: 127.0.0.1
+  port: 1883
+south:
+  - name: tcp1
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: 5020
+    devices:
+      - name: meter1
+        unit: 1
+        poll_ms: 500
+        tags:
+          - {name: voltage, ref: 400001, type: float32, unit: V}
+          - {name: speed, table: holding-register, address: 5, type: uint16}
+          - {name: serial, ref: 400021, type: string, length: 8}
+          - {name: run, ref: 400017, type: bool, bit: 0}
+          - {name: coil0, ref: "00001"}
+  - name: rtu1
+    protocol: modbus-rtu
+    serial: {device: /dev/ttyS1, baud: 19200, parity: E, data_bits: 8, stop_bits: 1}
+    devices:
+      - name: drive1
+        unit: 2
+        tags:
+          - {name: freq, ref: 300001, type: int16, scale: 0.01, unit: Hz, deadband_percent: 1, range: [0, 50]}
+
+"""
+
+/// Replaces the first occurrence of `old` in the valid YAML, loads it and
+/// returns the issues (none if it loaded).
+func issues(replacing old: String, with new: String) -> [ConfigIssue] {
+    precondition(validYAML.contains(old), "fixture does not contain \(old)")
+    let yaml = validYAML.replacingOccurrences(of: old, with: new)
+    do {
+        _ = try Configuration.load(yaml: yaml)
+        return []
+    } catch {
+        return error.issues
+    }
+}
+
+extension String {
+    func replacingOccurrences(of old: String, with new: String) -> String {
+        guard let range = range(of: old) else { return self }
+        return replacingCharacters(in: range, with: new)
+    }
+}
+
+struct ConfigurationTests {
+    @Test func validConfigurationLoads() throws {
+        let config = try Configuration.load(yaml: validYAML)
+        #expect(config.gateway.id == "gw1")
+        #expect(config.gateway.writesEnabled == false)
+        #expect(config.buses.count == 2)
+        let tags = config.tags()
+        #expect(tags.map(\.path).first == "acme/plant1/pack/line3/meter1/voltage")
+        #expect(tags.count == 6)
+        let meter = config.buses[0].devices[0]
+        #expect(meter.tags[0].table == .holdingRegister && meter.tags[0].address == 0)
+        #expect(meter.tags[4].table == .coil && meter.tags[4].address == 0 && meter.tags[4].type == .bool)
+        guard case .rtu(let serial) = config.buses[1].link else { Issue.record("expected RTU"); return }
+        #expect(serial.parity == .even)
+        // 1 % of the 0…50 range.
+        #expect(tags[5].deadband == 0.5)
+        #expect(tags[5].kind == .double)
+        #expect(config.mqtt?.clientID == "gw1")
+    }
+
+    @Test func unknownTypeNamesPathAndLine() {
+        let found = issues(replacing: "type: float32, unit: V", with: "type: flaot32, unit: V")
+        #expect(found.count == 1)
+        #expect(found.first?.path == "south[0].devices[0].tags[0].type")
+        #expect(found.first?.line == 17)
+        #expect(found.first?.message.contains("unknown type \"flaot32\"") == true)
+    }
+
+    @Test func overlappingAddresses() {
+        let found = issues(replacing: "address: 5, type: uint16", with: "address: 1, type: uint16")
+        #expect(found.map(\.path) == ["south[0].devices[0].tags[1]"])
+        #expect(found.first?.message.contains("overlaps tag \"voltage\"") == true)
+        #expect(found.first?.line == 18)
+    }
+
+    @Test func bitsOfOneRegisterMayShareIt() {
+        let found = issues(replacing: "- {name: coil0, ref: \"00001\"}",
+                           with: "- {name: run2, ref: 400017, type: bool, bit: 1}")
+        #expect(found.isEmpty)
+        let same = issues(replacing: "- {name: coil0, ref: \"00001\"}",
+                          with: "- {name: run2, ref: 400017, type: bool, bit: 0}")
+        #expect(same.first?.message.contains("overlaps") == true)
+    }
+
+    @Test func addressOutOfRange() {
+        let pastEnd = issues(replacing: "address: 5, type: uint16", with: "address: 65535, type: uint32")
+        #expect(pastEnd.first?.path == "south[0].devices[0].tags[1].address")
+        #expect(pastEnd.first?.message.contains("past the last address 65535") == true)
+        let negative = issues(replacing: "address: 5, type: uint16", with: "address: -1, type: uint16")
+        #expect(negative.first?.message.contains("out of range 0...65535") == true)
+        let badRef = issues(replacing: "ref: 400001,", with: "ref: 470000,")
+        #expect(badRef.first?.path == "south[0].devices[0].tags[0].ref")
+    }
+
+    @Test func registerCountOver125() {
+        let found = issues(replacing: "type: string, length: 8", with: "type: string, length: 126")
+        #expect(found.first?.path == "south[0].devices[0].tags[2].length")
+        #expect(found.first?.message.contains("126 registers") == true)
+        let device = issues(replacing: "poll_ms: 500", with: "poll_ms: 500\n        max_registers: 200")
+        #expect(device.first?.path == "south[0].devices[0].max_registers")
+    }
+
+    @Test func stringLengthZero() {
+        let found = issues(replacing: "type: string, length: 8", with: "type: string, length: 0")
+        #expect(found.first?.path == "south[0].devices[0].tags[2].length")
+        #expect(found.first?.line == 19)
+    }
+
+    @Test func unknownSerialParity() {
+        let found = issues(replacing: "parity: E", with: "parity: X")
+        #expect(found.map(\.path) == ["south[1].serial.parity"])
+        #expect(found.first?.message == "unknown parity \"X\" (expected N, E or O)")
+        #expect(found.first?.line == 24)
+    }
+
+    @Test func duplicateTagName() {
+        let found = issues(replacing: "name: speed,", with: "name: voltage,")
+        #expect(found.map(\.path) == ["south[0].devices[0].tags[1].name"])
+        #expect(found.first?.message.contains("duplicate tag name \"voltage\"") == true)
+    }
+
+    @Test func missingSerialDevice() {
+        let found = issues(replacing: "{device: /dev/ttyS1, baud", with: "{baud")
+        #expect(found.map(\.path) == ["south[1].serial"])
+        #expect(found.first?.message == "missing required key \"device\"")
+    }
+
+    @Test func busWithoutDevices() {
+        let yaml = validYAML[..<validYAML.range(of: "  - name: rtu1")!.lowerBound] + """
+          - name: rtu1
+            protocol: modbus-rtu
+            serial: {device: /dev/ttyS1}
+            devices: []
+
+        """
+        do {
+            _ = try Configuration.load(yaml: String(yaml))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.issues.map(\.path) == ["south[1].devices"])
+            #expect(error.issues.first?.message == "a bus needs at least one device")
+        }
+    }
+
+    @Test func everyErrorIsCollected() {
+        var yaml = validYAML.replacingOccurrences(of: "type: float32, unit: V", with: "type: flaot32, unit: V")
+        yaml = yaml.replacingOccurrences(of: "parity: E", with: "parity: X")
+        yaml = yaml.replacingOccurrences(of: "name: speed,", with: "name: voltage,")
+        do {
+            _ = try Configuration.load(yaml: yaml)
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.issues.count == 3)
+            var described = error
+            described.file = "gw.yaml"
+            #expect(described.description.contains("gw.yaml:17: south[0].devices[0].tags[0].type: unknown type \"flaot32\""))
+        }
+    }
+
+    @Test func unknownKeysAreTypos() {
+        let found = issues(replacing: "poll_ms: 500", with: "pol_ms: 500")
+        #expect(found.first?.path == "south[0].devices[0].pol_ms")
+        #expect(found.first?.message.contains("unknown key \"pol_ms\"") == true)
+    }
+
+    @Test func readOnlyTablesCannotBeWritable() {
+        let found = issues(replacing: "unit: Hz, deadband_percent", with: "writable: true, unit: Hz, deadband_percent")
+        #expect(found.first?.message == "input-registers are read-only in Modbus")
+    }
+
+    @Test func percentDeadbandNeedsRange() {
+        let found = issues(replacing: ", range: [0, 50]", with: "")
+        #expect(found.first?.path == "south[1].devices[0].tags[0].deadband_percent")
+    }
+
+    @Test func yamlSyntaxErrorHasALine() {
+        do {
+            _ = try Configuration.load(yaml: "gateway:\n  id: [unclosed\n")
+            Issue.record("expected a syntax error")
+        } catch {
+            #expect(error.issues.first?.line != nil)
+            #expect(error.issues.first?.message.hasPrefix("YAML syntax") == true)
+        }
+    }
+
+    @Test func rtuUnitMustBeAnIndividualAddress() {
+        let found = issues(replacing: "unit: 2", with: "unit: 248")
+        #expect(found.first?.path == "south[1].devices[0].unit")
+    }
+
+    @Test func namesMustBeTopicSafe() {
+        let found = issues(replacing: "name: meter1", with: "name: meter/1")
+        #expect(found.first?.path == "south[0].devices[0].name")
+    }
+
+    @Test func modiconReferences() {
+        #expect(ModbusTable.parseReference("40001")! == (.holdingRegister, 0))
+        #expect(ModbusTable.parseReference("465536")! == (.holdingRegister, 65535))
+        #expect(ModbusTable.parseReference("30010")! == (.inputRegister, 9))
+        #expect(ModbusTable.parseReference("10001")! == (.discreteInput, 0))
+        #expect(ModbusTable.parseReference("00001")! == (.coil, 0))
+        #expect(ModbusTable.parseReference("40000") == nil)
+        #expect(ModbusTable.parseReference("20001") == nil)
+        #expect(ModbusTable.parseReference("4001") == nil)
+    }
+}

@@ -1,0 +1,87 @@
+import Testing
+@testable import RailgateCore
+
+struct TagEngineTests {
+    let tags = [
+        Tag(name: "v", device: "d", path: "a/d/v", dataType: .float32, deadband: 0.5),
+        Tag(name: "n", device: "d", path: "a/d/n", dataType: .uint16),
+        Tag(name: "s", device: "d", path: "a/d/s", dataType: .string, stringLength: 4),
+    ]
+
+    func setup() -> (TagEngine, SampleRing, ChangeQueue) {
+        let ring = SampleRing(minimumCapacity: 64, slotBytes: 8)
+        let sink = ChangeQueue(name: "test", capacity: 64)
+        let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink])
+        return (engine, ring, sink)
+    }
+
+    func changes(_ sink: ChangeQueue) -> [Sample] {
+        var out: [Sample] = []
+        sink.ring.drain { s, _ in out.append(s) }
+        return out
+    }
+
+    @Test func deadbandSuppressesSmallMovesFromTheLastPublishedValue() {
+        let (engine, ring, sink) = setup()
+        for (i, v) in [10.0, 10.3, 10.5, 10.6, 9.9, 11.2].enumerated() {
+            ring.push(Sample(tag: 0, quality: .good, timestamp: Int64(i), value: SampleValue(double: v)))
+        }
+        engine.drainOnce()
+        // 10.0 first; 10.3 and 10.5 within 0.5 of 10.0; 10.6 exceeds; 9.9 exceeds 10.6 by 0.7; 11.2 exceeds.
+        #expect(changes(sink).map(\.value.double) == [10.0, 10.6, 9.9, 11.2])
+        // The table always holds the latest value.
+        #expect(engine.table.state(0).sample.value.double == 11.2)
+    }
+
+    @Test func anyChangeWithoutDeadbandAndQualityTransitions() {
+        let (engine, ring, sink) = setup()
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 1, value: SampleValue(uint: 5)))
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 2, value: SampleValue(uint: 5)))
+        ring.push(Sample(tag: 1, quality: Quality(reason: .timeout), timestamp: 3, value: .zero))
+        ring.push(Sample(tag: 1, quality: Quality(reason: .timeout), timestamp: 4, value: .zero))
+        ring.push(Sample(tag: 1, quality: Quality(reason: .exception, detail: 2), timestamp: 5, value: .zero))
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 6, value: SampleValue(uint: 5)))
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 7, value: SampleValue(uint: 6)))
+        engine.drainOnce()
+        #expect(changes(sink).map(\.timestamp) == [1, 3, 5, 6, 7])
+        #expect(engine.stats.samples == 7)
+        #expect(engine.stats.changes == 5)
+    }
+
+    @Test func badQualityKeepsTheLastValueInTheTable() {
+        let (engine, ring, _) = setup()
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 1, value: SampleValue(uint: 42)))
+        ring.push(Sample(tag: 1, quality: Quality(reason: .disconnected), timestamp: 2, value: .zero))
+        engine.drainOnce()
+        let state = engine.table.state(1)
+        #expect(state.sample.value.uint == 42)
+        #expect(state.sample.quality == Quality(reason: .disconnected))
+        #expect(state.sample.timestamp == 2)
+    }
+
+    @Test func stringChangesAreDetectedByContent() {
+        let (engine, ring, sink) = setup()
+        for text in ["AB", "AB", "ABC"] {
+            _ = Array(text.utf8).withUnsafeBytes {
+                ring.push(Sample(tag: 2, quality: .good, timestamp: 0, value: .zero), text: $0)
+            }
+        }
+        engine.drainOnce()
+        #expect(changes(sink).count == 2)
+        #expect(engine.table.state(2).text == "ABC")
+    }
+
+    @Test func tagsStartWaitingForInitialData() {
+        let (engine, _, _) = setup()
+        #expect(engine.table.state(0).sample.quality.reason == .waitingForInitialData)
+    }
+
+    @Test func fullSinkCountsOverrunsAndNeverBlocks() {
+        let ring = SampleRing(minimumCapacity: 64)
+        let sink = ChangeQueue(name: "slow", capacity: 4)
+        let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink])
+        for i in 0..<10 { ring.push(Sample(tag: 1, quality: .good, timestamp: 0, value: SampleValue(uint: UInt64(i)))) }
+        engine.drainOnce()
+        #expect(engine.stats.sinkOverruns == 6)
+    }
+}
