@@ -2,6 +2,8 @@
 // Railgate — edge protocol gateway. Layout and data flow: docs/architecture.md.
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let package = Package(
     name: "Railgate",
     platforms: [.macOS(.v15)],
@@ -51,3 +53,21 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Benchmarks (ordo-one/benchmark with its malloc interposer) are added only
+// when RAILGATE_BENCHMARKS is set, as scripts/bench does, so that building
+// and testing the product does not build the benchmark harness.
+if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "SamplingLoop",
+            dependencies: [
+                "ModbusSouth", "RailgateConfig", "RailgateCore",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/SamplingLoop",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

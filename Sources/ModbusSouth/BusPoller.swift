@@ -132,6 +132,11 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         for write in writes { write.completion(.failed(why)) }
     }
 
+    /// Completed cycles of one device. Allocates nothing (for benchmarks).
+    public func cycles(device: Int) -> Int {
+        statistics.withLock { $0[device].cycles }
+    }
+
     /// Per-device counters, in configuration order.
     public var stats: [DeviceStats] { statistics.withLock { $0 } }
 
