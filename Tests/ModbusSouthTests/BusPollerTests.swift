@@ -146,6 +146,7 @@ struct BusPollerTests {
                   - {name: temp_sp, ref: 400042, type: float32, writable: true}
                   - {name: scaled, ref: 400044, type: int16, scale: 0.1, writable: true, write_multiple: true}
                   - {name: lamp, ref: "00005", writable: true}
+                  - {name: horn, ref: "00006", writable: true, write_multiple: true}
                   - {name: readonly, ref: 400045}
         """))
         #expect(south.waitUntil { south.state("setpoint").sample.quality.isGood })
@@ -154,6 +155,11 @@ struct BusPollerTests {
         #expect(south.router.writeAndWait(path: prefix + "temp_sp", value: .number(21.5), origin: "test") == .done)
         #expect(south.router.writeAndWait(path: prefix + "scaled", value: .number(-3.2), origin: "test") == .done)
         #expect(south.router.writeAndWait(path: prefix + "lamp", value: .bool(true), origin: "test") == .done)
+        #expect(south.router.writeAndWait(path: prefix + "horn", value: .number(1), origin: "test") == .done)
+        guard case .refused = south.router.writeAndWait(path: prefix + "horn", value: .number(2), origin: "test") else {
+            Issue.record("a coil takes only true/false or 0/1")
+            return
+        }
         #expect(south.router.writeAndWait(path: prefix + "readonly", value: .number(1), origin: "test")
                 == .refused("tag is not writable"))
         guard case .refused = south.router.writeAndWait(path: prefix + "setpoint", value: .number(70000), origin: "test") else {
@@ -164,11 +170,13 @@ struct BusPollerTests {
         #expect(south.waitUntil {
             south.state("setpoint").sample.value.uint == 777 && south.state("temp_sp").sample.value.double == 21.5
                 && south.state("scaled").sample.value.double == -3.2 && south.state("lamp").sample.value.bool
+                && south.state("horn").sample.value.bool
         })
         let records = south.audit.records.withLock { $0 }
-        #expect(records.count == 6)
+        #expect(records.count == 8)
         #expect(records.first?.origin == "test" && records.first?.outcome == .done)
-        #expect(south.pollers[0].stats[0].writes == 4)
+        #expect(south.pollers[0].stats[0].writes == 5)
+        #expect(south.pollers[0].stats[0].writeErrors == 0)
     }
 
     @Test func writesAreRefusedWhenThePolicyIsOff() throws {

@@ -7,6 +7,12 @@ struct SampleRingTests {
         Sample(tag: tag, quality: .good, timestamp: 0, value: SampleValue(int: value))
     }
 
+    @Test func sampleIsATrivialValue() {
+        // No references, no heap storage: copying a Sample never retains or allocates.
+        #expect(_isPOD(Sample.self))
+        #expect(MemoryLayout<Sample>.size <= 24)
+    }
+
     @Test func capacityIsRoundedUpToAPowerOfTwo() {
         #expect(SampleRing(minimumCapacity: 5).capacity == 8)
         #expect(SampleRing(minimumCapacity: 0).capacity == 2)
