@@ -30,6 +30,11 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     private var deviceQuality: [Quality]
     private var lastFrameEnd: Int64 = 0
     private var busDown = false
+    /// Timeouts in a row on this bus, whatever the device.
+    private var consecutiveTimeouts = 0
+    /// A TCP connection whose last this-many requests all timed out is
+    /// reopened: the peer may have restarted without a reset (half-open).
+    static let timeoutsBeforeReconnect = 3
 
     // Shared with other threads.
     private let statistics: Mutex<[DeviceStats]>
@@ -295,9 +300,19 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
                     connection.close()
                     break
                 }
+                if quality.reason == .timeout {
+                    consecutiveTimeouts += 1
+                    if !connection.isSerial && consecutiveTimeouts >= Self.timeoutsBeforeReconnect {
+                        // Reopened at once by the run loop; tags keep their timeout quality.
+                        consecutiveTimeouts = 0
+                        connection.close()
+                        break
+                    }
+                }
                 // A late answer would be taken for the next request's: drop it.
                 connection.flush()
             } else {
+                consecutiveTimeouts = 0
                 decode(read, plan: plan, timestamp: timestamp)
             }
         }
@@ -319,7 +334,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
             logStateChange(device, quality: cycleQuality, errno: failure)
             deviceQuality[device] = cycleQuality
         }
-        if !connection.isOpen { markBusDown(errno: failure) }
+        if !connection.isOpen && ModbusErrno.needsReconnect(failure) { markBusDown(errno: failure) }
     }
 
     @inline(__always)

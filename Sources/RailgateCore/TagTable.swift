@@ -16,6 +16,7 @@ public struct TagState: Sendable, Equatable {
 public final class TagTable: Sendable {
     public let tags: [Tag]
     private let states: Mutex<[TagState]>
+    private let indexByPath: [String: Int]
 
     public init(tags: [Tag]) {
         self.tags = tags
@@ -27,6 +28,7 @@ public final class TagTable: Sendable {
                 text: tags[index].dataType == .string ? "" : nil)
         }
         states = Mutex(initial)
+        indexByPath = Dictionary(tags.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public var count: Int { tags.count }
@@ -43,7 +45,7 @@ public final class TagTable: Sendable {
 
     /// Index of the tag with this path, or nil.
     public func index(ofPath path: String) -> Int? {
-        tags.firstIndex { $0.path == path }
+        indexByPath[path]
     }
 
     /// Engine side: stores a sample. A bad sample keeps the last value and

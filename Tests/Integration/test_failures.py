@@ -1,6 +1,6 @@
 """Connection loss and recovery: one bus failing never stalls the others."""
 
-from conftest import log_of, free_port, start_railgate, start_sim_tcp
+from conftest import free_port, log_of, start_railgate, start_sim_tcp, wait_for, wait_for_port
 
 
 def test_refused_bus_is_disconnected_then_recovers_when_the_device_appears(procs, broker, sim_tcp, collector_factory):
@@ -64,3 +64,33 @@ south:
     start_sim_tcp(procs, port=port)
     assert mqtt.wait(topic, lambda p: p["quality"] == "good" and len(mqtt.all(topic)) > count, 20)
     assert proc.poll() is None
+
+
+def test_silent_tcp_peer_times_out_and_the_connection_is_reopened(procs, broker, collector_factory):
+    """A peer that accepts but never answers (a half-open connection, a device
+    that hung): its tags go bad with `timeout`, and after 3 timeouts in a row
+    the TCP connection is reopened."""
+    port = free_port()
+    silent = procs.start(["socat", "-d", "-d", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+                          "SYSTEM:sleep 60"], "silent-peer")
+    wait_for_port(port)
+    prefix = "fail-silent"
+    mqtt = collector_factory(f"{prefix}/#")
+    proc = start_railgate(procs, f"""
+gateway: {{id: {prefix}, isa95: {{enterprise: acme}}}}
+mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: {prefix}}}
+south:
+  - name: hung
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {port}
+    timeout_ms: 100
+    devices:
+      - {{name: hung_meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
+""")
+    bad = mqtt.wait(f"{prefix}/acme/hung_meter/speed", lambda p: p["quality"] == "bad")
+    assert bad is not None and bad["reason"] == "timeout", log_of(proc)
+    # The wait_for_port probe was connection 1; Railgate's first is 2; a reopen makes 3+.
+    accepted = lambda: open(silent.log_path).read().count("accepting connection")
+    assert wait_for(lambda: accepted() >= 3, 10), open(silent.log_path).read()
+    assert all(p["reason"] == "timeout" for p in mqtt.all(f"{prefix}/acme/hung_meter/speed"))
