@@ -23,17 +23,9 @@ final class Gateway {
         let table = TagTable(tags: tags)
         self.table = table
         let engineWakeup = Wakeup()
-        var pollers: [BusPoller] = []
-        var targets: [(any TagWriteTarget)?] = []
-        var firstTag = 0
-        for bus in configuration.buses {
-            let poller = BusPoller(bus: bus, firstTag: firstTag, tags: tags, engineWakeup: engineWakeup,
-                                   logger: Logger(label: "railgate.modbus"))
-            let count = bus.devices.reduce(0) { $0 + $1.tags.count }
-            targets += Array(repeating: poller, count: count)
-            firstTag += count
-            pollers.append(poller)
-        }
+        let south = ModbusBuses(configuration: configuration, tags: tags, engineWakeup: engineWakeup,
+                                logger: Logger(label: "railgate.modbus"))
+        let pollers = south.pollers
         self.pollers = pollers
         let mqtt = try configuration.mqtt.map {
             try MQTTPublisher(config: $0, gateway: configuration.gateway, table: table,
@@ -43,7 +35,7 @@ final class Gateway {
         engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
         let audit = Logger(label: "railgate.audit")
-        writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: targets) { record in
+        writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])

@@ -195,3 +195,22 @@ def log_of(proc):
 def stop_gracefully(proc, sig=signal.SIGTERM, timeout=15):
     proc.send_signal(sig)
     return proc.wait(timeout=timeout)
+
+
+def gateway_yaml(prefix, broker_port, buses):
+    """A configuration with gateway `prefix` (also the topic prefix), the
+    ISA-95 enterprise `acme`, the given broker and bus entries."""
+    return f"""
+gateway: {{id: {prefix}, isa95: {{enterprise: acme}}}}
+mqtt: {{host: 127.0.0.1, port: {broker_port}, topic_prefix: {prefix}}}
+south:
+{buses}"""
+
+
+def tcp_bus_yaml(name, port, device, extra=""):
+    """A modbus-tcp bus entry with one device (unit 1, 100 ms) and its `speed` tag."""
+    lines = [f"  - name: {name}", "    protocol: modbus-tcp", "    host: 127.0.0.1", f"    port: {port}"]
+    lines += [f"    {line}" for line in extra.splitlines() if line.strip()]
+    lines += ["    devices:",
+              f"      - {{name: {device}, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}"]
+    return "\n".join(lines) + "\n"

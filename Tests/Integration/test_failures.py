@@ -1,31 +1,17 @@
 """Connection loss and recovery: one bus failing never stalls the others."""
 
-from conftest import free_port, log_of, start_railgate, start_sim_tcp, wait_for, wait_for_port
+from conftest import (free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for,
+                      wait_for_port)
 
 
 def test_refused_bus_is_disconnected_then_recovers_when_the_device_appears(procs, broker, sim_tcp, collector_factory):
     later = free_port()
     prefix = "fail-refused"
     mqtt = collector_factory(f"{prefix}/#")
-    proc = start_railgate(procs, f"""
-gateway: {{id: {prefix}, isa95: {{enterprise: acme}}}}
-mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: {prefix}}}
-south:
-  - name: late
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {later}
-    reconnect_min_ms: 100
-    reconnect_max_ms: 400
-    devices:
-      - {{name: late_meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-  - name: alive
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {sim_tcp}
-    devices:
-      - {{name: meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-""")
+    proc = start_railgate(procs, gateway_yaml(prefix, broker,
+        tcp_bus_yaml("late", later, "late_meter", "reconnect_min_ms: 100\nreconnect_max_ms: 400")
+        + tcp_bus_yaml("alive", sim_tcp, "meter")))
+
     base = f"{prefix}/acme"
     down = mqtt.wait(f"{base}/late_meter/speed", lambda p: p["quality"] == "bad")
     assert down is not None and down["reason"] == "disconnected", log_of(proc)
@@ -41,20 +27,9 @@ def test_simulator_dying_mid_run_goes_bad_then_good_again(procs, broker, collect
     sim = procs.started[-1]
     prefix = "fail-restart"
     mqtt = collector_factory(f"{prefix}/#")
-    proc = start_railgate(procs, f"""
-gateway: {{id: {prefix}, isa95: {{enterprise: acme}}}}
-mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: {prefix}}}
-south:
-  - name: tcp
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {port}
-    timeout_ms: 300
-    reconnect_min_ms: 100
-    reconnect_max_ms: 400
-    devices:
-      - {{name: meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-""")
+    proc = start_railgate(procs, gateway_yaml(prefix, broker, tcp_bus_yaml(
+        "tcp", port, "meter", "timeout_ms: 300\nreconnect_min_ms: 100\nreconnect_max_ms: 400")))
+
     topic = f"{prefix}/acme/meter/speed"
     assert mqtt.wait(topic, lambda p: p["quality"] == "good"), log_of(proc)
     sim.kill()
@@ -76,18 +51,8 @@ def test_silent_tcp_peer_times_out_and_the_connection_is_reopened(procs, broker,
     wait_for_port(port)
     prefix = "fail-silent"
     mqtt = collector_factory(f"{prefix}/#")
-    proc = start_railgate(procs, f"""
-gateway: {{id: {prefix}, isa95: {{enterprise: acme}}}}
-mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: {prefix}}}
-south:
-  - name: hung
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {port}
-    timeout_ms: 100
-    devices:
-      - {{name: hung_meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-""")
+    proc = start_railgate(procs, gateway_yaml(prefix, broker, tcp_bus_yaml("hung", port, "hung_meter", "timeout_ms: 100")))
+
     bad = mqtt.wait(f"{prefix}/acme/hung_meter/speed", lambda p: p["quality"] == "bad")
     assert bad is not None and bad["reason"] == "timeout", log_of(proc)
     # The wait_for_port probe was connection 1; Railgate's first is 2; a reopen makes 3+.

@@ -1,10 +1,9 @@
 """Modbus RTU over a socat PTY pair: pymodbus serves two slaves on one end,
 Railgate polls them in turn from the other."""
 
-import os
 import sys
 
-from conftest import BAD_CRC, SIM, log_of, pty_pair, start_railgate, start_sim_tcp, wait_for
+from conftest import BAD_CRC, SIM, log_of, pty_pair, start_railgate, start_sim_tcp, tcp_bus_yaml
 
 
 def rtu_config(broker, line, prefix, extra_bus=""):
@@ -68,14 +67,7 @@ def test_bad_crc_marks_tags_bad_while_another_bus_keeps_polling(procs, broker, c
     sim_port = start_sim_tcp(procs)
     prefix = "rtu-bad-crc"
     mqtt = collector_factory(f"{prefix}/#")
-    tcp_bus = f"""
-  - name: tcp1
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {sim_port}
-    devices:
-      - {{name: meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-"""
+    tcp_bus = tcp_bus_yaml("tcp1", sim_port, "meter")
     proc = start_railgate(procs, rtu_config(broker, gateway_end, prefix, tcp_bus))
     base = f"{prefix}/acme/plant1"
     crc = mqtt.wait(f"{base}/drive1/speed", lambda p: p["quality"] == "bad", 20)
@@ -90,14 +82,7 @@ def test_missing_serial_device_is_disconnected_and_other_buses_run(procs, broker
     sim_port = start_sim_tcp(procs)
     prefix = "rtu-missing"
     mqtt = collector_factory(f"{prefix}/#")
-    tcp_bus = f"""
-  - name: tcp1
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {sim_port}
-    devices:
-      - {{name: meter, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}
-"""
+    tcp_bus = tcp_bus_yaml("tcp1", sim_port, "meter")
     proc = start_railgate(procs, rtu_config(broker, tmp_path / "ttyUSB9", prefix, tcp_bus))
     base = f"{prefix}/acme/plant1"
     gone = mqtt.wait(f"{base}/drive1/speed", lambda p: p["quality"] == "bad")

@@ -24,21 +24,12 @@ final class SouthHarness {
         let tags = configuration.tags()
         table = TagTable(tags: tags)
         let wakeup = Wakeup()
-        var pollers: [BusPoller] = []
-        var targets: [(any TagWriteTarget)?] = []
-        var first = 0
-        for bus in configuration.buses {
-            let poller = BusPoller(bus: bus, firstTag: first, tags: tags, engineWakeup: wakeup,
-                                   logger: Logger(label: "test"))
-            let count = bus.devices.reduce(0) { $0 + $1.tags.count }
-            targets += Array(repeating: poller, count: count)
-            first += count
-            pollers.append(poller)
-        }
-        self.pollers = pollers
+        let south = ModbusBuses(configuration: configuration, tags: tags, engineWakeup: wakeup,
+                                logger: Logger(label: "test"))
+        pollers = south.pollers
         engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: [], wakeup: wakeup)
         let audit = self.audit
-        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: targets) {
+        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) {
             record in audit.records.withLock { $0.append(record) }
         }
         for poller in pollers { poller.start() }
