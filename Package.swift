@@ -13,11 +13,13 @@ let package = Package(
         .library(name: "RailgateConfig", targets: ["RailgateConfig"]),
         .library(name: "ModbusSouth", targets: ["ModbusSouth"]),
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
+        .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C libraries from the distribution, found with pkg-config.
@@ -40,6 +42,12 @@ let package = Package(
             "RailgateCore", "RailgateConfig", "CMosquitto", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "OPCUAServer", dependencies: [
+            "RailgateCore", "RailgateConfig",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "Railgate", dependencies: [
             "RailgateCore", "RailgateConfig", "ModbusSouth", "MQTTNorth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +58,11 @@ let package = Package(
         .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
+        .testTarget(name: "OPCUAServerTests", dependencies: [
+            "OPCUAServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )
