@@ -1,0 +1,110 @@
+import RailgateCore
+
+/// What the gateway's namespace is built from.
+public struct GatewayModel: Sendable {
+    public var namespaceUri: String
+    /// ISA-95 levels, outermost first (enterprise, site, area, line, cell).
+    public var hierarchy: [String]
+    public var table: TagTable
+    /// Whether OPC UA clients may write writable tags.
+    public var writesEnabled: Bool
+    /// Current health of a device by name, when known.
+    public var deviceHealth: @Sendable (String) -> DeviceHealth?
+
+    public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool,
+                deviceHealth: @escaping @Sendable (String) -> DeviceHealth?) {
+        self.namespaceUri = namespaceUri
+        self.hierarchy = hierarchy
+        self.table = table
+        self.writesEnabled = writesEnabled
+        self.deviceHealth = deviceHealth
+    }
+}
+
+extension AddressSpaceBuilder {
+    /// ISA-95 folders (enterprise → … → cell) → device objects with their
+    /// health variables → tag variables, in namespace 1. NodeIds are string
+    /// ids equal to the tag path (`acme/plant1/line3/meter1/voltage`), so a
+    /// client can address a tag without browsing.
+    /// Returns the top folder and the variable of each tag.
+    mutating func addGateway(_ model: GatewayModel) -> (top: NodeId, tagNodes: [NodeId]) {
+        let ns: UInt16 = 1
+        namespaces.append(model.namespaceUri)
+        let tags = model.table.tags
+        var devices: [String] = []
+        var tagsByDevice: [String: [Int]] = [:]
+        for (index, tag) in tags.enumerated() {
+            if tagsByDevice[tag.device] == nil { devices.append(tag.device) }
+            tagsByDevice[tag.device, default: []].append(index)
+        }
+        // Folders: each level organizes the next; the innermost organizes the devices.
+        var paths: [String] = []
+        for level in model.hierarchy { paths.append(paths.isEmpty ? level : "\(paths.last!)/\(level)") }
+        let base = paths.last ?? ""
+        for (depth, path) in paths.enumerated() {
+            let children = depth + 1 < paths.count
+                ? [NodeId(paths[depth + 1], namespace: ns)]
+                : devices.map { NodeId(base.isEmpty ? $0 : "\(base)/\($0)", namespace: ns) }
+            folder(NodeId(path, namespace: ns), model.hierarchy[depth], namespace: ns, children: children)
+        }
+        var tagNodes = Array(repeating: NodeId.null, count: tags.count)
+        for device in devices {
+            let devicePath = base.isEmpty ? device : "\(base)/\(device)"
+            let deviceId = NodeId(devicePath, namespace: ns)
+            let health = addDeviceHealth(devicePath, device: device, model: model)
+            let members = tagsByDevice[device] ?? []
+            for index in members {
+                tagNodes[index] = addTag(index, tags[index], writesEnabled: model.writesEnabled)
+            }
+            object(deviceId, device, namespace: ns,
+                   references: (members.map { tagNodes[$0] } + health).map { UAReference(UAIds.hasComponent, to: $0) },
+                   description: "Field device \(device)")
+        }
+        return (NodeId(paths.first ?? "", namespace: ns), tagNodes)
+    }
+
+    private mutating func addTag(_ index: Int, _ tag: Tag, writesEnabled: Bool) -> NodeId {
+        let ns: UInt16 = 1
+        let id = NodeId(tag.path, namespace: ns)
+        let analog = tag.kind != .string && tag.kind != .bool && tag.unit != nil
+        var references: [UAReference] = []
+        if analog, let unit = tag.unit {
+            let euId = NodeId("\(tag.path)#EngineeringUnits", namespace: ns)
+            let information = EUInformation(namespaceUri: "http://www.opcfoundation.org/UA/units/un/cefact",
+                                            unitId: UNECEUnits.unitId(for: unit) ?? -1,
+                                            displayName: LocalizedText(unit), description: LocalizedText(unit))
+            property(euId, "EngineeringUnits", namespace: 0,
+                     .scalar(.extensionObject(ExtensionObject(information, encodingId: UAIds.Encoding.euInformation))),
+                     dataType: UAIds.euInformation)
+            references.append(UAReference(UAIds.hasProperty, to: euId))
+        }
+        var access = UANode.currentRead
+        if tag.writable && writesEnabled { access |= UANode.currentWrite }
+        variable(id, tag.name, namespace: ns, value: .tag(index), dataType: TagValue.dataType(of: tag),
+                 type: analog ? UAIds.analogItemType : UAIds.baseDataVariableType, accessLevel: access,
+                 references: references)
+        return id
+    }
+
+    /// Status, request and error counters, last error and cycle time of a device.
+    private mutating func addDeviceHealth(_ devicePath: String, device: String, model: GatewayModel) -> [NodeId] {
+        let ns: UInt16 = 1
+        let source = model.deviceHealth
+        func health(_ name: String, _ dataType: NodeId, _ read: @escaping @Sendable (DeviceHealth) -> Variant) -> NodeId {
+            let id = NodeId("\(devicePath)#\(name)", namespace: ns)
+            variable(id, name, namespace: ns, value: .computed({
+                guard let current = source(device) else { return DataValue(status: .badWaitingForInitialData) }
+                return DataValue(value: read(current), status: .good,
+                                 serverTimestamp: UADateTime(unixNanoseconds: Clock.realtimeNs()))
+            }), dataType: dataType)
+            return id
+        }
+        return [
+            health("Status", UAIds.string) { .scalar(.string($0.quality.description)) },
+            health("Requests", UAIds.uInt64) { .scalar(.uInt64(UInt64($0.requests))) },
+            health("Errors", UAIds.uInt64) { .scalar(.uInt64(UInt64($0.errors))) },
+            health("LastError", UAIds.string) { .scalar(.string($0.lastError ?? "")) },
+            health("CycleTimeMs", UAIds.double) { .scalar(.double(Double($0.lastCycleNs) / 1e6)) },
+        ]
+    }
+}

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// Frames the TCP byte stream into `UAChunk`s (Part 6 §7.1.2.2).
+///
+/// Rejects, with `UATransportError`, a header whose message type is unknown,
+/// whose size is below the header size, or whose size exceeds the
+/// negotiated receive buffer — before reading the body, so an oversize
+/// announcement never makes the server buffer it.
+public struct UAChunkDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = UAChunk
+
+    /// Largest chunk accepted; lowered to the negotiated size after Hello.
+    public var maxChunkSize: Int
+
+    public init(maxChunkSize: Int) {
+        self.maxChunkSize = maxChunkSize
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard buffer.readableBytes >= 8,
+              let header = buffer.getBytes(at: buffer.readerIndex, length: 8) else { return .needMoreData }
+        guard let type = UAMessageType(rawValue: String(decoding: header[0..<3], as: UTF8.self)) else {
+            throw UATransportError(.badTcpMessageTypeInvalid, "unknown message type \(header[0..<3].map { String($0, radix: 16) }.joined(separator: " "))")
+        }
+        guard let chunkType = UAChunk.ChunkType(rawValue: header[3]) else {
+            throw UATransportError(.badTcpMessageTypeInvalid, "unknown chunk type 0x\(String(header[3], radix: 16))")
+        }
+        let size = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
+        guard size >= 8 else { throw UATransportError(.badTcpInternalError, "chunk size \(size) below the header size") }
+        guard size <= maxChunkSize else {
+            throw UATransportError(.badTcpMessageTooLarge, "chunk of \(size) bytes exceeds the \(maxChunkSize)-byte buffer")
+        }
+        guard buffer.readableBytes >= size else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 8)
+        let body = buffer.readBytes(length: size - 8) ?? []
+        context.fireChannelRead(wrapInboundOut(UAChunk(type, chunkType, body: body)))
+        return .continue
+    }
+}
+
+/// A fault that ends the connection with an Error message.
+public struct UATransportError: Error, Equatable, CustomStringConvertible {
+    public var status: StatusCode
+    public var reason: String
+
+    public init(_ status: StatusCode, _ reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+
+    public var description: String { "\(status): \(reason)" }
+}
