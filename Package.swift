@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "Railgate", dependencies: [
-            "RailgateCore", "RailgateConfig", "ModbusSouth", "MQTTNorth",
+            "RailgateCore", "RailgateConfig", "ModbusSouth", "MQTTNorth", "OPCUAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

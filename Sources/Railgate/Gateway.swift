@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ModbusSouth
 import MQTTNorth
+import OPCUAServer
 import RailgateConfig
 import RailgateCore
 
@@ -15,6 +16,7 @@ final class Gateway {
     let pollers: [BusPoller]
     let mqtt: MQTTPublisher?
     let writes: WriteRouter
+    let opcua: UAServer?
     private var engineThread: Thread?
 
     init(configuration: Configuration, configPath: String) throws {
@@ -35,10 +37,16 @@ final class Gateway {
         engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
         let audit = Logger(label: "railgate.audit")
-        writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
+        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
+        }
+        self.writes = writes
+        opcua = configuration.opcua.map { config in
+            UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers, opcua: config),
+                     identity: Gateway.identity(configuration, opcua: config), writes: writes,
+                     logger: Logger(label: "railgate.opcua"))
         }
         logger.info("configuration loaded", metadata: [
             "file": "\(configPath)", "buses": "\(configuration.buses.count)", "tags": "\(tags.count)",
@@ -51,6 +59,7 @@ final class Gateway {
         thread.start()
         engineThread = thread
         try mqtt?.start()
+        try opcua?.start()
         for poller in pollers { poller.start() }
         logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
                                                      "gateway": "\(configuration.gateway.id)"])
@@ -61,6 +70,7 @@ final class Gateway {
     func stop() {
         for poller in pollers { poller.stop() }
         engine.stop()
+        opcua?.stop()
         mqtt?.stop()
         for poller in pollers {
             for stats in poller.stats {
@@ -75,5 +85,32 @@ final class Gateway {
                 "droppedOffline": "\(stats.droppedOffline)", "queueOverruns": "\(stats.queueOverruns)"])
         }
         logger.notice("railgate stopped")
+    }
+
+    /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
+    static func model(_ configuration: Configuration, table: TagTable, pollers: [BusPoller],
+                      opcua: OPCUAConfig) -> GatewayModel {
+        var owners: [String: (BusPoller, Int)] = [:]
+        for poller in pollers {
+            for (index, device) in poller.bus.devices.enumerated() { owners[device.name] = (poller, index) }
+        }
+        let devices = owners
+        return GatewayModel(
+            namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
+            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled,
+            deviceHealth: { name in
+                guard let (poller, index) = devices[name] else { return nil }
+                let stats = poller.stats[index]
+                return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                                    lastError: stats.lastError, lastCycleNs: stats.lastCycleNs)
+            })
+    }
+
+    static func identity(_ configuration: Configuration, opcua: OPCUAConfig) -> ServerIdentity {
+        ServerIdentity(applicationUri: "urn:railgate:\(configuration.gateway.id)", productUri: "urn:railgate",
+                       productName: "Railgate \(configuration.gateway.id)", softwareVersion: RailgateVersion.string,
+                       startTime: UADateTime(unixNanoseconds: Clock.realtimeNs()),
+                       maxNodesPerRequest: UInt32(opcua.maxNodesPerRequest),
+                       maxMonitoredItemsPerCall: UInt32(opcua.maxNodesPerRequest), maxBrowseContinuationPoints: 16)
     }
 }

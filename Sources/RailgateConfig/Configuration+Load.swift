@@ -36,15 +36,16 @@ extension Configuration {
         }
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["gateway", "mqtt", "south"])
+        reader.rejectUnknownKeys(["gateway", "mqtt", "opcua", "south"])
         let gateway = readGateway(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
+        let opcua = reader.mapping("opcua").flatMap(readOPCUA)
         let buses = reader.sequence("south", required: true).compactMap(readBus)
         checkUniqueNames(buses, reader: reader)
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
-        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, buses: buses)
+        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses)
     }
 
     private static func yamlIssue(_ error: YamlError) -> ConfigIssue {

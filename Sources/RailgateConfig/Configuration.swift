@@ -4,6 +4,7 @@ import RailgateCore
 public struct Configuration: Sendable, Equatable {
     public var gateway: GatewayConfig
     public var mqtt: MQTTConfig?
+    public var opcua: OPCUAConfig?
     public var buses: [BusConfig]
 
     /// Every tag, in configuration order (bus, device, tag); indices into
@@ -18,7 +19,7 @@ public struct Configuration: Sendable, Equatable {
                         path: gateway.hierarchy.path(device: device.name, tag: tag.name),
                         dataType: tag.type, order: tag.order, scaling: tag.scaling, unit: tag.unit,
                         deadband: tag.absoluteDeadband, writable: tag.writable,
-                        stringLength: tag.type == .string ? tag.length : 0))
+                        stringLength: tag.type == .string ? tag.length : 0, range: tag.range))
                 }
             }
         }

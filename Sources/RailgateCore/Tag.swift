@@ -20,10 +20,12 @@ public struct Tag: Sendable, Equatable {
     public var writable: Bool
     /// Length in registers for strings, else 0.
     public var stringLength: Int
+    /// Engineering range (OPC UA EURange), when configured.
+    public var range: ClosedRange<Double>?
 
     public init(name: String, device: String, path: String, dataType: DataType, order: ByteOrder = .abcd,
                 scaling: Scaling = .identity, unit: String? = nil, deadband: Double = 0,
-                writable: Bool = false, stringLength: Int = 0) {
+                writable: Bool = false, stringLength: Int = 0, range: ClosedRange<Double>? = nil) {
         self.name = name
         self.device = device
         self.path = path
@@ -34,6 +36,7 @@ public struct Tag: Sendable, Equatable {
         self.deadband = deadband
         self.writable = writable
         self.stringLength = stringLength
+        self.range = range
     }
 
     /// The kind of the engineering value (after scaling).

@@ -10,6 +10,19 @@ public struct ServerIdentity: Sendable {
     public var maxNodesPerRequest: UInt32
     public var maxMonitoredItemsPerCall: UInt32
     public var maxBrowseContinuationPoints: UInt16
+
+    public init(applicationUri: String, productUri: String, productName: String, softwareVersion: String,
+                startTime: UADateTime, maxNodesPerRequest: UInt32, maxMonitoredItemsPerCall: UInt32,
+                maxBrowseContinuationPoints: UInt16) {
+        self.applicationUri = applicationUri
+        self.productUri = productUri
+        self.productName = productName
+        self.softwareVersion = softwareVersion
+        self.startTime = startTime
+        self.maxNodesPerRequest = maxNodesPerRequest
+        self.maxMonitoredItemsPerCall = maxMonitoredItemsPerCall
+        self.maxBrowseContinuationPoints = maxBrowseContinuationPoints
+    }
 }
 
 extension AddressSpaceBuilder {

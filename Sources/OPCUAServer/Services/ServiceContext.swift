@@ -1,0 +1,32 @@
+/// A service-level failure: answered with a ServiceFault carrying `status`.
+public struct ServiceError: Error, Equatable {
+    public var status: StatusCode
+    public init(_ status: StatusCode) { self.status = status }
+}
+
+/// What a service knows about the request it serves.
+public struct ServiceContext {
+    public var channelId: UInt32
+    public var requestHeader: RequestHeader
+    /// The activated session the authentication token names, when any.
+    public var session: UASession?
+
+    /// A response header answering this request.
+    public func responseHeader(_ status: StatusCode = .good) -> ResponseHeader {
+        ResponseHeader(timestamp: UADateTime(unixNanoseconds: RailgateClock.now()),
+                       requestHandle: requestHeader.requestHandle, serviceResult: status)
+    }
+
+    /// The session, or the ServiceFault Part 4 asks for when it is missing.
+    public func requireSession() throws(ServiceError) -> UASession {
+        guard let session else { throw ServiceError(.badSessionIdInvalid) }
+        guard session.isActivated else { throw ServiceError(.badSessionNotActivated) }
+        return session
+    }
+}
+
+import RailgateCore
+
+enum RailgateClock {
+    static func now() -> Int64 { Clock.realtimeNs() }
+}

@@ -1,0 +1,170 @@
+import Logging
+import NIOCore
+import RailgateConfig
+import RailgateCore
+
+/// A response ready to be sent: its encoding id and structure.
+public struct UAResponse {
+    public var encodingId: NodeId
+    public var body: any UACodable
+
+    public init<T: UACodable>(_ body: T, _ encodingId: NodeId) {
+        self.body = body
+        self.encodingId = encodingId
+    }
+
+    /// Type id + structure, the body of a MSG.
+    public var bytes: [UInt8] {
+        var writer = UAWriter()
+        encodingId.encode(to: &writer)
+        body.encode(to: &writer)
+        return writer.bytes
+    }
+}
+
+/// The server's shared state and its service table: sessions, the address
+/// space, limits. Confinement: everything here runs on the server's single
+/// event loop (`rg-opcua`), which is why it needs no locks; bus threads reach
+/// it only through `eventLoop.execute`.
+public final class UAServerCore: @unchecked Sendable {
+    public let config: OPCUAConfig
+    public let addressSpace: AddressSpace
+    public let identity: ServerIdentity
+    public let eventLoop: any EventLoop
+    let writes: WriteRouter?
+    let logger: Logger
+    var sessions: [NodeId: UASession] = [:]
+    var nextSessionNumber: UInt32 = 1
+    var nextSubscriptionId: UInt32 = 1
+    var monitoredItemCount = 0
+    var nextChannelId: UInt32 = 1
+    private var sweeper: RepeatedTask?
+
+    /// Request handler by request encoding id; one entry per implemented service.
+    typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void
+    var services: [NodeId: Handler] = [:]
+
+    public init(config: OPCUAConfig, addressSpace: AddressSpace, identity: ServerIdentity, eventLoop: any EventLoop,
+                writes: WriteRouter?, logger: Logger) {
+        self.config = config
+        self.addressSpace = addressSpace
+        self.identity = identity
+        self.eventLoop = eventLoop
+        self.writes = writes
+        self.logger = logger
+        registerServices()
+        sweeper = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.closeExpiredSessions()
+        }
+    }
+
+    func stop() {
+        sweeper?.cancel()
+    }
+
+    func allocateChannelId() -> UInt32 {
+        defer { nextChannelId &+= 1 }
+        return nextChannelId
+    }
+
+    /// Decodes one request (type id + structure), runs its service and
+    /// answers through `respond` — with a ServiceFault when the service
+    /// fails. Nothing thrown by a service escapes this function.
+    func handle(_ body: [UInt8], channelId: UInt32, respond: @escaping (UAResponse) -> Void) {
+        var reader = UAReader(body)
+        var header = RequestHeader()
+        do {
+            let typeId = try NodeId(from: &reader)
+            guard let service = services[typeId] else {
+                // Decode at least the header to answer with the client's request handle.
+                header = (try? RequestHeader(from: &reader)) ?? RequestHeader()
+                throw ServiceError(.badServiceUnsupported)
+            }
+            let start = reader.offset
+            header = try RequestHeader(from: &reader)
+            reader = UAReader(body, offset: start)
+            let session = sessions[header.authenticationToken]
+            if let session {
+                guard session.channelId == channelId || typeId == UAIds.Encoding.activateSessionRequest else {
+                    throw ServiceError(.badSecureChannelIdInvalid)
+                }
+                session.lastActivity = RailgateClock.now()
+            }
+            let context = ServiceContext(channelId: channelId, requestHeader: header, session: session)
+            try service(&reader, context, respond)
+        } catch let error as ServiceError {
+            respond(fault(error.status, header))
+        } catch let error as UADecodingError {
+            logger.debug("undecodable request", metadata: ["error": "\(error)"])
+            respond(fault(.badDecodingError, header))
+        } catch {
+            respond(fault(.badInternalError, header))
+        }
+    }
+
+    func fault(_ status: StatusCode, _ header: RequestHeader) -> UAResponse {
+        UAResponse(ServiceFault(responseHeader: ResponseHeader(
+            timestamp: UADateTime(unixNanoseconds: RailgateClock.now()), requestHandle: header.requestHandle,
+            serviceResult: status)), UAIds.Encoding.serviceFault)
+    }
+
+    /// Registers a service whose answer is ready at once.
+    func register<Request: UACodable, Response: UACodable>(
+        _ request: NodeId, _ response: NodeId, _ body: @escaping (Request, ServiceContext) throws(ServiceError) -> Response
+    ) {
+        services[request] = { reader, context, respond in
+            let decoded = try Request(from: &reader)
+            respond(UAResponse(try body(decoded, context), response))
+        }
+    }
+
+    /// Registers a service that answers later (writes, publish).
+    func registerDeferred<Request: UACodable>(
+        _ request: NodeId,
+        _ body: @escaping (Request, ServiceContext, @escaping (UAResponse) -> Void) throws(ServiceError) -> Void
+    ) {
+        services[request] = { reader, context, respond in
+            let decoded = try Request(from: &reader)
+            try body(decoded, context, respond)
+        }
+    }
+
+    private func registerServices() {
+        registerDiscovery()
+        registerSessionServices()
+        registerView()
+        registerAttribute()
+        registerSubscriptions()
+    }
+
+    /// Part 4 §5.6.2: a session not used within its timeout is closed, with
+    /// its subscriptions.
+    func closeExpiredSessions() {
+        let now = RailgateClock.now()
+        for (token, session) in sessions where session.isExpired(now: now) {
+            logger.info("OPC UA session timed out", metadata: ["session": "\(session.name)"])
+            removeSession(token)
+        }
+    }
+
+    func removeSession(_ token: NodeId) {
+        guard let session = sessions.removeValue(forKey: token) else { return }
+        for subscription in session.subscriptions.values {
+            monitoredItemCount -= subscription.items.count
+            subscription.stop()
+        }
+        session.subscriptions.removeAll()
+        for pending in session.publishQueue {
+            pending.respond(fault(.badSessionClosed, pending.header))
+        }
+        session.publishQueue.removeAll()
+    }
+
+    /// A connection closed: its sessions stay (a client may reconnect and
+    /// reactivate them) but their queued Publish requests are dropped.
+    func channelClosed(_ channelId: UInt32) {
+        for session in sessions.values where session.channelId == channelId {
+            session.publishQueue.removeAll()
+        }
+    }
+}
