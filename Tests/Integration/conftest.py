@@ -214,3 +214,7 @@ def tcp_bus_yaml(name, port, device, extra=""):
     lines += ["    devices:",
               f"      - {{name: {device}, unit: 1, poll_ms: 100, tags: [{{name: speed, ref: 400006}}]}}"]
     return "\n".join(lines) + "\n"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gateway(**options): options for the test's gateway configuration")

@@ -18,8 +18,8 @@ extension UAServerCore {
     static func revise(interval: Double, lifetime: UInt32, keepAlive: UInt32) -> RevisedTiming {
         let revisedInterval = interval.isFinite ? min(max(interval, publishingIntervalRange.lowerBound),
                                                       publishingIntervalRange.upperBound) : 1000
-        let revisedKeepAlive = min(max(keepAlive, 1), 10_000)
-        let revisedLifetime = min(max(lifetime, revisedKeepAlive * 3), 100_000)
+        let revisedKeepAlive = min(max(keepAlive, 1), 1_000_000)
+        let revisedLifetime = min(max(lifetime, revisedKeepAlive * 3), 3_000_000)
         return RevisedTiming(interval: revisedInterval, lifetime: revisedLifetime, keepAlive: revisedKeepAlive)
     }
 
