@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
-            "OPCUAServer",
+            "OPCUAServer", "RailgateConfig", "RailgateCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),

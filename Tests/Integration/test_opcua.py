@@ -115,6 +115,8 @@ def test_endpoints_browse_and_read(server):
             # EngineeringUnits with the UNECE unitId; EU range as configured.
             units = await client.get_node(node_id(f"{BASE}/voltage#EngineeringUnits")).read_value()
             assert units.DisplayName.Text == "V" and units.UnitId == 5655636  # UNECE VLT
+            eu_range = await client.get_node(node_id(f"{BASE}/voltage#EURange")).read_value()
+            assert (eu_range.Low, eu_range.High) == (0, 400)
             # A tag whose read fails with exception 2 reads BadDeviceFailure.
             beyond = await client.get_node(node_id(f"{BASE}/beyond")).read_data_value(raise_on_bad_status=False)
             assert beyond.StatusCode.value == ua.StatusCodes.BadDeviceFailure

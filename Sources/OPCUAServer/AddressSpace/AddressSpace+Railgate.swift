@@ -66,7 +66,7 @@ extension AddressSpaceBuilder {
     private mutating func addTag(_ index: Int, _ tag: Tag, writesEnabled: Bool) -> NodeId {
         let ns: UInt16 = 1
         let id = NodeId(tag.path, namespace: ns)
-        let analog = tag.kind != .string && tag.kind != .bool && tag.unit != nil
+        let analog = tag.kind != .string && tag.kind != .bool && (tag.unit != nil || tag.range != nil)
         var references: [UAReference] = []
         if analog, let unit = tag.unit {
             let euId = NodeId("\(tag.path)#EngineeringUnits", namespace: ns)
@@ -77,6 +77,14 @@ extension AddressSpaceBuilder {
                      .scalar(.extensionObject(ExtensionObject(information, encodingId: UAIds.Encoding.euInformation))),
                      dataType: UAIds.euInformation)
             references.append(UAReference(UAIds.hasProperty, to: euId))
+        }
+        if let range = tag.range, tag.kind != .string && tag.kind != .bool {
+            let rangeId = NodeId("\(tag.path)#EURange", namespace: ns)
+            property(rangeId, "EURange", namespace: 0,
+                     .scalar(.extensionObject(ExtensionObject(Range(low: range.lowerBound, high: range.upperBound),
+                                                              encodingId: UAIds.Encoding.range))),
+                     dataType: UAIds.range)
+            references.append(UAReference(UAIds.hasProperty, to: rangeId))
         }
         var access = UANode.currentRead
         if tag.writable && writesEnabled { access |= UANode.currentWrite }

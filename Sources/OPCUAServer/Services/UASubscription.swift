@@ -23,7 +23,8 @@ final class MonitoredItem {
     var timestamps: TimestampsToReturn
     var last: DataValue?
     var queue: [DataValue] = []
-    var nextSampleNs: Int64 = 0
+    /// Sampled every this many subscription ticks.
+    var sampleEvery = 1
 
     init(id: UInt32, item: ReadValueId, clientHandle: UInt32, mode: MonitoringMode, samplingIntervalMs: Double,
          queueSize: Int, discardOldest: Bool, trigger: DataChangeTrigger, deadband: Double, timestamps: TimestampsToReturn) {
@@ -108,7 +109,9 @@ final class UASubscription {
     private(set) var retransmission: [NotificationMessage] = []
     private var keepAliveCounter: UInt32
     private var lifetimeCounter: UInt32 = 0
-    private var nextPublishNs: Int64 = 0
+    /// Ticks run on the event loop's clock; intervals are counted in ticks.
+    private var tickCount = 0
+    private var publishEvery = 1
     private var task: RepeatedTask?
 
     init(id: UInt32, session: UASession, core: UAServerCore, publishingIntervalMs: Double, lifetimeCount: UInt32,
@@ -127,12 +130,15 @@ final class UASubscription {
         reschedule()
     }
 
-    /// (Re)starts the timer at the fastest of the publishing and sampling intervals.
+    /// (Re)starts the timer at the fastest of the publishing and sampling
+    /// intervals; each interval becomes a whole number of ticks.
     func reschedule() {
         task?.cancel()
         let fastest = items.values.map(\.samplingIntervalMs).min() ?? publishingIntervalMs
         let tick = max(10, min(publishingIntervalMs, fastest))
-        nextPublishNs = RailgateClock.now() + Int64(publishingIntervalMs * 1_000_000)
+        publishEvery = max(1, Int((publishingIntervalMs / tick).rounded()))
+        for item in items.values { item.sampleEvery = max(1, Int((item.samplingIntervalMs / tick).rounded())) }
+        tickCount = 0
         task = core.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(tick)),
                                                    delay: .milliseconds(Int64(tick))) { [weak self] _ in
             self?.tick()
@@ -145,15 +151,11 @@ final class UASubscription {
     }
 
     private func tick() {
-        let now = RailgateClock.now()
-        for item in items.values where item.mode != .disabled && item.nextSampleNs <= now {
+        tickCount += 1
+        for item in items.values where item.mode != .disabled && tickCount % item.sampleEvery == 0 {
             item.offer(core.read(item.item, timestamps: item.timestamps))
-            item.nextSampleNs = now + Int64(item.samplingIntervalMs * 1_000_000)
         }
-        guard now >= nextPublishNs else { return }
-        nextPublishNs += Int64(publishingIntervalMs * 1_000_000)
-        if nextPublishNs <= now { nextPublishNs = now + Int64(publishingIntervalMs * 1_000_000) }
-        publishCycle()
+        if tickCount % publishEvery == 0 { publishCycle() }
     }
 
     var hasNotifications: Bool {

@@ -58,8 +58,10 @@ public struct SecureChannel: Sendable {
     static let minLifetimeMs: UInt32 = 10_000
     static let maxLifetimeMs: UInt32 = 3_600_000
 
-    public init(channelId: UInt32) {
+    public init(channelId: UInt32, maxMessageSize: Int = TransportLimits.server.maxRequestSize) {
         self.channelId = channelId
+        limits.maxRequestSize = maxMessageSize
+        limits.maxResponseSize = maxMessageSize
     }
 
     /// Handles one received chunk.
@@ -72,7 +74,9 @@ public struct SecureChannel: Sendable {
             switch (state, chunk.messageType) {
             case (.awaitingHello, .hello): return try hello(chunk)
             case (.awaitingOpen, .open), (.open, .open): return try open(chunk, now: now)
-            case (.open, .message): return try message(chunk)
+            case (.open, .message):
+                try checkTokenLifetime(now)
+                return try message(chunk)
             case (.open, .close):
                 state = .closed
                 return [.close(nil)]
@@ -206,6 +210,15 @@ public struct SecureChannel: Sendable {
             }
             partial = nil
             return [.deliver(requestId: requestId, body: assembled.body)]
+        }
+    }
+
+    /// Part 4 §5.5.2: a client renews its token before 75 % of its lifetime;
+    /// a token used past 125 % of it has expired, and so has the channel.
+    private func checkTokenLifetime(_ now: UADateTime) throws {
+        let ageMs = (now.ticks - tokenCreatedAt.ticks) / 10_000
+        guard ageMs <= Int64(tokenLifetimeMs) * 5 / 4 else {
+            throw UATransportError(.badSecureChannelTokenUnknown, "security token expired \(ageMs) ms after it was issued")
         }
     }
 

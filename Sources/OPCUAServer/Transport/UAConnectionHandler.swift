@@ -17,7 +17,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
 
     init(core: UAServerCore) {
         self.core = core
-        secure = SecureChannel(channelId: core.allocateChannelId())
+        secure = SecureChannel(channelId: core.allocateChannelId(), maxMessageSize: core.config.maxMessageSize)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -1,0 +1,71 @@
+import Testing
+@testable import OPCUAServer
+
+struct ViewTests {
+    func browse(_ server: ServerHarness, _ node: NodeId, max: UInt32 = 0,
+                type: NodeId = UAIds.hierarchicalReferences) throws -> BrowseResult {
+        let request = BrowseRequest(requestHeader: server.header, requestedMaxReferencesPerNode: max, nodesToBrowse: [
+            BrowseDescription(nodeId: node, browseDirection: .forward, referenceTypeId: type, includeSubtypes: true,
+                              nodeClassMask: 0, resultMask: 0x3F)])
+        return try server.call(request, UAIds.Encoding.browseRequest, as: BrowseResponse.self).get().results[0]
+    }
+
+    @Test func objectsHoldsTheServerAndTheEnterprise() throws {
+        let server = ServerHarness()
+        server.openSession()
+        let result = try browse(server, UAIds.objectsFolder)
+        #expect(result.references.map(\.nodeId.nodeId) == [UAIds.server, NodeId("acme", namespace: 1)])
+        #expect(result.references.allSatisfy { $0.referenceTypeId == UAIds.organizes && $0.isForward })
+        let device = try browse(server, NodeId("acme/l1/m1", namespace: 1))
+        #expect(device.references.map(\.browseName.name).prefix(2) == ["speed", "voltage"])
+        #expect(device.references[1].typeDefinition.nodeId == UAIds.analogItemType)
+    }
+
+    @Test func continuationPointsPage() throws {
+        let server = ServerHarness()
+        server.openSession()
+        let first = try browse(server, UAIds.rootFolder, max: 2)
+        #expect(first.references.count == 2)
+        let point = try #require(first.continuationPoint)
+        let next = try server.call(BrowseNextRequest(requestHeader: server.header, continuationPoints: [point]),
+                                   UAIds.Encoding.browseNextRequest, as: BrowseNextResponse.self).get()
+        #expect(next.results[0].references.count == 1)  // Root organizes 3 folders
+        let again = try server.call(BrowseNextRequest(requestHeader: server.header, continuationPoints: [point]),
+                                    UAIds.Encoding.browseNextRequest, as: BrowseNextResponse.self).get()
+        #expect(again.results[0].statusCode == .badContinuationPointInvalid)
+    }
+
+    @Test func inverseReferencesAreDerived() throws {
+        let server = ServerHarness()
+        server.openSession()
+        let request = BrowseRequest(requestHeader: server.header, nodesToBrowse: [
+            BrowseDescription(nodeId: UAIds.objectsFolder, browseDirection: .inverse, resultMask: 0x3F)])
+        let result = try server.call(request, UAIds.Encoding.browseRequest, as: BrowseResponse.self).get().results[0]
+        #expect(result.references.map(\.nodeId.nodeId) == [UAIds.rootFolder])
+    }
+
+    @Test func badBrowseInput() throws {
+        let server = ServerHarness()
+        server.openSession()
+        #expect(try browse(server, NodeId("nope", namespace: 1)).statusCode == .badNodeIdUnknown)
+        #expect(try browse(server, UAIds.rootFolder, type: UAIds.server).statusCode == .badReferenceTypeIdInvalid)
+        #expect(server.call(BrowseRequest(requestHeader: server.header), UAIds.Encoding.browseRequest,
+                            as: BrowseResponse.self).failureStatus == .badNothingToDo)
+    }
+
+    @Test func translateBrowsePaths() throws {
+        let server = ServerHarness()
+        server.openSession()
+        let path = BrowsePath(startingNode: UAIds.objectsFolder, relativePath: RelativePath(elements: [
+            "acme", "l1", "m1", "voltage",
+        ].map { RelativePathElement(referenceTypeId: UAIds.hierarchicalReferences, includeSubtypes: true,
+                                    targetName: QualifiedName($0, namespace: 1)) }))
+        var missing = path
+        missing.relativePath.elements[3].targetName = QualifiedName("nope", namespace: 1)
+        let response = try server.call(TranslateBrowsePathsToNodeIdsRequest(requestHeader: server.header, browsePaths: [path, missing]),
+                                       UAIds.Encoding.translateBrowsePathsToNodeIdsRequest,
+                                       as: TranslateBrowsePathsToNodeIdsResponse.self).get()
+        #expect(response.results[0].targets.map(\.targetId.nodeId) == [NodeId("acme/l1/m1/voltage", namespace: 1)])
+        #expect(response.results[1].statusCode == .badNoMatch)
+    }
+}
