@@ -83,4 +83,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
             ],
             path: "Benchmarks/SamplingLoop",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    // The same OPC UA Read load against Railgate and a reference server.
+    package.targets.append(
+        .executableTarget(name: "ua-read-load", dependencies: ["OPCUAServer"], path: "Benchmarks/UAReadLoad"))
 }
