@@ -34,6 +34,9 @@ struct ReadPlanReport {
         if let mqtt = configuration.mqtt {
             lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/<device>/<tag>")
         }
+        if let opcua = configuration.opcua {
+            lines.append("opcua: \(opcua.endpointUrl) (listening on \(opcua.host):\(opcua.port)), security None, anonymous \(opcua.anonymous ? "allowed" : "refused"), \(opcua.users.count) user(s), writes \(opcua.writes ? "enabled" : "disabled")")
+        }
         return lines.joined(separator: "\n")
     }
 }
