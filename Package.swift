@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from the distribution, found with pkg-config.
@@ -41,6 +42,7 @@ let package = Package(
         .target(name: "MQTTNorth", dependencies: [
             "RailgateCore", "RailgateConfig", "CMosquitto", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "OPCUAServer", dependencies: [
             "RailgateCore", "RailgateConfig",

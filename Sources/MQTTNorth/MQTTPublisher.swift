@@ -25,7 +25,7 @@ public struct MQTTStats: Sendable, Equatable {
 /// `online` on the status topic and the current value of every tag, so a
 /// subscriber is complete without waiting for changes. The broker publishes
 /// the retained last will `offline` if the gateway vanishes.
-public final class MQTTPublisher: @unchecked Sendable {
+public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     public let config: MQTTConfig
     public let queue: ChangeQueue
     public let statusTopic: String
@@ -72,6 +72,11 @@ public final class MQTTPublisher: @unchecked Sendable {
         stats.queueOverruns = queue.overruns
         stats.connected = client.isConnected
         return stats
+    }
+
+    public var statsLine: String {
+        let s = stats
+        return "published=\(s.published) failed=\(s.failed) droppedOffline=\(s.droppedOffline) queueOverruns=\(s.queueOverruns)"
     }
 
     /// Connects in the background and starts the publishing thread.

@@ -13,6 +13,8 @@ final class MosquittoClient: @unchecked Sendable {
     /// Called on the network thread after each CONNACK (rc 0) and each
     /// lost connection (connected = false); `code` is the CONNACK or disconnect reason.
     private let onStateChange: @Sendable (_ connected: Bool, _ code: Int32) -> Void
+    /// Called on the network thread for every message received on a subscription.
+    private let onMessage: @Sendable (_ topic: String, _ payload: [UInt8]) -> Void
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -25,11 +27,12 @@ final class MosquittoClient: @unchecked Sendable {
         var description: String { "\(operation): \(String(cString: mosquitto_strerror(code)))" }
     }
 
-    init(clientID: String, onStateChange: @escaping @Sendable (Bool, Int32) -> Void) throws(Failure) {
+    init(clientID: String, cleanSession: Bool = true, onStateChange: @escaping @Sendable (Bool, Int32) -> Void,
+         onMessage: @escaping @Sendable (String, [UInt8]) -> Void = { _, _ in }) throws(Failure) {
         _ = Self.libraryReady
         self.onStateChange = onStateChange
-        // Clean session: a restarted gateway republishes its state anyway.
-        guard let handle = mosquitto_new(clientID, true, nil) else {
+        self.onMessage = onMessage
+        guard let handle = mosquitto_new(clientID, cleanSession, nil) else {
             throw Failure(code: Int32(MOSQ_ERR_NOMEM.rawValue), operation: "create MQTT client")
         }
         self.handle = handle
@@ -39,6 +42,14 @@ final class MosquittoClient: @unchecked Sendable {
             let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
             client.connectedFlag.store(code == 0, ordering: .releasing)
             client.onStateChange(code == 0, code)
+        }
+        mosquitto_message_callback_set(handle) { _, context, message in
+            guard let context, let message, let topic = message.pointee.topic else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
+            let length = Int(message.pointee.payloadlen)
+            let payload = length > 0 && message.pointee.payload != nil
+                ? Array(UnsafeRawBufferPointer(start: message.pointee.payload, count: length)) : []
+            client.onMessage(String(cString: topic), payload)
         }
         mosquitto_disconnect_callback_set(handle) { _, context, code in
             guard let context else { return }
@@ -82,6 +93,12 @@ final class MosquittoClient: @unchecked Sendable {
     /// Returns the libmosquitto result code (0 on success).
     func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
         mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
+    }
+
+    /// Subscribes (again after each reconnect: call it from the connect callback).
+    @discardableResult
+    func subscribe(_ topic: String, qos: Int) -> Int32 {
+        mosquitto_subscribe(handle, nil, topic, Int32(qos))
     }
 
     /// Sends DISCONNECT (the broker then discards the last will) and stops

@@ -14,7 +14,7 @@ final class Gateway {
     let table: TagTable
     let engine: TagEngine
     let pollers: [BusPoller]
-    let mqtt: MQTTPublisher?
+    let mqtt: (any MQTTSink)?
     let writes: WriteRouter
     let opcua: UAServer?
     private var engineThread: Thread?
@@ -29,13 +29,6 @@ final class Gateway {
                                 logger: Logger(label: "railgate.modbus"))
         let pollers = south.pollers
         self.pollers = pollers
-        let mqtt = try configuration.mqtt.map {
-            try MQTTPublisher(config: $0, gateway: configuration.gateway, table: table,
-                              logger: Logger(label: "railgate.mqtt"))
-        }
-        self.mqtt = mqtt
-        engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
-                           wakeup: engineWakeup)
         let audit = Logger(label: "railgate.audit")
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
             audit.notice("write", metadata: [
@@ -43,6 +36,22 @@ final class Gateway {
                 "outcome": "\(record.outcome)"])
         }
         self.writes = writes
+        let mqtt: (any MQTTSink)?
+        let mqttLogger = Logger(label: "railgate.mqtt")
+        if let config = configuration.mqtt {
+            switch config.format {
+            case .json:
+                mqtt = try MQTTPublisher(config: config, gateway: configuration.gateway, table: table, logger: mqttLogger)
+            case .sparkplug(let sparkplug):
+                mqtt = try SparkplugPublisher(config: config, sparkplug: sparkplug, table: table, writes: writes,
+                                              logger: mqttLogger)
+            }
+        } else {
+            mqtt = nil
+        }
+        self.mqtt = mqtt
+        engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
+                           wakeup: engineWakeup)
         opcua = configuration.opcua.map { config in
             UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers, opcua: config),
                      identity: Gateway.identity(configuration, opcua: config), writes: writes,
@@ -79,10 +88,8 @@ final class Gateway {
                     "errors": "\(stats.errors)", "writes": "\(stats.writes)"])
             }
         }
-        if let stats = mqtt?.stats {
-            logger.info("mqtt totals", metadata: [
-                "published": "\(stats.published)", "failed": "\(stats.failed)",
-                "droppedOffline": "\(stats.droppedOffline)", "queueOverruns": "\(stats.queueOverruns)"])
+        if let mqtt {
+            logger.info("mqtt totals: \(mqtt.statsLine)")
         }
         logger.notice("railgate stopped")
     }

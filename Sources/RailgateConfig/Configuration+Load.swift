@@ -92,7 +92,7 @@ extension Configuration {
 
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
         reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
-                                  "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s"])
+                                  "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug"])
         let host = reader.string("host", required: true)
         let prefix = reader.string("topic_prefix") ?? "railgate"
         if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
@@ -109,8 +109,37 @@ extension Configuration {
             topicPrefix: prefix,
             keepaliveSeconds: reader.int("keepalive", range: 5...65535) ?? 30,
             reconnectMinSeconds: reader.int("reconnect_min_s", range: 1...3600) ?? 1,
-            reconnectMaxSeconds: reader.int("reconnect_max_s", range: 1...3600) ?? 30)
+            reconnectMaxSeconds: reader.int("reconnect_max_s", range: 1...3600) ?? 30,
+            format: readFormat(reader, defaultEdgeNode: defaultClientID))
         return host == nil ? nil : config
+    }
+
+    private static func readFormat(_ reader: NodeReader, defaultEdgeNode: String) -> MQTTFormat {
+        let format = reader.string("format") ?? "json"
+        switch format {
+        case "json":
+            if reader.child("sparkplug") != nil { reader.issue("sparkplug", "sparkplug settings need format: sparkplug") }
+            return .json
+        case "sparkplug":
+            let section = reader.mapping("sparkplug", required: true)
+            section?.rejectUnknownKeys(["group_id", "edge_node_id", "primary_host_id"])
+            // Sparkplug B 3.0 §4.1.1: ids are UTF-8 without '+', '/' or '#'.
+            func id(_ key: String, required: Bool) -> String? {
+                guard let value = section?.string(key, required: required) else { return nil }
+                if value.contains(where: { "+/#".contains($0) }) {
+                    section?.issue(key, "\"\(value)\" must not contain +, / or #")
+                    return nil
+                }
+                return value
+            }
+            let group = id("group_id", required: true)
+            let edge = id("edge_node_id", required: false) ?? defaultEdgeNode
+            let host = id("primary_host_id", required: false)
+            return .sparkplug(SparkplugConfig(groupId: group ?? "", edgeNodeId: edge, primaryHostId: host))
+        default:
+            reader.issue("format", "unknown format \"\(format)\" (expected json or sparkplug)")
+            return .json
+        }
     }
 
     private static func checkUniqueNames(_ buses: [BusConfig], reader: NodeReader) {

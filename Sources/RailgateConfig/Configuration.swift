@@ -69,6 +69,21 @@ public struct MQTTConfig: Sendable, Equatable {
     /// Reconnect backoff bounds.
     public var reconnectMinSeconds: Int
     public var reconnectMaxSeconds: Int
+    /// What is published: plain JSON per tag, or a Sparkplug B edge node.
+    public var format: MQTTFormat
+}
+
+public enum MQTTFormat: Sendable, Equatable {
+    case json
+    case sparkplug(SparkplugConfig)
+}
+
+/// Sparkplug B 3.0 edge node identity (topics spBv1.0/<group>/…/<edge node>[/<device>]).
+public struct SparkplugConfig: Sendable, Equatable {
+    public var groupId: String
+    public var edgeNodeId: String
+    /// When set, publish only while this primary host application says it is online (STATE).
+    public var primaryHostId: String?
 }
 
 /// One bus: a Modbus TCP connection or an RS-485 line, polled by one thread.

@@ -1,0 +1,201 @@
+"""Sparkplug B edge node against mosquitto, payloads decoded with Python
+protobuf generated at test time from the published sparkplug_b.proto."""
+
+import importlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from pymodbus.client import ModbusTcpClient
+
+from conftest import ROOT, log_of, start_railgate, start_sim_tcp, wait_for
+
+PROTO = ROOT.parent / "shared" / "sparkplug" / "sparkplug_b.proto"
+GROUP, NODE = "line3", "gw-sp"
+
+
+@pytest.fixture(scope="module")
+def spb(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spb")
+    subprocess.run(["protoc", f"--python_out={out}", f"-I{PROTO.parent}", str(PROTO)], check=True)
+    sys.path.insert(0, str(out))
+    try:
+        yield importlib.import_module("sparkplug_b_pb2")
+    finally:
+        sys.path.remove(str(out))
+
+
+class Host:
+    """A Sparkplug host application stand-in: records every spBv1.0 message."""
+
+    def __init__(self, port, spb):
+        self.spb = spb
+        self.messages = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"host-{time.monotonic_ns()}")
+        ready = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"spBv1.0/{GROUP}/#", qos=1)
+        self.client.on_subscribe = lambda *a: ready.set()
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert ready.wait(10)
+
+    def _message(self, client, userdata, msg):
+        payload = self.spb.Payload()
+        try:
+            payload.ParseFromString(msg.payload)
+        except Exception:  # the garbage DCMD this test sends itself
+            return
+        with self.lock:
+            self.messages.append((msg.topic.split("/")[2], msg.topic, payload))
+
+    def of(self, kind):
+        with self.lock:
+            return [p for k, _, p in self.messages if k == kind]
+
+    def wait(self, kind, predicate=lambda p: True, timeout=15):
+        return wait_for(lambda: next((p for p in self.of(kind) if predicate(p)), None), timeout)
+
+    def command(self, kind, metrics, device=None):
+        payload = self.spb.Payload()
+        payload.timestamp = int(time.time() * 1000)
+        for name, alias, datatype, field, value in metrics:
+            metric = payload.metrics.add()
+            if name is not None:
+                metric.name = name
+            if alias is not None:
+                metric.alias = alias
+            metric.datatype = datatype
+            setattr(metric, field, value)
+        topic = f"spBv1.0/{GROUP}/{kind}/{NODE}" + (f"/{device}" if device else "")
+        self.client.publish(topic, payload.SerializeToString(), qos=1)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def config(broker, sim_port):
+    return f"""
+gateway:
+  id: {NODE}
+  isa95: {{enterprise: acme, site: plant1, line: line3}}
+  writes: true
+mqtt:
+  host: 127.0.0.1
+  port: {broker}
+  format: sparkplug
+  sparkplug: {{group_id: {GROUP}}}
+south:
+  - name: tcp1
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {sim_port}
+    timeout_ms: 300
+    reconnect_min_ms: 100
+    reconnect_max_ms: 300
+    devices:
+      - name: meter1
+        unit: 1
+        poll_ms: 100
+        tags:
+          - {{name: voltage, ref: 400001, type: float32, unit: V, range: [0, 400]}}
+          - {{name: speed, ref: 400006, unit: r/min}}
+          - {{name: temperature, ref: 400005, type: int16, scale: 0.1}}
+          - {{name: serial, ref: 400021, type: string, length: 8}}
+          - {{name: setpoint, ref: 400041, writable: true}}
+"""
+
+
+def metrics_by_name(payload):
+    return {m.name: m for m in payload.metrics}
+
+
+def test_birth_data_commands_and_death(procs, broker, spb):
+    sim_port = start_sim_tcp(procs)
+    sim = procs.started[-1]
+    host = Host(broker, spb)
+    try:
+        proc = start_railgate(procs, config(broker, sim_port))
+        nbirth = host.wait("NBIRTH")
+        assert nbirth is not None, log_of(proc)
+        assert nbirth.seq == 0
+        node_metrics = metrics_by_name(nbirth)
+        assert node_metrics["bdSeq"].long_value == 0 and node_metrics["bdSeq"].datatype == 8
+        assert node_metrics["Node Control/Rebirth"].boolean_value is False
+        dbirth = host.wait("DBIRTH")
+        assert dbirth.seq == 1
+        birth = metrics_by_name(dbirth)
+        base = "acme/plant1/line3/meter1"
+        voltage = birth[f"{base}/voltage"]
+        assert voltage.datatype == 9 and voltage.float_value == 230.5
+        props = dict(zip(voltage.properties.keys, voltage.properties.values))
+        assert props["engUnit"].string_value == "V" and props["engHigh"].double_value == 400
+        assert birth[f"{base}/speed"].datatype == 6 and birth[f"{base}/speed"].int_value == 1450
+        assert birth[f"{base}/temperature"].datatype == 10 and birth[f"{base}/temperature"].double_value == -12.5
+        assert birth[f"{base}/serial"].string_value == "RG-METER-01"
+        aliases = {m.alias for m in dbirth.metrics}
+        assert len(aliases) == 5
+
+        # A register change arrives as DDATA by alias, seq continuing.
+        modbus = ModbusTcpClient("127.0.0.1", port=sim_port)
+        assert modbus.connect()
+        modbus.write_register(5, 1501, device_id=1)
+        speed_alias = birth[f"{base}/speed"].alias
+        ddata = host.wait("DDATA", lambda p: any(m.alias == speed_alias and m.int_value == 1501 for m in p.metrics))
+        assert ddata is not None
+        assert all(not m.name for m in ddata.metrics)
+        seqs = [p.seq for p in host.of("DBIRTH") + host.of("DDATA")]
+        assert seqs == list(range(1, len(seqs) + 1))
+
+        # DCMD by alias writes the Modbus register; a non-writable tag is refused.
+        host.command("DCMD", [(None, birth[f"{base}/setpoint"].alias, 6, "int_value", 733)], device="meter1")
+        assert wait_for(lambda: modbus.read_holding_registers(40, count=1, device_id=1).registers[0] == 733, 10)
+        host.command("DCMD", [(f"{base}/speed", None, 6, "int_value", 9)], device="meter1")
+        assert wait_for(lambda: "Sparkplug DCMD write not done" in log_of(proc), 10), log_of(proc)
+        assert modbus.read_holding_registers(5, count=1, device_id=1).registers[0] == 1501
+        # Malformed and unknown commands are ignored with a log line.
+        host.client.publish(f"spBv1.0/{GROUP}/DCMD/{NODE}/meter1", b"\xff\x00garbage", qos=1)
+        host.command("DCMD", [(None, 999, 6, "int_value", 1)], device="meter1")
+        host.command("DCMD", [(f"{base}/setpoint", None, 12, "string_value", "x")], device="meter1")
+        assert wait_for(lambda: log_of(proc).count("Sparkplug command ignored") >= 3, 10), log_of(proc)
+        modbus.close()
+
+        # Rebirth on NCMD.
+        host.command("NCMD", [("Node Control/Rebirth", None, 11, "boolean_value", True)])
+        assert wait_for(lambda: len(host.of("NBIRTH")) == 2 and len(host.of("DBIRTH")) == 2, 10), [k for k, _, _ in host.messages]
+        assert host.of("NBIRTH")[1].seq == 0 and host.of("DBIRTH")[1].seq == 1
+
+        # The device stops answering: DDEATH; it comes back: DBIRTH.
+        sim.kill()
+        sim.wait()
+        assert host.wait("DDEATH") is not None, log_of(proc)
+        start_sim_tcp(procs, port=sim_port)
+        assert wait_for(lambda: len(host.of("DBIRTH")) == 3, 20), log_of(proc)
+
+        # Killed without a goodbye: the broker publishes the NDEATH will with the birth's bdSeq.
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ndeath = host.wait("NDEATH")
+        assert ndeath is not None and metrics_by_name(ndeath)["bdSeq"].long_value == 0
+        assert proc.returncode == -signal.SIGKILL
+    finally:
+        host.close()
+
+
+def test_clean_stop_publishes_ndeath(procs, broker, spb):
+    sim_port = start_sim_tcp(procs)
+    host = Host(broker, spb)
+    try:
+        proc = start_railgate(procs, config(broker, sim_port).replace(NODE, "gw-sp2"))
+        assert wait_for(lambda: [p for k, t, p in host.messages if k == "NBIRTH" and t.endswith("gw-sp2")], 15)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert wait_for(lambda: [p for k, t, p in host.messages if k == "NDEATH" and t.endswith("gw-sp2")], 10)
+    finally:
+        host.close()
