@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import Testing
+@testable import MQTTNorth
+import RailgateCore
+
+struct JournalTests {
+    let directory: String
+
+    init() {
+        directory = NSTemporaryDirectory() + "journal-\(UUID().uuidString)"
+    }
+
+    func journal(maxBytes: Int = 1 << 20, segmentBytes: Int = 4096) throws -> Journal {
+        try Journal(directory: directory, maxBytes: maxBytes, segmentBytes: segmentBytes, sync: .always,
+                    logger: Logger(label: "test"))
+    }
+
+    func records(_ range: Range<Int>) -> [JournalRecord] {
+        range.map { JournalRecord(path: "acme/m1/t\($0 % 3)", timestamp: Int64($0), value: SampleValue(int: Int64($0)),
+                                  quality: $0 % 5 == 0 ? Quality(reason: .timeout) : .good,
+                                  text: $0 % 7 == 0 ? "text \($0)" : nil) }
+    }
+
+    @Test func appendsAndReplaysInOrderAcrossSegmentsAndRestarts() throws {
+        do {
+            let j = try journal()
+            try j.append(records(0..<300))
+            let (first, end) = j.read(limit: 100)
+            #expect(first == records(0..<100))
+            j.commit(end, replayed: first.count)
+        }
+        // A restart continues at the persisted cursor.
+        let reopened = try journal()
+        let (rest, end) = reopened.read(limit: 1000)
+        #expect(rest == records(100..<300))
+        reopened.commit(end, replayed: rest.count)
+        #expect(reopened.isEmpty)
+        // Delivered segments are deleted, the current one stays.
+        #expect(Journal.listSegments(directory).count == 1)
+    }
+
+    @Test func tornTailIsCutAtOpen() throws {
+        do { try journal().append(records(0..<10)) }
+        let segment = Journal.path(directory, Journal.listSegments(directory).last!)
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        handle.seekToEndOfFile()
+        handle.write(Data([40, 0, 0, 0, 1, 2, 3, 4, 5]))  // a record header promising 40 bytes, then power loss
+        try handle.close()
+        let j = try journal()
+        #expect(j.stats.corrupt == 1)
+        let (all, _) = j.read(limit: 100)
+        #expect(all == records(0..<10))
+        try j.append(records(10..<12))
+        #expect(j.read(limit: 100).records == records(0..<12))
+    }
+
+    @Test func damagedRecordIsSkippedAndTheRestReplayed() throws {
+        do { try journal().append(records(0..<20)) }
+        let segment = Journal.path(directory, Journal.listSegments(directory).last!)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
+        bytes[8 + 8 + 3] ^= 0xFF  // flip a byte inside the first record's body
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        let j = try journal()
+        let (replayed, _) = j.read(limit: 100)
+        #expect(replayed == Array(records(0..<20).dropFirst()))
+        #expect(j.stats.corrupt == 1)
+    }
+
+    @Test func boundedSizeDropsTheOldestAndCountsIt() throws {
+        let j = try journal(maxBytes: 8192, segmentBytes: 2048)
+        try j.append(records(0..<1000))
+        #expect(j.sizeBytes <= 8192)
+        #expect(j.stats.dropped > 0)
+        let (left, _) = j.read(limit: 10_000)
+        #expect(left.count + j.stats.dropped == 1000)
+        #expect(left.last == records(999..<1000).first)
+    }
+
+    @Test func unwritableDirectoryIsAClearError() {
+        #expect(throws: JournalError.self) {
+            try Journal(directory: "/proc/railgate-journal", maxBytes: 1 << 20, segmentBytes: 4096, sync: .never,
+                        logger: Logger(label: "test"))
+        }
+    }
+}
