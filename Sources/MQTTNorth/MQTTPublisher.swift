@@ -33,6 +33,8 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     private let topics: [String]
     private let logger: Logger
     private let client: MosquittoClient
+    /// Store-and-forward journal (publishing thread only); nil when not configured or unusable.
+    private let journal: Journal?
 
     private let running = Atomic<Bool>(false)
     private let needsFullState = Flag()
@@ -65,7 +67,30 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
             try client.setCredentials(username: username, password: config.password)
         }
         try client.setWill(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
+        journal = config.journal.flatMap { Self.openJournal($0, logger: logger) }
     }
+
+    /// Opens the journal; an unusable directory is reported and the gateway
+    /// runs on without one rather than not at all.
+    static func openJournal(_ config: JournalConfig, logger: Logger) -> Journal? {
+        let sync: JournalSync = switch config.sync {
+        case .always: .always
+        case .interval(let ms): .interval(ms: ms)
+        case .never: .never
+        }
+        do {
+            let journal = try Journal(directory: config.directory, maxBytes: config.maxBytes,
+                                      segmentBytes: config.segmentBytes, sync: sync, logger: logger)
+            logger.info("journal open", metadata: ["dir": "\(config.directory)", "bytes": "\(journal.sizeBytes)",
+                                                   "pending": "\(journal.isEmpty ? "none" : "yes")"])
+            return journal
+        } catch {
+            logger.error("journal unusable; changes are kept in memory only", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    public var journalStats: JournalStats? { journal?.stats }
 
     public var stats: MQTTStats {
         var stats = counters.withLock { $0 }
@@ -97,6 +122,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         queue.wakeup.signal()
         finished.wait(timeoutNs: 5_000_000_000)
+        journal?.flush()
         if client.isConnected {
             publish(topic: statusTopic, payload: "offline", retain: true)
         }
@@ -112,6 +138,9 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     }
 
     private func publishPending() {
+        if let journal {
+            return publishJournaled(journal)
+        }
         if needsFullState.value.exchange(false, ordering: .acquiringAndReleasing) {
             publish(topic: statusTopic, payload: "online", retain: true)
             // Everything queued is older than the state about to be sent.
@@ -127,6 +156,70 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
             let text = table.tags[index].dataType == .string ? table.state(index).text : nil
             publishChange(index: index, sample: sample, text: text)
         }
+    }
+
+    /// With a journal: every change while the broker is away (or while older
+    /// changes wait) is appended; after reconnect the journal is replayed in
+    /// order, a batch at a time, each batch committed only once the broker
+    /// has acknowledged all of it; live publishing resumes when it is empty.
+    private func publishJournaled(_ journal: Journal) {
+        if needsFullState.value.exchange(false, ordering: .acquiringAndReleasing) {
+            publish(topic: statusTopic, payload: "online", retain: true)
+        }
+        var records: [JournalRecord] = []
+        queue.ring.drain { sample, _ in
+            let index = Int(sample.tag)
+            let tag = table.tags[index]
+            let text = tag.dataType == .string ? table.state(index).text : nil
+            records.append(JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value,
+                                         quality: sample.quality, text: text))
+        }
+        if client.isConnected && journal.isEmpty {
+            for record in records { publishRecord(record) }
+        } else if !records.isEmpty {
+            do {
+                try journal.append(records)
+            } catch {
+                counters.withLock { $0.failed += records.count }
+                logger.error("journal append failed; changes lost", metadata: ["error": "\(error)", "count": "\(records.count)"])
+            }
+        }
+        if client.isConnected && !journal.isEmpty {
+            replayBatch(journal)
+            if !journal.isEmpty { queue.wakeup.signal() }
+        }
+    }
+
+    static let replayBatchSize = 500
+
+    private func replayBatch(_ journal: Journal) {
+        let (records, end) = journal.read(limit: Self.replayBatchSize)
+        for record in records { publishRecord(record) }
+        // Commit only what the broker acknowledged (QoS ≥ 1); a lost
+        // connection leaves the batch to be sent again (at-least-once).
+        let deadline = Clock.monotonicNs() + 10_000_000_000
+        while config.qos > 0 && !client.allAcknowledged && client.isConnected && Clock.monotonicNs() < deadline {
+            usleep(1000)
+        }
+        if config.qos == 0 || client.allAcknowledged {
+            journal.commit(end, replayed: records.count)
+        } else {
+            client.forgetUnacknowledged()
+        }
+    }
+
+    private func publishRecord(_ record: JournalRecord) {
+        guard let index = table.index(ofPath: record.path) else {
+            counters.withLock { $0.failed += 1 }
+            return
+        }
+        let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
+        var payload = JSONPayload.encode(tag: table.tags[index], sample: sample, text: record.text)
+        let topic = topics[index]
+        let mid = payload.withUTF8 { bytes in
+            client.publishTracked(topic: topic, payload: UnsafeRawBufferPointer(bytes), qos: config.qos, retain: config.retain)
+        }
+        counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
     }
 
     private func publishChange(index: Int, sample: Sample, text: String?) {

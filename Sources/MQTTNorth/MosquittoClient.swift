@@ -10,6 +10,9 @@ import Synchronization
 final class MosquittoClient: @unchecked Sendable {
     private let handle: OpaquePointer
     private let connectedFlag = Atomic<Bool>(false)
+    /// Message ids published at QoS ≥ 1 and not yet acknowledged (PUBACK/PUBCOMP),
+    /// and acknowledgements that overtook the recording of their id.
+    private let unacknowledged = Mutex<(pending: Set<Int32>, early: Set<Int32>)>(([], []))
     /// Called on the network thread after each CONNACK (rc 0) and each
     /// lost connection (connected = false); `code` is the CONNACK or disconnect reason.
     private let onStateChange: @Sendable (_ connected: Bool, _ code: Int32) -> Void
@@ -42,6 +45,13 @@ final class MosquittoClient: @unchecked Sendable {
             let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
             client.connectedFlag.store(code == 0, ordering: .releasing)
             client.onStateChange(code == 0, code)
+        }
+        mosquitto_publish_callback_set(handle) { _, context, mid in
+            guard let context else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
+            client.unacknowledged.withLock { state in
+                if state.pending.remove(mid) == nil { state.early.insert(mid) }
+            }
         }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let context, let message, let topic = message.pointee.topic else { return }
@@ -94,6 +104,26 @@ final class MosquittoClient: @unchecked Sendable {
     func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
         mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
     }
+
+    /// Publishes and remembers the message id until the broker acknowledges
+    /// it (QoS ≥ 1). Returns the message id, or nil when libmosquitto refused.
+    func publishTracked(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32? {
+        var mid: Int32 = 0
+        let rc = mosquitto_publish(handle, &mid, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { return nil }
+        if qos > 0 {
+            unacknowledged.withLock { state in
+                if state.early.remove(mid) == nil { state.pending.insert(mid) }
+            }
+        }
+        return mid
+    }
+
+    /// Whether every tracked message up to now has been acknowledged.
+    var allAcknowledged: Bool { unacknowledged.withLock { $0.pending.isEmpty } }
+
+    /// Forgets tracked ids (after a lost connection: the batch is sent again).
+    func forgetUnacknowledged() { unacknowledged.withLock { $0 = ([], []) } }
 
     /// Subscribes (again after each reconnect: call it from the connect callback).
     @discardableResult

@@ -92,7 +92,8 @@ extension Configuration {
 
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
         reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
-                                  "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug"])
+                                  "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug",
+                                  "journal"])
         let host = reader.string("host", required: true)
         let prefix = reader.string("topic_prefix") ?? "railgate"
         if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
@@ -110,8 +111,28 @@ extension Configuration {
             keepaliveSeconds: reader.int("keepalive", range: 5...65535) ?? 30,
             reconnectMinSeconds: reader.int("reconnect_min_s", range: 1...3600) ?? 1,
             reconnectMaxSeconds: reader.int("reconnect_max_s", range: 1...3600) ?? 30,
-            format: readFormat(reader, defaultEdgeNode: defaultClientID))
+            format: readFormat(reader, defaultEdgeNode: defaultClientID),
+            journal: reader.mapping("journal").flatMap(readJournal))
         return host == nil ? nil : config
+    }
+
+    private static func readJournal(_ reader: NodeReader) -> JournalConfig? {
+        reader.rejectUnknownKeys(["dir", "max_mb", "segment_kb", "fsync", "fsync_interval_ms"])
+        let directory = reader.string("dir", required: true)
+        let maxMB = reader.int("max_mb", range: 1...1_000_000) ?? 64
+        let segmentKB = reader.int("segment_kb", range: 4...1_048_576) ?? 1024
+        if segmentKB * 1024 > maxMB * 1024 * 1024 {
+            reader.issue("segment_kb", "a segment (\(segmentKB) KiB) must fit in max_mb (\(maxMB) MiB)")
+        }
+        var sync = JournalConfig.Sync.interval(ms: reader.int("fsync_interval_ms", range: 1...60_000) ?? 1000)
+        switch reader.string("fsync") {
+        case nil, "interval": break
+        case "always": sync = .always
+        case "never": sync = .never
+        case let other?: reader.issue("fsync", "unknown fsync policy \"\(other)\" (expected always, interval or never)")
+        }
+        guard let directory else { return nil }
+        return JournalConfig(directory: directory, maxBytes: maxMB * 1024 * 1024, segmentBytes: segmentKB * 1024, sync: sync)
     }
 
     private static func readFormat(_ reader: NodeReader, defaultEdgeNode: String) -> MQTTFormat {

@@ -71,6 +71,17 @@ public struct MQTTConfig: Sendable, Equatable {
     public var reconnectMaxSeconds: Int
     /// What is published: plain JSON per tag, or a Sparkplug B edge node.
     public var format: MQTTFormat
+    /// Store-and-forward journal; nil keeps changes only in memory.
+    public var journal: JournalConfig?
+}
+
+/// Where and how changes are kept while the broker cannot take them.
+public struct JournalConfig: Sendable, Equatable {
+    public enum Sync: Sendable, Equatable { case always, interval(ms: Int), never }
+    public var directory: String
+    public var maxBytes: Int
+    public var segmentBytes: Int
+    public var sync: Sync
 }
 
 public enum MQTTFormat: Sendable, Equatable {
