@@ -92,12 +92,14 @@ final class MosquittoClient: @unchecked Sendable {
     func start(host: String, port: Int, keepalive: Int, minDelay: Int, maxDelay: Int) throws(Failure) {
         try check(mosquitto_reconnect_delay_set(handle, UInt32(minDelay), UInt32(maxDelay), true),
                   "set MQTT reconnect delay")
+        // The network thread first, then the connect: in the other order a
+        // broker that is down at start is never retried (libmosquitto 2.0).
+        try check(mosquitto_loop_start(handle), "start MQTT network thread")
         let rc = mosquitto_connect_async(handle, host, Int32(port), Int32(keepalive))
         // A refused first connect is retried by the network thread like any loss.
         if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
             try check(rc, "connect to MQTT broker \(host):\(port)")
         }
-        try check(mosquitto_loop_start(handle), "start MQTT network thread")
     }
 
     /// Returns the libmosquitto result code (0 on success).

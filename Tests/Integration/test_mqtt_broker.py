@@ -1,5 +1,7 @@
 """The MQTT side against a mosquitto broker that is late or restarts."""
 
+import time
+
 import paho.mqtt.client as mqtt
 
 from conftest import Collector, free_port, log_of, start_railgate, start_sim_tcp, wait_for_port
@@ -34,6 +36,8 @@ def test_broker_that_starts_late_and_restarts_gets_the_full_state(procs):
     prefix = "mqtt-late"
     # Railgate first: the broker is not there yet.
     gateway = start_railgate(procs, config(broker_port, sim_port, prefix))
+    # Long enough for the first connect to fail: the network thread must retry.
+    time.sleep(2)
     broker = start_broker(procs, broker_port, "broker-1")
     sub = Collector(broker_port, f"{prefix}/#")
     try:
