@@ -35,6 +35,8 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     private let client: MosquittoClient
     /// Store-and-forward journal (publishing thread only); nil when not configured or unusable.
     private let journal: Journal?
+    /// False when the connection cannot be set up (bad TLS files): no connect attempts.
+    private let usable: Bool
 
     private let running = Atomic<Bool>(false)
     private let needsFullState = Flag()
@@ -51,7 +53,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         let queue = self.queue
         let needsFullState = self.needsFullState
         let host = "\(config.host):\(config.port)"
-        client = try MosquittoClient(clientID: config.clientID) { connected, code in
+        client = try MosquittoClient(clientID: config.clientID, cleanSession: config.cleanSession) { connected, code in
             if connected {
                 logger.info("MQTT connected", metadata: ["broker": "\(host)"])
                 needsFullState.value.store(true, ordering: .releasing)
@@ -63,9 +65,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
                                metadata: ["broker": "\(host)", "reason": "\(MosquittoClient.message(code))"])
             }
         }
-        if let username = config.username {
-            try client.setCredentials(username: username, password: config.password)
-        }
+        usable = try client.configure(config, logger: logger)
         try client.setWill(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
         journal = config.journal.flatMap { Self.openJournal($0, logger: logger) }
     }
@@ -107,8 +107,10 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     /// Connects in the background and starts the publishing thread.
     public func start() throws {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try client.start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
-                         minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
+        if usable {
+            try client.start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
+                             minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
+        }
         let thread = Thread { [self] in
             Clock.nameCurrentThread("rg-mqtt")
             run()
@@ -126,7 +128,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         if client.isConnected {
             publish(topic: statusTopic, payload: "offline", retain: true)
         }
-        client.stop()
+        if usable { client.stop() }
     }
 
     private func run() {

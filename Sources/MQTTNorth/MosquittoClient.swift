@@ -1,4 +1,7 @@
 import CMosquitto
+import Glibc
+import Logging
+import RailgateConfig
 import Synchronization
 
 /// A libmosquitto client with its own network thread (`mosquitto_loop_start`),
@@ -16,6 +19,11 @@ final class MosquittoClient: @unchecked Sendable {
     /// Called on the network thread after each CONNACK (rc 0) and each
     /// lost connection (connected = false); `code` is the CONNACK or disconnect reason.
     private let onStateChange: @Sendable (_ connected: Bool, _ code: Int32) -> Void
+    /// libmosquitto's own warnings and errors (TLS failures, refused
+    /// connections), forwarded to the log once per distinct message.
+    var onLibraryMessage: (@Sendable (String) -> Void)?
+    private let lastLibraryMessage = Mutex<String>("")
+
     /// Called on the network thread for every message received on a subscription.
     private let onMessage: @Sendable (_ topic: String, _ payload: [UInt8]) -> Void
 
@@ -53,6 +61,16 @@ final class MosquittoClient: @unchecked Sendable {
                 if state.pending.remove(mid) == nil { state.early.insert(mid) }
             }
         }
+        mosquitto_log_callback_set(handle) { _, context, level, text in
+            guard let context, let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
+            let message = String(cString: text)
+            let isNew = client.lastLibraryMessage.withLock { last in
+                defer { last = message }
+                return last != message
+            }
+            if isNew { client.onLibraryMessage?(message) }
+        }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let context, let message, let topic = message.pointee.topic else { return }
             let client = Unmanaged<MosquittoClient>.fromOpaque(context).takeUnretainedValue()
@@ -77,6 +95,37 @@ final class MosquittoClient: @unchecked Sendable {
 
     func setCredentials(username: String, password: String?) throws(Failure) {
         try check(mosquitto_username_pw_set(handle, username, password), "set MQTT credentials")
+    }
+
+    /// TLS with the broker's CA, optionally a client certificate; the
+    /// broker's certificate must name the host unless `insecure`.
+    func setTLS(_ tls: MQTTTLSConfig) throws(Failure) {
+        for file in [tls.caFile, tls.certFile, tls.keyFile].compactMap({ $0 }) where access(file, R_OK) != 0 {
+            throw Failure(code: Int32(MOSQ_ERR_INVAL.rawValue),
+                          operation: "TLS file \(file) is not readable (\(String(cString: strerror(errno))))")
+        }
+        try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "set up TLS")
+        try check(mosquitto_tls_insecure_set(handle, tls.insecure), "set TLS hostname verification")
+    }
+
+    /// Applies credentials and TLS from the configuration. A TLS setup that
+    /// fails (unreadable files) is logged and returns false: the caller keeps
+    /// running without connecting, so polling goes on and the journal fills.
+    func configure(_ config: MQTTConfig, logger: Logger) throws(Failure) -> Bool {
+        let broker = "\(config.host):\(config.port)"
+        onLibraryMessage = { message in logger.warning("libmosquitto: \(message)", metadata: ["broker": "\(broker)"]) }
+        if let username = config.username {
+            try setCredentials(username: username, password: config.password)
+        }
+        guard let tls = config.tls else { return true }
+        do {
+            try setTLS(tls)
+            return true
+        } catch {
+            logger.error("MQTT TLS setup failed; not connecting (changes go to the journal if one is configured)",
+                         metadata: ["broker": "\(config.host):\(config.port)", "error": "\(error)"])
+            return false
+        }
     }
 
     /// Last will: published by the broker if the gateway vanishes.

@@ -93,7 +93,7 @@ extension Configuration {
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
         reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
                                   "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug",
-                                  "journal"])
+                                  "journal", "tls", "clean_session"])
         let host = reader.string("host", required: true)
         let prefix = reader.string("topic_prefix") ?? "railgate"
         if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
@@ -112,8 +112,22 @@ extension Configuration {
             reconnectMinSeconds: reader.int("reconnect_min_s", range: 1...3600) ?? 1,
             reconnectMaxSeconds: reader.int("reconnect_max_s", range: 1...3600) ?? 30,
             format: readFormat(reader, defaultEdgeNode: defaultClientID),
-            journal: reader.mapping("journal").flatMap(readJournal))
+            journal: reader.mapping("journal").flatMap(readJournal),
+            tls: reader.mapping("tls").flatMap(readTLS),
+            cleanSession: reader.bool("clean_session") ?? true)
         return host == nil ? nil : config
+    }
+
+    private static func readTLS(_ reader: NodeReader) -> MQTTTLSConfig? {
+        reader.rejectUnknownKeys(["ca_file", "cert_file", "key_file", "insecure"])
+        let ca = reader.string("ca_file", required: true)
+        let cert = reader.string("cert_file")
+        let key = reader.string("key_file")
+        if (cert == nil) != (key == nil) {
+            reader.issue(cert == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
+        }
+        guard let ca else { return nil }
+        return MQTTTLSConfig(caFile: ca, certFile: cert, keyFile: key, insecure: reader.bool("insecure") ?? false)
     }
 
     private static func readJournal(_ reader: NodeReader) -> JournalConfig? {

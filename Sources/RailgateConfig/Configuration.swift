@@ -73,6 +73,21 @@ public struct MQTTConfig: Sendable, Equatable {
     public var format: MQTTFormat
     /// Store-and-forward journal; nil keeps changes only in memory.
     public var journal: JournalConfig?
+    /// TLS to the broker; nil for plain TCP.
+    public var tls: MQTTTLSConfig?
+    /// false: a persistent session (the broker keeps subscriptions and QoS 1 messages across reconnects).
+    public var cleanSession: Bool
+}
+
+/// TLS settings of a broker connection.
+public struct MQTTTLSConfig: Sendable, Equatable {
+    /// CA certificate(s) that sign the broker's certificate (PEM).
+    public var caFile: String
+    /// Client certificate and key (PEM) when the broker asks for one.
+    public var certFile: String?
+    public var keyFile: String?
+    /// Skip the check that the broker's certificate names `host` (not for production).
+    public var insecure: Bool
 }
 
 /// Where and how changes are kept while the broker cannot take them.

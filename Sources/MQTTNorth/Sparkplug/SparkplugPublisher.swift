@@ -38,6 +38,8 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     private let writes: WriteRouter?
     private let logger: Logger
     private var client: MosquittoClient!
+    /// False when the connection cannot be set up (bad TLS files): no connect attempts.
+    private var usable = true
 
     let topics: SparkplugTopics
     /// Devices in configuration order, their tags, and each tag's device.
@@ -86,12 +88,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         self.deviceOfTag = deviceOfTag
         born = Array(repeating: false, count: devices.count)
         client = try MosquittoClient(
-            clientID: config.clientID,
+            clientID: config.clientID, cleanSession: config.cleanSession,
             onStateChange: { [weak self] connected, code in self?.connectionChanged(connected, code) },
             onMessage: { [weak self] topic, payload in self?.received(topic, payload) })
-        if let username = config.username {
-            try client.setCredentials(username: username, password: config.password)
-        }
+        usable = try client.configure(config, logger: logger)
         try client.setWill(topic: topics.ndeath, payload: deathPayload(bdSeq: 0), qos: 1, retain: false)
     }
 
@@ -104,8 +104,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
 
     public func start() throws {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try client.start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
-                         minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
+        if usable {
+            try client.start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
+                             minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
+        }
         let thread = Thread { [self] in
             Clock.nameCurrentThread("rg-mqtt")
             while running.load(ordering: .acquiring) {
@@ -127,7 +129,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             let bdSeq = events.withLock { $0.bdSeq }
             publish(topics.ndeath, deathPayload(bdSeq: bdSeq), qos: 1)
         }
-        client.stop()
+        if usable { client.stop() }
     }
 
     // MARK: Network thread
