@@ -199,3 +199,46 @@ def test_clean_stop_publishes_ndeath(procs, broker, spb):
         assert wait_for(lambda: [p for k, t, p in host.messages if k == "NDEATH" and t.endswith("gw-sp2")], 10)
     finally:
         host.close()
+
+
+def test_outage_is_replayed_as_historical_metrics(procs, tmp_path, spb):
+    from conftest import free_port, wait_for_port
+    sim_port = start_sim_tcp(procs)
+    port = free_port()
+
+    def broker(name):
+        conf = procs.tmp / f"{name}.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        started = procs.start(["mosquitto", "-c", conf], name)
+        wait_for_port(port)
+        return started
+
+    first = broker("broker-a")
+    yaml = config(port, sim_port).replace(NODE, "gw-hist").replace(
+        "  format: sparkplug", "  format: sparkplug\n  qos: 1\n  reconnect_min_s: 2\n  reconnect_max_s: 2\n"
+        f"  journal: {{dir: {tmp_path / 'journal'}, fsync: always}}")
+    host = Host(port, spb)
+    proc = start_railgate(procs, yaml)
+    assert wait_for(lambda: [p for k, t, p in host.messages if k == "DBIRTH" and "gw-hist" in t], 15), log_of(proc)
+    host.close()
+    first.terminate()
+    first.wait()
+    modbus = ModbusTcpClient("127.0.0.1", port=sim_port)
+    assert modbus.connect()
+    for value in range(1900, 1906):
+        modbus.write_register(5, value, device_id=1)
+        time.sleep(0.25)
+    modbus.close()
+    broker("broker-b")
+    host = Host(port, spb)
+    try:
+        def historical():
+            return [m.int_value for k, t, p in host.messages if k == "DDATA" and "gw-hist" in t
+                    for m in p.metrics if m.is_historical and m.int_value >= 1900]
+        assert wait_for(lambda: 1905 in historical(), 30), (historical(), log_of(proc))
+        assert historical() == list(range(1900, 1906))
+        # Births come first, then the history.
+        kinds = [k for k, t, _ in host.messages if "gw-hist" in t]
+        assert kinds[0] == "NBIRTH" and kinds.index("DBIRTH") < kinds.index("DDATA")
+    finally:
+        host.close()

@@ -51,6 +51,9 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     private var seq: UInt64 = 0
     private var born: [Bool]
 
+    /// Store-and-forward journal (publishing thread only).
+    private let journal: Journal?
+
     private let events = Mutex(Events())
     private let counters = Mutex(SparkplugStats())
     private let running = Atomic<Bool>(false)
@@ -87,6 +90,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         self.deviceTags = deviceTags
         self.deviceOfTag = deviceOfTag
         born = Array(repeating: false, count: devices.count)
+        journal = config.journal.flatMap { MQTTPublisher.openJournal($0, logger: logger) }
         client = try MosquittoClient(
             clientID: config.clientID, cleanSession: config.cleanSession,
             onStateChange: { [weak self] connected, code in self?.connectionChanged(connected, code) },
@@ -125,6 +129,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         queue.wakeup.signal()
         finished.wait(timeoutNs: 5_000_000_000)
+        journal?.flush()
         if client.isConnected {
             let bdSeq = events.withLock { $0.bdSeq }
             publish(topics.ndeath, deathPayload(bdSeq: bdSeq), qos: 1)
@@ -174,18 +179,90 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         let mayPublish = client.isConnected && (sparkplug.primaryHostId == nil || events.withLock { $0.hostOnline })
         _ = hostOnline
         guard mayPublish else {
-            let dropped = queue.ring.drain { _, _ in }
-            if dropped > 0 { counters.withLock { $0.droppedOffline += dropped } }
+            if let journal {
+                keep(drainRecords(), in: journal)
+            } else {
+                let dropped = queue.ring.drain { _, _ in }
+                if dropped > 0 { counters.withLock { $0.droppedOffline += dropped } }
+            }
             if rebirth { events.withLock { $0.needsBirth = true } }  // birth once publishing is allowed
             return
         }
         if rebirth {
             if needsBirth { subscribeCommands() }
             birth(bdSeq: bdSeq)
+        }
+        if let journal, !journal.isEmpty {
+            // History first, in order; what arrives meanwhile queues behind it.
+            keep(drainRecords(), in: journal)
+            replayHistory(journal)
+            if !journal.isEmpty { queue.wakeup.signal() }
+            return
+        }
+        if rebirth {
             queue.ring.drain { _, _ in }  // the births carry the current values
             return
         }
         publishChanges()
+    }
+
+    private func drainRecords() -> [JournalRecord] {
+        var records: [JournalRecord] = []
+        queue.ring.drain { sample, _ in
+            let index = Int(sample.tag)
+            let tag = table.tags[index]
+            records.append(JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value,
+                                         quality: sample.quality, text: tag.dataType == .string ? table.state(index).text : nil))
+        }
+        return records
+    }
+
+    private func keep(_ records: [JournalRecord], in journal: Journal) {
+        do {
+            try journal.append(records)
+        } catch {
+            counters.withLock { $0.failed += records.count }
+            logger.error("journal append failed; changes lost", metadata: ["error": "\(error)", "count": "\(records.count)"])
+        }
+    }
+
+    /// Sends a batch of journaled changes as historical DDATA metrics
+    /// (Sparkplug B 3.0 §6.4.17 is_historical) of born devices, and commits
+    /// the batch once the broker acknowledged it.
+    private func replayHistory(_ journal: Journal) {
+        let (records, end) = journal.read(limit: MQTTPublisher.replayBatchSize)
+        var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
+        var unusable = 0
+        for record in records {
+            guard let index = table.index(ofPath: record.path), born[deviceOfTag[index]] else {
+                unusable += 1
+                continue
+            }
+            let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
+            byDevice[deviceOfTag[index]].append(SparkplugMetrics.metric(table.tags[index], index: index, sample: sample,
+                                                                        text: record.text, birth: false, historical: true))
+        }
+        if unusable > 0 { counters.withLock { $0.droppedOffline += unusable } }
+        for device in devices.indices where !byDevice[device].isEmpty {
+            var data = SparkplugPayload()
+            data.timestamp = now
+            data.seq = nextSeq()
+            data.metrics = byDevice[device]
+            guard let bytes = try? data.serializedBytes() as [UInt8] else { continue }
+            let mid = bytes.withUnsafeBytes {
+                client.publishTracked(topic: topics.ddata(devices[device]), payload: $0, qos: config.qos, retain: false)
+            }
+            counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
+        }
+        let deadline = Clock.monotonicNs() + 10_000_000_000
+        while config.qos > 0 && !client.allAcknowledged && client.isConnected && Clock.monotonicNs() < deadline {
+            usleep(1000)
+        }
+        if config.qos == 0 || client.allAcknowledged {
+            journal.commit(end, replayed: records.count)
+        } else {
+            client.forgetUnacknowledged()
+        }
     }
 
     private func subscribeCommands() {
