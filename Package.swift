@@ -79,7 +79,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "SamplingLoop",
             dependencies: [
-                "ModbusSouth", "RailgateConfig", "RailgateCore",
+                "ModbusSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],
