@@ -37,6 +37,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     private let journal: Journal?
     /// False when the connection cannot be set up (bad TLS files): no connect attempts.
     private let usable: Bool
+    private var failover: BrokerFailover
 
     private let running = Atomic<Bool>(false)
     private let needsFullState = Flag()
@@ -48,6 +49,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         self.table = table
         self.logger = logger
         queue = ChangeQueue(name: "mqtt")
+        failover = BrokerFailover(config)
         topics = table.tags.map { "\(config.topicPrefix)/\($0.path)" }
         statusTopic = "\(config.topicPrefix)/status/\(gateway.id)"
         let queue = self.queue
@@ -134,6 +136,10 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     private func run() {
         while running.load(ordering: .acquiring) {
             queue.wakeup.wait(timeoutNs: 500_000_000)
+            if usable, let next = failover.check(connected: client.isConnected, now: Clock.monotonicNs()) {
+                logger.warning("MQTT broker unreachable; switching", metadata: ["to": "\(next.host):\(next.port)"])
+                client.switchBroker(host: next.host, port: next.port, keepalive: config.keepaliveSeconds)
+            }
             publishPending()
         }
         publishPending()

@@ -151,6 +151,12 @@ final class MosquittoClient: @unchecked Sendable {
         }
     }
 
+    /// Points the client at another broker; the network thread connects to it
+    /// on its next attempt.
+    func switchBroker(host: String, port: Int, keepalive: Int) {
+        _ = mosquitto_connect_async(handle, host, Int32(port), Int32(keepalive))
+    }
+
     /// Returns the libmosquitto result code (0 on success).
     func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
         mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)

@@ -93,7 +93,7 @@ extension Configuration {
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
         reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
                                   "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug",
-                                  "journal", "tls", "clean_session"])
+                                  "journal", "tls", "clean_session", "backup_brokers", "failover_s"])
         let host = reader.string("host", required: true)
         let prefix = reader.string("topic_prefix") ?? "railgate"
         if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
@@ -114,7 +114,13 @@ extension Configuration {
             format: readFormat(reader, defaultEdgeNode: defaultClientID),
             journal: reader.mapping("journal").flatMap(readJournal),
             tls: reader.mapping("tls").flatMap(readTLS),
-            cleanSession: reader.bool("clean_session") ?? true)
+            cleanSession: reader.bool("clean_session") ?? true,
+            backups: reader.sequence("backup_brokers").compactMap { backup in
+                backup.rejectUnknownKeys(["host", "port"])
+                guard let host = backup.string("host", required: true) else { return nil }
+                return BrokerEndpoint(host: host, port: backup.int("port", range: 1...65535) ?? 1883)
+            },
+            failoverSeconds: reader.int("failover_s", range: 1...3600) ?? 30)
         return host == nil ? nil : config
     }
 

@@ -77,6 +77,19 @@ public struct MQTTConfig: Sendable, Equatable {
     public var tls: MQTTTLSConfig?
     /// false: a persistent session (the broker keeps subscriptions and QoS 1 messages across reconnects).
     public var cleanSession: Bool
+    /// Backup brokers, tried in order after the current one stays unreachable for `failoverSeconds`.
+    public var backups: [BrokerEndpoint]
+    public var failoverSeconds: Int
+}
+
+public struct BrokerEndpoint: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 }
 
 /// TLS settings of a broker connection.

@@ -74,3 +74,20 @@ def test_last_will_marks_a_vanished_gateway_offline(procs, broker):
         assert sub.wait(f"{prefix}/status/{prefix}", lambda p: p == "offline", 20)
     finally:
         sub.close()
+
+
+def test_backup_broker_takes_over(procs, broker):
+    sim_port = start_sim_tcp(procs)
+    dead = free_port()
+    prefix = "mqtt-backup"
+    yaml = config(dead, sim_port, prefix).replace(
+        "reconnect_min_s: 1, reconnect_max_s: 2}",
+        f"reconnect_min_s: 1, reconnect_max_s: 2, failover_s: 2, backup_brokers: [{{host: 127.0.0.1, port: {broker}}}]}}")
+    assert "backup_brokers" in yaml
+    sub = Collector(broker, f"{prefix}/#")
+    try:
+        gateway = start_railgate(procs, yaml)
+        assert sub.wait(f"{prefix}/acme/meter/speed", lambda p: p["value"] == 1450, 20), log_of(gateway)
+        assert "switching" in log_of(gateway)
+    finally:
+        sub.close()

@@ -242,3 +242,22 @@ def test_outage_is_replayed_as_historical_metrics(procs, tmp_path, spb):
         assert kinds[0] == "NBIRTH" and kinds.index("DBIRTH") < kinds.index("DDATA")
     finally:
         host.close()
+
+
+def test_waits_for_the_primary_host(procs, broker, spb):
+    sim_port = start_sim_tcp(procs)
+    host = Host(broker, spb)
+    try:
+        yaml = config(broker, sim_port).replace(NODE, "gw-state").replace(
+            "sparkplug: {group_id: line3}", "sparkplug: {group_id: line3, primary_host_id: scada}")
+        proc = start_railgate(procs, yaml)
+        time.sleep(2)
+        assert not [t for _, t, _ in host.messages if "gw-state" in t], "published before the primary host was online"
+        # Sparkplug B 3.0 STATE: retained JSON from the primary host application.
+        state = f'{{"online": true, "timestamp": {int(time.time() * 1000)}}}'
+        host.client.publish("spBv1.0/STATE/scada", state.encode(), qos=1, retain=True)
+        assert wait_for(lambda: [p for k, t, p in host.messages if k == "NBIRTH" and "gw-state" in t], 10), log_of(proc)
+        host.client.publish("spBv1.0/STATE/scada", b'{"online": false, "timestamp": 1}', qos=1, retain=True)
+    finally:
+        host.client.publish("spBv1.0/STATE/scada", b"", qos=1, retain=True)
+        host.close()

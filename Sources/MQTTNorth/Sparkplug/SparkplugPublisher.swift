@@ -40,6 +40,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     private var client: MosquittoClient!
     /// False when the connection cannot be set up (bad TLS files): no connect attempts.
     private var usable = true
+    private var failover: BrokerFailover
 
     let topics: SparkplugTopics
     /// Devices in configuration order, their tags, and each tag's device.
@@ -74,6 +75,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         self.writes = writes
         self.logger = logger
         queue = ChangeQueue(name: "sparkplug")
+        failover = BrokerFailover(config)
         topics = SparkplugTopics(sparkplug)
         var devices: [String] = []
         var deviceTags: [[Int]] = []
@@ -116,6 +118,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             Clock.nameCurrentThread("rg-mqtt")
             while running.load(ordering: .acquiring) {
                 queue.wakeup.wait(timeoutNs: 500_000_000)
+                if usable, let next = failover.check(connected: client.isConnected, now: Clock.monotonicNs()) {
+                    logger.warning("MQTT broker unreachable; switching", metadata: ["to": "\(next.host):\(next.port)"])
+                    client.switchBroker(host: next.host, port: next.port, keepalive: config.keepaliveSeconds)
+                }
                 step()
             }
             step()
@@ -174,10 +180,11 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             }
             return (state.needsBirth, state.commands, state.hostOnline, state.bdSeq)
         }
+        // Subscribe on every connect, before anything else: STATE decides whether we may publish.
+        if needsBirth && client.isConnected { subscribeCommands() }
         var rebirth = needsBirth
         for command in commands { rebirth = handle(command.topic, command.payload) || rebirth }
-        let mayPublish = client.isConnected && (sparkplug.primaryHostId == nil || events.withLock { $0.hostOnline })
-        _ = hostOnline
+        let mayPublish = client.isConnected && (sparkplug.primaryHostId == nil || hostOnline)
         guard mayPublish else {
             if let journal {
                 keep(drainRecords(), in: journal)
@@ -188,10 +195,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             if rebirth { events.withLock { $0.needsBirth = true } }  // birth once publishing is allowed
             return
         }
-        if rebirth {
-            if needsBirth { subscribeCommands() }
-            birth(bdSeq: bdSeq)
-        }
+        if rebirth { birth(bdSeq: bdSeq) }
         if let journal, !journal.isEmpty {
             // History first, in order; what arrives meanwhile queues behind it.
             keep(drainRecords(), in: journal)
