@@ -9,7 +9,6 @@ the pymodbus simulator, mosquitto and a paho subscriber.
 Every loop is bounded in count and time."""
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess

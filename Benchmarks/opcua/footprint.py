@@ -4,9 +4,8 @@ monitored items, read from /proc/PID/status while asyncua clients connect."""
 
 import argparse
 import asyncio
-import time
 
-from asyncua import Client, ua
+from asyncua import Client
 
 
 def rss_kib(pid):

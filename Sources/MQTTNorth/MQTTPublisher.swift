@@ -136,10 +136,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     private func run() {
         while running.load(ordering: .acquiring) {
             queue.wakeup.wait(timeoutNs: 500_000_000)
-            if usable, let next = failover.check(connected: client.isConnected, now: Clock.monotonicNs()) {
-                logger.warning("MQTT broker unreachable; switching", metadata: ["to": "\(next.host):\(next.port)"])
-                client.switchBroker(host: next.host, port: next.port, keepalive: config.keepaliveSeconds)
-            }
+            if usable { client.failoverIfDue(&failover, keepalive: config.keepaliveSeconds, logger: logger) }
             publishPending()
         }
         publishPending()
@@ -205,15 +202,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         for record in records { publishRecord(record) }
         // Commit only what the broker acknowledged (QoS ≥ 1); a lost
         // connection leaves the batch to be sent again (at-least-once).
-        let deadline = Clock.monotonicNs() + 10_000_000_000
-        while config.qos > 0 && !client.allAcknowledged && client.isConnected && Clock.monotonicNs() < deadline {
-            usleep(1000)
-        }
-        if config.qos == 0 || client.allAcknowledged {
-            journal.commit(end, replayed: records.count)
-        } else {
-            client.forgetUnacknowledged()
-        }
+        if client.acknowledgedAll(qos: config.qos) { journal.commit(end, replayed: records.count) }
     }
 
     private func publishRecord(_ record: JournalRecord) {

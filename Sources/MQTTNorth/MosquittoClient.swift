@@ -2,6 +2,7 @@ import CMosquitto
 import Glibc
 import Logging
 import RailgateConfig
+import RailgateCore
 import Synchronization
 
 /// A libmosquitto client with its own network thread (`mosquitto_loop_start`),
@@ -181,6 +182,26 @@ final class MosquittoClient: @unchecked Sendable {
 
     /// Forgets tracked ids (after a lost connection: the batch is sent again).
     func forgetUnacknowledged() { unacknowledged.withLock { $0 = ([], []) } }
+
+    /// Waits (up to 10 s, while connected) until the broker acknowledged
+    /// every tracked message; QoS 0 has nothing to wait for. On false the
+    /// tracked ids are forgotten, and the caller sends its batch again later.
+    func acknowledgedAll(qos: Int) -> Bool {
+        guard qos > 0 else { return true }
+        let deadline = RailgateCore.Clock.monotonicNs() + 10_000_000_000
+        while !allAcknowledged && isConnected && RailgateCore.Clock.monotonicNs() < deadline { usleep(1000) }
+        if allAcknowledged { return true }
+        forgetUnacknowledged()
+        return false
+    }
+
+    /// Moves to the next broker when the current one has been unreachable
+    /// for the failover time (called by the publishing thread each wake-up).
+    func failoverIfDue(_ failover: inout BrokerFailover, keepalive: Int, logger: Logger) {
+        guard let next = failover.check(connected: isConnected, now: RailgateCore.Clock.monotonicNs()) else { return }
+        logger.warning("MQTT broker unreachable; switching", metadata: ["to": "\(next.host):\(next.port)"])
+        switchBroker(host: next.host, port: next.port, keepalive: keepalive)
+    }
 
     /// Subscribes (again after each reconnect: call it from the connect callback).
     @discardableResult

@@ -88,14 +88,20 @@ def session_procs(tmp_path_factory):
     p.stop_all()
 
 
+def start_broker(procs, port, name="mosquitto"):
+    """A mosquitto broker (no persistence) on a loopback port; returns its process."""
+    conf = procs.tmp / f"{name}.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    broker = procs.start(["mosquitto", "-c", conf], name)
+    wait_for_port(port)
+    return broker
+
+
 @pytest.fixture(scope="session")
 def broker(session_procs):
-    """A mosquitto broker on a free loopback port."""
+    """A mosquitto broker on a free loopback port, shared by the session."""
     port = free_port()
-    conf = session_procs.tmp / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    session_procs.start(["mosquitto", "-c", conf], "mosquitto")
-    wait_for_port(port)
+    start_broker(session_procs, port)
     return port
 
 

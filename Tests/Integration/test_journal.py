@@ -8,15 +8,7 @@ from pathlib import Path
 
 from pymodbus.client import ModbusTcpClient
 
-from conftest import Collector, free_port, log_of, start_railgate, start_sim_tcp, wait_for, wait_for_port
-
-
-def start_broker(procs, port, name):
-    conf = procs.tmp / f"{name}.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = procs.start(["mosquitto", "-c", conf], name)
-    wait_for_port(port)
-    return broker
+from conftest import Collector, free_port, log_of, start_broker, start_railgate, start_sim_tcp, wait_for
 
 
 def config(broker_port, sim_port, journal_dir, prefix):

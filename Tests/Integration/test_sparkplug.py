@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from conftest import ROOT, log_of, start_railgate, start_sim_tcp, wait_for
+from conftest import ROOT, free_port, log_of, start_broker, start_railgate, start_sim_tcp, wait_for
 
-PROTO = ROOT.parent / "shared" / "sparkplug" / "sparkplug_b.proto"
+PROTO = ROOT / "proto" / "sparkplug_b.proto"
 GROUP, NODE = "line3", "gw-sp"
 
 
@@ -202,18 +202,9 @@ def test_clean_stop_publishes_ndeath(procs, broker, spb):
 
 
 def test_outage_is_replayed_as_historical_metrics(procs, tmp_path, spb):
-    from conftest import free_port, wait_for_port
     sim_port = start_sim_tcp(procs)
     port = free_port()
-
-    def broker(name):
-        conf = procs.tmp / f"{name}.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        started = procs.start(["mosquitto", "-c", conf], name)
-        wait_for_port(port)
-        return started
-
-    first = broker("broker-a")
+    first = start_broker(procs, port, "broker-a")
     yaml = config(port, sim_port).replace(NODE, "gw-hist").replace(
         "  format: sparkplug", "  format: sparkplug\n  qos: 1\n  reconnect_min_s: 2\n  reconnect_max_s: 2\n"
         f"  journal: {{dir: {tmp_path / 'journal'}, fsync: always}}")
@@ -229,7 +220,7 @@ def test_outage_is_replayed_as_historical_metrics(procs, tmp_path, spb):
         modbus.write_register(5, value, device_id=1)
         time.sleep(0.25)
     modbus.close()
-    broker("broker-b")
+    start_broker(procs, port, "broker-b")
     host = Host(port, spb)
     try:
         def historical():

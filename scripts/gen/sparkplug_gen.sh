@@ -6,7 +6,7 @@
 #   scripts/gen/sparkplug_gen.sh [PATH_TO_SPARKPLUG_B_PROTO]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-proto="${1:-../shared/sparkplug/sparkplug_b.proto}"
+proto="${1:-proto/sparkplug_b.proto}"
 command -v protoc >/dev/null || { echo "install protobuf-compiler (apt)" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

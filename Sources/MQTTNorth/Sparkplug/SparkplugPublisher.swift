@@ -118,10 +118,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             Clock.nameCurrentThread("rg-mqtt")
             while running.load(ordering: .acquiring) {
                 queue.wakeup.wait(timeoutNs: 500_000_000)
-                if usable, let next = failover.check(connected: client.isConnected, now: Clock.monotonicNs()) {
-                    logger.warning("MQTT broker unreachable; switching", metadata: ["to": "\(next.host):\(next.port)"])
-                    client.switchBroker(host: next.host, port: next.port, keepalive: config.keepaliveSeconds)
-                }
+                if usable { client.failoverIfDue(&failover, keepalive: config.keepaliveSeconds, logger: logger) }
                 step()
             }
             step()
@@ -258,15 +255,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             }
             counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
         }
-        let deadline = Clock.monotonicNs() + 10_000_000_000
-        while config.qos > 0 && !client.allAcknowledged && client.isConnected && Clock.monotonicNs() < deadline {
-            usleep(1000)
-        }
-        if config.qos == 0 || client.allAcknowledged {
-            journal.commit(end, replayed: records.count)
-        } else {
-            client.forgetUnacknowledged()
-        }
+        if client.acknowledgedAll(qos: config.qos) { journal.commit(end, replayed: records.count) }
     }
 
     private func subscribeCommands() {
