@@ -163,10 +163,11 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
         }
     }
 
-    /// With a journal: every change while the broker is away (or while older
-    /// changes wait) is appended; after reconnect the journal is replayed in
-    /// order, a batch at a time, each batch committed only once the broker
-    /// has acknowledged all of it; live publishing resumes when it is empty.
+    /// With a journal, every change is written ahead to it and marked
+    /// delivered only once the broker acknowledged it (QoS 1), so neither an
+    /// outage nor a crash with messages in flight loses any. While older
+    /// changes wait, new ones queue behind them; after a reconnect the
+    /// journal is replayed in order, a batch at a time.
     private func publishJournaled(_ journal: Journal) {
         if needsFullState.value.exchange(false, ordering: .acquiringAndReleasing) {
             publish(topic: statusTopic, payload: "online", retain: true)
@@ -179,20 +180,25 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
             records.append(JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value,
                                          quality: sample.quality, text: text))
         }
-        if client.isConnected && journal.isEmpty {
-            for record in records { publishRecord(record) }
-        } else if !records.isEmpty {
+        let caughtUp = journal.isEmpty
+        if !records.isEmpty {
             do {
                 try journal.append(records)
             } catch {
                 counters.withLock { $0.failed += records.count }
                 logger.error("journal append failed; changes lost", metadata: ["error": "\(error)", "count": "\(records.count)"])
+                return
             }
         }
-        if client.isConnected && !journal.isEmpty {
+        guard client.isConnected, !journal.isEmpty else { return }
+        if caughtUp {
+            // The common case: what was just appended is all there is; send it without reading it back.
+            for record in records { publishRecord(record) }
+            if client.acknowledgedAll(qos: config.qos) { journal.commit(journal.endPosition, replayed: 0) }
+        } else {
             replayBatch(journal)
-            if !journal.isEmpty { queue.wakeup.signal() }
         }
+        if !journal.isEmpty { queue.wakeup.signal() }
     }
 
     static let replayBatchSize = 500

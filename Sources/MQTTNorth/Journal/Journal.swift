@@ -225,6 +225,11 @@ public final class Journal {
         var offset: Int
     }
 
+    /// The position after the last appended record.
+    public var endPosition: Position {
+        Position(segment: segments.last?.number ?? cursor.segment, offset: segments.last?.size ?? cursor.offset)
+    }
+
     /// Up to `limit` records from the cursor, and the position after them.
     /// Damaged records are skipped, counted and reported.
     public func read(limit: Int) -> (records: [JournalRecord], end: Position) {
