@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ModbusSouth", targets: ["ModbusSouth"]),
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
+        .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C libraries from the distribution, found with pkg-config.
@@ -34,6 +36,10 @@ let package = Package(
         .target(name: "RailgateConfig", dependencies: [
             "RailgateCore",
             .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "RailgateAudit", dependencies: [
+            "RailgateCore",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "ModbusSouth", dependencies: [
             "RailgateCore", "RailgateConfig", "CModbus", "CRailgatePlatform",
@@ -51,13 +57,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "Railgate", dependencies: [
-            "RailgateCore", "RailgateConfig", "ModbusSouth", "MQTTNorth", "OPCUAServer",
+            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "MQTTNorth", "OPCUAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "RailgateCoreTests", dependencies: ["RailgateCore"]),
         .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
+        .testTarget(name: "RailgateAuditTests", dependencies: ["RailgateAudit"]),
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
         .testTarget(name: "OPCUAServerTests", dependencies: [

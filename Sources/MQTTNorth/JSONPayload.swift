@@ -46,22 +46,7 @@ public enum JSONPayload {
         return "\(number)"
     }
 
-    /// Appends a JSON string literal (RFC 8259 §7 escapes).
     static func appendString(_ string: String, to json: inout String) {
-        json += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case "\n": json += "\\n"
-            case "\r": json += "\\r"
-            case "\t": json += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
-        json += "\""
+        JSONText.appendQuoted(string, to: &json)
     }
 }

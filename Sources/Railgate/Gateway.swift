@@ -3,6 +3,7 @@ import Logging
 import ModbusSouth
 import MQTTNorth
 import OPCUAServer
+import RailgateAudit
 import RailgateConfig
 import RailgateCore
 
@@ -17,9 +18,13 @@ final class Gateway {
     let mqtt: (any MQTTSink)?
     let writes: WriteRouter
     let opcua: UAServer?
+    let auditTrail: AuditTrail?
     private var engineThread: Thread?
 
+    let configPath: String
+
     init(configuration: Configuration, configPath: String) throws {
+        self.configPath = configPath
         self.configuration = configuration
         let tags = configuration.tags()
         let table = TagTable(tags: tags)
@@ -30,10 +35,19 @@ final class Gateway {
         let pollers = south.pollers
         self.pollers = pollers
         let audit = Logger(label: "railgate.audit")
+        let trail = try configuration.gateway.auditFile.map { path throws(AuditError) in try AuditTrail(path: path) }
+        auditTrail = trail
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
+            do {
+                try trail?.append(event: "write", user: record.origin,
+                                  details: ["tag": record.path, "value": "\(record.value)", "outcome": "\(record.outcome)"],
+                                  at: record.timestamp)
+            } catch {
+                audit.critical("audit trail not written", metadata: ["error": "\(error)"])
+            }
         }
         self.writes = writes
         let mqtt: (any MQTTSink)?
@@ -62,6 +76,15 @@ final class Gateway {
             "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
     }
 
+    /// Records a gateway event (start, stop) in the audit trail, if any.
+    func recordEvent(_ event: String, details: KeyValuePairs<String, String>) {
+        do {
+            try auditTrail?.append(event: event, user: "railgate[\(getpid())] uid \(getuid())", details: details)
+        } catch {
+            logger.critical("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
+
     func start() throws {
         let engine = self.engine
         let thread = Thread { engine.run() }
@@ -70,6 +93,8 @@ final class Gateway {
         try mqtt?.start()
         try opcua?.start()
         for poller in pollers { poller.start() }
+        recordEvent("start", details: ["version": RailgateVersion.string, "config": configPath,
+                                       "config_sha256": Gateway.fileDigest(configPath)])
         logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
                                                      "gateway": "\(configuration.gateway.id)"])
     }
@@ -91,7 +116,14 @@ final class Gateway {
         if let mqtt {
             logger.info("mqtt totals: \(mqtt.statsLine)")
         }
+        recordEvent("stop", details: ["version": RailgateVersion.string])
         logger.notice("railgate stopped")
+    }
+
+    /// SHA-256 of a file, so the trail shows which configuration ran.
+    static func fileDigest(_ path: String) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
+        return AuditTrail.sha256Hex(data)
     }
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RailgateAudit
 import RailgateConfig
 
 @main
@@ -9,7 +10,7 @@ struct RailgateCommand: ParsableCommand {
         commandName: "railgate",
         abstract: "Edge protocol gateway: Modbus devices to named tags to MQTT.",
         version: RailgateVersion.string,
-        subcommands: [Run.self, Check.self, Demo.self, Version.self])
+        subcommands: [Run.self, Check.self, Audit.self, Demo.self, Version.self])
 }
 
 /// Options every command that reads a configuration shares.
@@ -91,5 +92,29 @@ struct Version: ParsableCommand {
 
     func run() throws {
         print("railgate \(RailgateVersion.string)")
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with the hash-chained audit trail.",
+        subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every entry of an audit trail. Exit code 1 names the first altered or missing entry.")
+
+        @Option(name: .shortAndLong, help: "Audit trail file (gateway.audit_file).")
+        var file: String = "/var/lib/railgate/audit.log"
+
+        func run() throws {
+            do {
+                let report = try AuditTrail.verify(path: file)
+                print("\(file): \(report.entries) entries, chain intact (last hash \(report.lastHash))")
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
     }
 }

@@ -72,7 +72,7 @@ extension Configuration {
 
     private static func readGateway(_ root: NodeReader) -> GatewayConfig? {
         guard let reader = root.mapping("gateway", required: true) else { return nil }
-        reader.rejectUnknownKeys(["id", "isa95", "writes"])
+        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file"])
         let id = checkName(reader, "id")
         var hierarchy: ISA95Hierarchy?
         if let isa95 = reader.mapping("isa95", required: true) {
@@ -87,7 +87,7 @@ extension Configuration {
         }
         let writes = reader.bool("writes") ?? false
         guard let id, let hierarchy else { return nil }
-        return GatewayConfig(id: id, hierarchy: hierarchy, writesEnabled: writes)
+        return GatewayConfig(id: id, hierarchy: hierarchy, writesEnabled: writes, auditFile: reader.string("audit_file"))
     }
 
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {

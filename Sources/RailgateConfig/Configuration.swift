@@ -34,6 +34,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var hierarchy: ISA95Hierarchy
     /// Global write policy: north writes are refused unless this is true.
     public var writesEnabled: Bool
+    /// Hash-chained audit trail file; nil records audit events in the log only.
+    public var auditFile: String?
 }
 
 /// The ISA-95 equipment hierarchy (enterprise/site/area/line/cell) used to
