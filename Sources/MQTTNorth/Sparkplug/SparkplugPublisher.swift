@@ -200,21 +200,26 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             if !journal.isEmpty { queue.wakeup.signal() }
             return
         }
-        if rebirth {
-            queue.ring.drain { _, _ in }  // the births carry the current values
-            return
-        }
-        publishChanges()
+        var samples: [Sample] = []
+        queue.ring.drain { sample, _ in samples.append(sample) }
+        if rebirth || samples.isEmpty { return }  // the births carry the current values
+        guard let journal else { return publishChanges(samples) }
+        // Written ahead, marked delivered once the broker acknowledged the DDATA (QoS 1).
+        keep(samples.map(record), in: journal)
+        publishChanges(samples)
+        if client.acknowledgedAll(qos: config.qos) { journal.commit(journal.endPosition, replayed: 0) }
+    }
+
+    private func record(_ sample: Sample) -> JournalRecord {
+        let index = Int(sample.tag)
+        let tag = table.tags[index]
+        return JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value, quality: sample.quality,
+                             text: tag.dataType == .string ? table.state(index).text : nil)
     }
 
     private func drainRecords() -> [JournalRecord] {
         var records: [JournalRecord] = []
-        queue.ring.drain { sample, _ in
-            let index = Int(sample.tag)
-            let tag = table.tags[index]
-            records.append(JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value,
-                                         quality: sample.quality, text: tag.dataType == .string ? table.state(index).text : nil))
-        }
+        queue.ring.drain { sample, _ in records.append(record(sample)) }
         return records
     }
 
@@ -249,11 +254,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             data.timestamp = now
             data.seq = nextSeq()
             data.metrics = byDevice[device]
-            guard let bytes = try? data.serializedBytes() as [UInt8] else { continue }
-            let mid = bytes.withUnsafeBytes {
-                client.publishTracked(topic: topics.ddata(devices[device]), payload: $0, qos: config.qos, retain: false)
-            }
-            counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
+            publishTracked(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos)
         }
         if client.acknowledgedAll(qos: config.qos) { journal.commit(end, replayed: records.count) }
     }
@@ -297,11 +298,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         born[device] = true
     }
 
-    private func publishChanges() {
+    private func publishChanges(_ samples: [Sample]) {
         var changes = Array(repeating: [Sample](), count: devices.count)
-        queue.ring.drain { sample, _ in
-            let index = Int(sample.tag)
-            if index < deviceOfTag.count { changes[deviceOfTag[index]].append(sample) }
+        for sample in samples where Int(sample.tag) < deviceOfTag.count {
+            changes[deviceOfTag[Int(sample.tag)]].append(sample)
         }
         guard changes.contains(where: { !$0.isEmpty }) else { return }
         let states = table.snapshot()
@@ -331,7 +331,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 let text = table.tags[index].dataType == .string ? states[index].text : nil
                 return SparkplugMetrics.metric(table.tags[index], index: index, sample: sample, text: text, birth: false)
             }
-            publish(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos)
+            publishTracked(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos)
         }
     }
 
@@ -422,6 +422,13 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         metric.datatype = SparkplugType.boolean
         metric.booleanValue = value
         return metric
+    }
+
+    /// Publishes and tracks the acknowledgement (journaled data).
+    private func publishTracked(_ topic: String, _ payload: [UInt8]?, qos: Int) {
+        guard let payload else { return }
+        let mid = payload.withUnsafeBytes { client.publishTracked(topic: topic, payload: $0, qos: qos, retain: false) }
+        counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
     }
 
     private func publish(_ topic: String, _ payload: [UInt8]?, qos: Int) {
