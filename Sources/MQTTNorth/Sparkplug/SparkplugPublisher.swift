@@ -61,6 +61,8 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     private let finished = Wakeup()
 
     private struct Events {
+        /// A new session: subscribe to commands and STATE.
+        var connected = false
         var needsBirth = false
         var bdSeq: UInt64 = 0
         var hostOnline = false
@@ -146,7 +148,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         if connected {
             logger.info("Sparkplug edge node connected", metadata: ["broker": "\(config.host):\(config.port)",
                                                                     "edgeNode": "\(sparkplug.edgeNodeId)"])
-            events.withLock { $0.needsBirth = true }
+            events.withLock {
+                $0.connected = true
+                $0.needsBirth = true
+            }
         } else {
             // The next session gets a new bdSeq, announced by its will (Sparkplug B 3.0 §7.2).
             let next = events.withLock { state -> UInt64 in
@@ -170,15 +175,16 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     // MARK: Publisher thread
 
     private func step() {
-        let (needsBirth, commands, hostOnline, bdSeq) = events.withLock { state in
+        let (connected, needsBirth, commands, hostOnline, bdSeq) = events.withLock { state in
             defer {
+                state.connected = false
                 state.needsBirth = false
                 state.commands = []
             }
-            return (state.needsBirth, state.commands, state.hostOnline, state.bdSeq)
+            return (state.connected, state.needsBirth, state.commands, state.hostOnline, state.bdSeq)
         }
         // Subscribe on every connect, before anything else: STATE decides whether we may publish.
-        if needsBirth && client.isConnected { subscribeCommands() }
+        if connected && client.isConnected { subscribeCommands() }
         var rebirth = needsBirth
         for command in commands { rebirth = handle(command.topic, command.payload) || rebirth }
         let mayPublish = client.isConnected && (sparkplug.primaryHostId == nil || hostOnline)
