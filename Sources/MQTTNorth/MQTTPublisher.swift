@@ -109,10 +109,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
     /// Connects in the background and starts the publishing thread.
     public func start() throws {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if usable {
-            try client.start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
-                             minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
-        }
+        if usable { try client.start(config) }
         let thread = Thread { [self] in
             Clock.nameCurrentThread("rg-mqtt")
             run()

@@ -152,6 +152,12 @@ final class MosquittoClient: @unchecked Sendable {
         }
     }
 
+    /// Starts with the configuration's broker, keep-alive and reconnect delays.
+    func start(_ config: MQTTConfig) throws(Failure) {
+        try start(host: config.host, port: config.port, keepalive: config.keepaliveSeconds,
+                  minDelay: config.reconnectMinSeconds, maxDelay: config.reconnectMaxSeconds)
+    }
+
     /// Points the client at another broker; the network thread connects to it
     /// on its next attempt.
     func switchBroker(host: String, port: Int, keepalive: Int) {
