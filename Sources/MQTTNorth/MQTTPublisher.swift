@@ -170,13 +170,7 @@ public final class MQTTPublisher: @unchecked Sendable, MQTTSink {
             publish(topic: statusTopic, payload: "online", retain: true)
         }
         var records: [JournalRecord] = []
-        queue.ring.drain { sample, _ in
-            let index = Int(sample.tag)
-            let tag = table.tags[index]
-            let text = tag.dataType == .string ? table.state(index).text : nil
-            records.append(JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value,
-                                         quality: sample.quality, text: text))
-        }
+        queue.ring.drain { sample, _ in records.append(JournalRecord(sample, table: table)) }
         let caughtUp = journal.isEmpty
         if !records.isEmpty {
             do {

@@ -149,15 +149,19 @@ public final class UAServerCore: @unchecked Sendable {
 
     func removeSession(_ token: NodeId) {
         guard let session = sessions.removeValue(forKey: token) else { return }
-        for subscription in session.subscriptions.values {
-            monitoredItemCount -= subscription.items.count
-            subscription.stop()
-        }
-        session.subscriptions.removeAll()
+        for subscription in session.subscriptions.values { discard(subscription) }
         for pending in session.publishQueue {
             pending.respond(fault(.badSessionClosed, pending.header))
         }
         session.publishQueue.removeAll()
+    }
+
+    /// Stops a subscription, removes it from its session and releases its
+    /// monitored items from the server-wide count.
+    func discard(_ subscription: UASubscription) {
+        subscription.stop()
+        monitoredItemCount -= subscription.items.count
+        subscription.session.subscriptions.removeValue(forKey: subscription.id)
     }
 
     /// A connection closed: its sessions stay (a client may reconnect and

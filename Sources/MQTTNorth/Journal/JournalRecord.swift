@@ -17,6 +17,14 @@ public struct JournalRecord: Sendable, Equatable {
         self.text = text
     }
 
+    /// The record of a change of a gateway tag (the text from the tag table for strings).
+    init(_ sample: Sample, table: TagTable) {
+        let index = Int(sample.tag)
+        let tag = table.tags[index]
+        self.init(path: tag.path, timestamp: sample.timestamp, value: sample.value, quality: sample.quality,
+                  text: tag.dataType == .string ? table.state(index).text : nil)
+    }
+
     /// Body layout (little endian): timestamp i64, value u64, reason u8,
     /// detail u8, path length u16 + UTF-8, text flag u8 (+ length u16 + UTF-8).
     var encoded: [UInt8] {

@@ -208,21 +208,14 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         if rebirth || samples.isEmpty { return }  // the births carry the current values
         guard let journal else { return publishChanges(samples) }
         // Written ahead, marked delivered once the broker acknowledged the DDATA (QoS 1).
-        keep(samples.map(record), in: journal)
+        keep(samples.map { JournalRecord($0, table: table) }, in: journal)
         publishChanges(samples)
         if client.acknowledgedAll(qos: config.qos) { journal.commit(journal.endPosition, replayed: 0) }
     }
 
-    private func record(_ sample: Sample) -> JournalRecord {
-        let index = Int(sample.tag)
-        let tag = table.tags[index]
-        return JournalRecord(path: tag.path, timestamp: sample.timestamp, value: sample.value, quality: sample.quality,
-                             text: tag.dataType == .string ? table.state(index).text : nil)
-    }
-
     private func drainRecords() -> [JournalRecord] {
         var records: [JournalRecord] = []
-        queue.ring.drain { sample, _ in records.append(record(sample)) }
+        queue.ring.drain { sample, _ in records.append(JournalRecord(sample, table: table)) }
         return records
     }
 

@@ -9,10 +9,7 @@ extension UAServerCore {
     func registerMonitoredItems() {
         register(UAIds.Encoding.createMonitoredItemsRequest, UAIds.Encoding.createMonitoredItemsResponse) {
             (request: CreateMonitoredItemsRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             try self.checkOperationCount(request.itemsToCreate.count)
             guard (0...3).contains(request.timestampsToReturn.rawValue) else {
                 throw ServiceError(.badTimestampsToReturnInvalid)
@@ -56,10 +53,7 @@ extension UAServerCore {
 
         register(UAIds.Encoding.modifyMonitoredItemsRequest, UAIds.Encoding.modifyMonitoredItemsResponse) {
             (request: ModifyMonitoredItemsRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             try self.checkOperationCount(request.itemsToModify.count)
             let results = request.itemsToModify.map { modify -> MonitoredItemModifyResult in
                 guard let item = subscription.items[modify.monitoredItemId],
@@ -88,10 +82,7 @@ extension UAServerCore {
 
         register(UAIds.Encoding.setMonitoringModeRequest, UAIds.Encoding.setMonitoringModeResponse) {
             (request: SetMonitoringModeRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             try self.checkOperationCount(request.monitoredItemIds.count)
             guard (0...2).contains(request.monitoringMode.rawValue) else { throw ServiceError(.badMonitoringModeInvalid) }
             let results = request.monitoredItemIds.map { id -> StatusCode in
@@ -105,10 +96,7 @@ extension UAServerCore {
 
         register(UAIds.Encoding.deleteMonitoredItemsRequest, UAIds.Encoding.deleteMonitoredItemsResponse) {
             (request: DeleteMonitoredItemsRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             try self.checkOperationCount(request.monitoredItemIds.count)
             let results = request.monitoredItemIds.map { id -> StatusCode in
                 guard subscription.items.removeValue(forKey: id) != nil else { return .badMonitoredItemIdInvalid }

@@ -23,6 +23,14 @@ public struct ServiceContext {
         guard session.isActivated else { throw ServiceError(.badSessionNotActivated) }
         return session
     }
+
+    /// The session's subscription `id`, or the ServiceFault for an unknown one.
+    func requireSubscription(_ id: UInt32) throws(ServiceError) -> UASubscription {
+        guard let subscription = try requireSession().subscriptions[id] else {
+            throw ServiceError(.badSubscriptionIdInvalid)
+        }
+        return subscription
+    }
 }
 
 import RailgateCore

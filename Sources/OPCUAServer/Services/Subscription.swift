@@ -45,10 +45,7 @@ extension UAServerCore {
 
         register(UAIds.Encoding.modifySubscriptionRequest, UAIds.Encoding.modifySubscriptionResponse) {
             (request: ModifySubscriptionRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             let timing = Self.revise(interval: request.requestedPublishingInterval,
                                      lifetime: request.requestedLifetimeCount, keepAlive: request.requestedMaxKeepAliveCount)
             subscription.publishingIntervalMs = timing.interval
@@ -79,9 +76,8 @@ extension UAServerCore {
             let session = try context.requireSession()
             try self.checkOperationCount(request.subscriptionIds.count)
             let results = request.subscriptionIds.map { id -> StatusCode in
-                guard let subscription = session.subscriptions.removeValue(forKey: id) else { return .badSubscriptionIdInvalid }
-                self.monitoredItemCount -= subscription.items.count
-                subscription.stop()
+                guard let subscription = session.subscriptions[id] else { return .badSubscriptionIdInvalid }
+                self.discard(subscription)
                 return .good
             }
             return DeleteSubscriptionsResponse(responseHeader: context.responseHeader(), results: results)
@@ -108,10 +104,7 @@ extension UAServerCore {
 
         register(UAIds.Encoding.republishRequest, UAIds.Encoding.republishResponse) {
             (request: RepublishRequest, context) throws(ServiceError) in
-            let session = try context.requireSession()
-            guard let subscription = session.subscriptions[request.subscriptionId] else {
-                throw ServiceError(.badSubscriptionIdInvalid)
-            }
+            let subscription = try context.requireSubscription(request.subscriptionId)
             guard let message = subscription.message(request.retransmitSequenceNumber) else {
                 throw ServiceError(.badMessageNotAvailable)
             }
@@ -130,8 +123,6 @@ extension UAServerCore {
     func expire(_ subscription: UASubscription) {
         logger.info("OPC UA subscription expired", metadata: ["session": "\(subscription.session.name)",
                                                                "subscription": "\(subscription.id)"])
-        subscription.stop()
-        monitoredItemCount -= subscription.items.count
-        subscription.session.subscriptions.removeValue(forKey: subscription.id)
+        discard(subscription)
     }
 }
