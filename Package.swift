@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RailgateCore", targets: ["RailgateCore"]),
         .library(name: "RailgateConfig", targets: ["RailgateConfig"]),
         .library(name: "ModbusSouth", targets: ["ModbusSouth"]),
+        .library(name: "ProfibusSouth", targets: ["ProfibusSouth"]),
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
         .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
@@ -45,6 +46,10 @@ let package = Package(
             "RailgateCore", "RailgateConfig", "CModbus", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "ProfibusSouth", dependencies: [
+            "RailgateCore", "RailgateConfig", "CRailgatePlatform",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "MQTTNorth", dependencies: [
             "RailgateCore", "RailgateConfig", "CMosquitto", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
@@ -57,7 +62,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "Railgate", dependencies: [
-            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "MQTTNorth", "OPCUAServer",
+            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "MQTTNorth",
+            "OPCUAServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -66,6 +72,7 @@ let package = Package(
         .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
         .testTarget(name: "RailgateAuditTests", dependencies: ["RailgateAudit"]),
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
+        .testTarget(name: "ProfibusSouthTests", dependencies: ["ProfibusSouth", "RailgateConfig", "RailgateCore"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
             "OPCUAServer", "RailgateConfig", "RailgateCore",

@@ -14,15 +14,16 @@ extension Configuration {
                 message: "cannot read file: \(error.localizedDescription)")])
         }
         do {
-            return try load(yaml: text)
+            return try load(yaml: text, baseDirectory: (file as NSString).deletingLastPathComponent)
         } catch let error {
             throw ConfigError(file: file, issues: error.issues)
         }
     }
 
-    /// Parses and validates configuration text.
+    /// Parses and validates configuration text. Relative file names in it
+    /// (GSD files) are taken from `baseDirectory`.
     /// - Throws: `ConfigError` listing every problem with its YAML path and line.
-    public static func load(yaml: String) throws(ConfigError) -> Configuration {
+    public static func load(yaml: String, baseDirectory: String = ".") throws(ConfigError) -> Configuration {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -40,12 +41,20 @@ extension Configuration {
         let gateway = readGateway(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
         let opcua = reader.mapping("opcua").flatMap(readOPCUA)
-        let buses = reader.sequence("south", required: true).compactMap(readBus)
-        checkUniqueNames(buses, reader: reader)
+        var buses: [BusConfig] = []
+        var lines: [ProfibusLineConfig] = []
+        for bus in reader.sequence("south", required: true) {
+            if bus.child("protocol")?.scalar?.string == "profibus-dp" {
+                if let line = readProfibusLine(bus, baseDirectory: baseDirectory) { lines.append(line) }
+            } else if let modbus = readBus(bus) {
+                buses.append(modbus)
+            }
+        }
+        checkUniqueNames(buses, lines, reader: reader)
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
-        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses)
+        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines)
     }
 
     private static func yamlIssue(_ error: YamlError) -> ConfigIssue {
@@ -183,16 +192,17 @@ extension Configuration {
         }
     }
 
-    private static func checkUniqueNames(_ buses: [BusConfig], reader: NodeReader) {
+    private static func checkUniqueNames(_ buses: [BusConfig], _ lines: [ProfibusLineConfig], reader: NodeReader) {
         var busNames: Set<String> = []
         var deviceNames: Set<String> = []
-        for (b, bus) in buses.enumerated() {
-            if !busNames.insert(bus.name).inserted {
-                reader.log.add(path: "south[\(b)].name", line: bus.line, message: "duplicate bus name \"\(bus.name)\"")
+        let all = buses.map { ($0.name, $0.line, $0.devices.map(\.name)) } + lines.map { ($0.name, $0.line, $0.slaves.map(\.name)) }
+        for (name, line, devices) in all {
+            if !busNames.insert(name).inserted {
+                reader.log.add(path: "south", line: line, message: "duplicate bus name \"\(name)\"")
             }
-            for device in bus.devices where !deviceNames.insert(device.name).inserted {
-                reader.log.add(path: "south[\(b)].devices", line: bus.line,
-                               message: "duplicate device name \"\(device.name)\" (device names are unique per gateway)")
+            for device in devices where !deviceNames.insert(device).inserted {
+                reader.log.add(path: "south", line: line,
+                               message: "duplicate device name \"\(device)\" (device names are unique per gateway)")
             }
         }
     }

@@ -29,30 +29,11 @@ extension Configuration {
             address = reader.int("address", range: 0...65535, required: true)
         }
 
-        var type: DataType?
-        if let text = reader.string("type") {
-            type = DataType(name: text)
-            if type == nil {
-                let names = DataType.allCases.map(\.description).joined(separator: ", ")
-                reader.issue("type", "unknown type \"\(text)\" (expected one of: \(names))")
-            }
-        } else if let table {
-            type = table.isBits ? .bool : .uint16
-        }
-        var order: ByteOrder = .abcd
-        if let text = reader.string("order") {
-            if let parsed = ByteOrder(name: text) { order = parsed } else {
-                reader.issue("order", "unknown order \"\(text)\" (expected ABCD, CDAB, BADC or DCBA)")
-            }
-        }
+        let (type, order) = readType(reader, default: table.map { $0.isBits ? .bool : .uint16 })
         let bit = reader.int("bit", range: 0...15)
         let length = reader.int("length", range: 0...65535)
         let scale = reader.double("scale") ?? 1
         let offset = reader.double("offset") ?? 0
-        let unit = reader.string("unit")
-        let deadband = reader.double("deadband")
-        let deadbandPercent = reader.double("deadband_percent")
-        let range = reader.range("range")
         let writable = reader.bool("writable") ?? false
         let writeMultiple = reader.bool("write_multiple") ?? false
 
@@ -63,6 +44,9 @@ extension Configuration {
             valid = false
         }
 
+        if type == .int8 || type == .uint8 {
+            reject("type", "\(type) addresses one octet of a PROFIBUS process image; a Modbus register is int16 or uint16")
+        }
         if table.isBits {
             if type != .bool { reject("type", "a \(table) holds single bits: type must be bool, not \(type)") }
             if bit != nil { reject("bit", "bit applies to bools in register tables only") }
@@ -78,8 +62,6 @@ extension Configuration {
         } else if length != nil {
             reject("length", "length applies to string tags only")
         }
-        if type == .bool && (scale != 1 || offset != 0) { reject("scale", "bools cannot be scaled") }
-        if scale == 0 { reject("scale", "scale must not be 0") }
         if writable && (table == .inputRegister || table == .discreteInput) {
             reject("writable", "\(table)s are read-only in Modbus")
         }
@@ -88,6 +70,50 @@ extension Configuration {
             reject("address", "tag spans \(address)…\(address + count - 1), past the last address 65535")
         }
 
+        let value = readValueSettings(reader, type: type)
+        guard valid, let value, let name else { return nil }
+        return TagConfig(name: name, table: table, address: address, type: type, order: order, bit: bit,
+                         length: type == .string ? (length ?? 0) : 0,
+                         scaling: value.scaling, unit: value.unit,
+                         absoluteDeadband: value.absoluteDeadband, range: value.range, writable: writable,
+                         writeMultiple: writeMultiple)
+    }
+
+    /// `type` and `order` of a tag, with the usual defaults and messages.
+    static func readType(_ reader: NodeReader, default fallback: DataType?) -> (DataType?, ByteOrder) {
+        var type: DataType? = fallback
+        if let text = reader.string("type") {
+            type = DataType(name: text)
+            if type == nil {
+                let names = DataType.allCases.map(\.description).joined(separator: ", ")
+                reader.issue("type", "unknown type \"\(text)\" (expected one of: \(names))")
+            }
+        }
+        var order: ByteOrder = .abcd
+        if let text = reader.string("order") {
+            if let parsed = ByteOrder(name: text) { order = parsed } else {
+                reader.issue("order", "unknown order \"\(text)\" (expected ABCD, CDAB, BADC or DCBA)")
+            }
+        }
+        return (type, order)
+    }
+
+    /// Scaling, unit, EU range and deadband: the normalization every
+    /// protocol's tags share. Nil (with issues logged) when they are invalid.
+    static func readValueSettings(_ reader: NodeReader, type: DataType) -> TagValueConfig? {
+        let scale = reader.double("scale") ?? 1
+        let offset = reader.double("offset") ?? 0
+        let unit = reader.string("unit")
+        let deadband = reader.double("deadband")
+        let deadbandPercent = reader.double("deadband_percent")
+        let range = reader.range("range")
+        var valid = true
+        func reject(_ key: String?, _ message: String) {
+            reader.issue(key, message)
+            valid = false
+        }
+        if type == .bool && (scale != 1 || offset != 0) { reject("scale", "bools cannot be scaled") }
+        if scale == 0 { reject("scale", "scale must not be 0") }
         var absoluteDeadband = 0.0
         if let deadband {
             if deadband < 0 { reject("deadband", "must not be negative") }
@@ -108,12 +134,16 @@ extension Configuration {
         if (deadband != nil || deadbandPercent != nil) && (type == .string || type == .bool) {
             reject(deadband != nil ? "deadband" : "deadband_percent", "deadband applies to numeric tags only")
         }
-
-        guard valid, let name else { return nil }
-        return TagConfig(name: name, table: table, address: address, type: type, order: order, bit: bit,
-                         length: type == .string ? (length ?? 0) : 0,
-                         scaling: Scaling(scale: scale, offset: offset), unit: unit,
-                         absoluteDeadband: absoluteDeadband, range: range, writable: writable,
-                         writeMultiple: writeMultiple)
+        guard valid else { return nil }
+        return TagValueConfig(scaling: Scaling(scale: scale, offset: offset), unit: unit,
+                              absoluteDeadband: absoluteDeadband, range: range)
     }
+}
+
+/// Scaling and reporting settings shared by tags of every protocol.
+public struct TagValueConfig: Sendable, Equatable {
+    public var scaling: Scaling
+    public var unit: String?
+    public var absoluteDeadband: Double
+    public var range: ClosedRange<Double>?
 }

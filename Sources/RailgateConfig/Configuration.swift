@@ -5,10 +5,23 @@ public struct Configuration: Sendable, Equatable {
     public var gateway: GatewayConfig
     public var mqtt: MQTTConfig?
     public var opcua: OPCUAConfig?
+    /// Modbus buses.
     public var buses: [BusConfig]
+    /// PROFIBUS-DP lines.
+    public var profibus: [ProfibusLineConfig]
 
-    /// Every tag, in configuration order (bus, device, tag); indices into
-    /// this array are the tag indices used by samples and the `TagTable`.
+    public init(gateway: GatewayConfig, mqtt: MQTTConfig?, opcua: OPCUAConfig?, buses: [BusConfig],
+                profibus: [ProfibusLineConfig] = []) {
+        self.gateway = gateway
+        self.mqtt = mqtt
+        self.opcua = opcua
+        self.buses = buses
+        self.profibus = profibus
+    }
+
+    /// Every tag, in configuration order: Modbus buses (bus, device, tag),
+    /// then PROFIBUS lines (line, slave, tag). Indices into this array are
+    /// the tag indices used by samples and the `TagTable`.
     public func tags() -> [Tag] {
         var tags: [Tag] = []
         for bus in buses {
@@ -20,6 +33,18 @@ public struct Configuration: Sendable, Equatable {
                         dataType: tag.type, order: tag.order, scaling: tag.scaling, unit: tag.unit,
                         deadband: tag.absoluteDeadband, writable: tag.writable,
                         stringLength: tag.type == .string ? tag.length : 0, range: tag.range))
+                }
+            }
+        }
+        for line in profibus {
+            for slave in line.slaves {
+                for tag in slave.tags {
+                    tags.append(Tag(
+                        name: tag.name, device: slave.name,
+                        path: gateway.hierarchy.path(device: slave.name, tag: tag.name),
+                        dataType: tag.type, order: tag.order, scaling: tag.value.scaling, unit: tag.value.unit,
+                        deadband: tag.value.absoluteDeadband, writable: tag.writable,
+                        stringLength: tag.type == .string ? tag.length : 0, range: tag.value.range))
                 }
             }
         }

@@ -1,12 +1,14 @@
 /// The wire types a tag can have. The register count follows from the type
 /// (and, for strings, the configured length).
 public enum DataType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    case bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string
+    case bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64, string
 
     /// The configuration spelling, e.g. `float32`.
     public var description: String {
         switch self {
         case .bool: "bool"
+        case .int8: "int8"
+        case .uint8: "uint8"
         case .int16: "int16"
         case .uint16: "uint16"
         case .int32: "int32"
@@ -28,10 +30,20 @@ public enum DataType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// A `bool` in a register table takes one register (one of its bits).
     public func registerCount(stringLength: Int) -> Int {
         switch self {
-        case .bool, .int16, .uint16: 1
+        case .bool, .int8, .uint8, .int16, .uint16: 1
         case .int32, .uint32, .float32: 2
         case .int64, .uint64, .float64: 4
         case .string: stringLength
+        }
+    }
+
+    /// Octets a value takes in a byte-addressed process image (PROFIBUS);
+    /// a `bool` is one bit of one octet.
+    public func byteCount(stringLength: Int) -> Int {
+        switch self {
+        case .bool, .int8, .uint8: 1
+        case .string: stringLength
+        default: registerCount(stringLength: 0) * 2
         }
     }
 
@@ -39,8 +51,8 @@ public enum DataType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     public var rawKind: ValueKind {
         switch self {
         case .bool: .bool
-        case .int16, .int32, .int64: .int
-        case .uint16, .uint32, .uint64: .uint
+        case .int8, .int16, .int32, .int64: .int
+        case .uint8, .uint16, .uint32, .uint64: .uint
         case .float32, .float64: .double
         case .string: .string
         }

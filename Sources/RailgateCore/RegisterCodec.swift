@@ -25,6 +25,10 @@ public enum RegisterCodec {
         switch type {
         case .bool:
             return SampleValue(bool: registers[0] & (1 << UInt16(bit)) != 0)
+        case .int8:
+            raw = SampleValue(int: Int64(Int8(truncatingIfNeeded: registers[0])))
+        case .uint8:
+            raw = SampleValue(uint: UInt64(registers[0] & 0xFF))
         case .int16:
             raw = SampleValue(int: Int64(Int16(bitPattern: UInt16(truncatingIfNeeded: assemble(registers, count: 1, order: order)))))
         case .uint16:
@@ -125,6 +129,8 @@ public enum RegisterCodec {
         default:
             let rounded = raw.rounded()
             let (low, high): (Double, Double) = switch type {
+            case .int8: (-128, 127)
+            case .uint8: (0, 255)
             case .int16: (-32768, 32767)
             case .uint16: (0, 65535)
             case .int32: (-2_147_483_648, 2_147_483_647)
@@ -134,12 +140,16 @@ public enum RegisterCodec {
             }
             guard rounded.isFinite, rounded >= low, rounded <= high else { throw .outOfRange(raw: raw, type: type) }
             bits = switch type {
-            case .int16, .int32, .int64: UInt64(bitPattern: Int64(rounded))
+            case .int8, .int16, .int32, .int64: UInt64(bitPattern: Int64(rounded))
             default: UInt64(rounded)
             }
         }
         let count = type.registerCount(stringLength: 0)
         var words = [UInt16](repeating: 0, count: count)
+        if type == .int8 || type == .uint8 {
+            // One octet, in the low byte of the word.
+            return [UInt16(truncatingIfNeeded: bits) & 0xFF]
+        }
         for i in 0..<count {
             var word = UInt16(truncatingIfNeeded: bits >> (16 * UInt64(count - 1 - i)))
             if tag.order.swapsBytes { word = word.byteSwapped }

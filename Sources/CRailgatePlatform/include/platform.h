@@ -19,4 +19,16 @@ int64_t rg_realtime_ns(void);
  * Returns 0 when the semaphore was taken, -1 on timeout. Restarts on EINTR. */
 int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns);
 
+/* Sets any baud rate (PROFIBUS 45450, 93750, 187500…) with termios2 and
+ * BOTHER, leaving the other termios settings as they are. Returns 0 or an
+ * errno value. */
+int rg_serial_set_baud(int fd, int baud);
+
+/* Reads back the port's input/output baud rate (termios2), or -1. */
+int rg_serial_get_baud(int fd);
+
+/* Switches the UART's RS-485 mode (TIOCSRS485: RTS on send). Returns 0 or
+ * an errno value (ENOTTY when the driver has no RS-485 mode). */
+int rg_serial_set_rs485(int fd, int enable);
+
 #endif

@@ -5,7 +5,8 @@ typealias SparkplugMetric = Org_Eclipse_Tahu_Protobuf_Payload.Metric
 
 /// Sparkplug B 3.0 data types (sparkplug_b.proto `DataType`).
 enum SparkplugType {
-    static let int16: UInt32 = 2, int32: UInt32 = 3, int64: UInt32 = 4, uint16: UInt32 = 6, uint32: UInt32 = 7
+    static let int8: UInt32 = 1, int16: UInt32 = 2, int32: UInt32 = 3, int64: UInt32 = 4
+    static let uint8: UInt32 = 5, uint16: UInt32 = 6, uint32: UInt32 = 7
     static let uint64: UInt32 = 8, float: UInt32 = 9, double: UInt32 = 10, boolean: UInt32 = 11, string: UInt32 = 12
 }
 
@@ -16,6 +17,8 @@ enum SparkplugMetrics {
         if !tag.scaling.isIdentity { return SparkplugType.double }
         switch tag.dataType {
         case .bool: return SparkplugType.boolean
+        case .int8: return SparkplugType.int8
+        case .uint8: return SparkplugType.uint8
         case .int16: return SparkplugType.int16
         case .uint16: return SparkplugType.uint16
         case .int32: return SparkplugType.int32
@@ -94,8 +97,8 @@ enum SparkplugMetrics {
         }
         switch tag.dataType {
         case .bool: metric.booleanValue = value.bool
-        case .int16, .int32: metric.intValue = UInt32(bitPattern: Int32(truncatingIfNeeded: value.int))
-        case .uint16, .uint32: metric.intValue = UInt32(truncatingIfNeeded: value.uint)
+        case .int8, .int16, .int32: metric.intValue = UInt32(bitPattern: Int32(truncatingIfNeeded: value.int))
+        case .uint8, .uint16, .uint32: metric.intValue = UInt32(truncatingIfNeeded: value.uint)
         case .int64: metric.longValue = UInt64(bitPattern: value.int)
         case .uint64: metric.longValue = value.uint
         case .float32: metric.floatValue = Float(value.double)
@@ -111,8 +114,9 @@ enum SparkplugMetrics {
         case .stringValue(let text)?: return tag.kind == .string ? .text(text) : nil
         case .intValue(let raw)?:
             guard tag.kind != .string && tag.kind != .bool else { return nil }
-            let signed = metric.datatype == SparkplugType.int16 || metric.datatype == SparkplugType.int32
-                || (!metric.hasDatatype && (tag.dataType == .int16 || tag.dataType == .int32))
+            let signedTypes = [SparkplugType.int8, SparkplugType.int16, SparkplugType.int32]
+            let signed = signedTypes.contains(metric.datatype)
+                || (!metric.hasDatatype && [.int8, .int16, .int32].contains(tag.dataType))
             return .number(signed ? Double(Int32(bitPattern: raw)) : Double(raw))
         case .longValue(let raw)?:
             guard tag.kind != .string && tag.kind != .bool else { return nil }

@@ -8,6 +8,8 @@ enum TagValue {
         if !tag.scaling.isIdentity { return UAIds.double }
         switch tag.dataType {
         case .bool: return UAIds.boolean
+        case .int8: return UAIds.sByte
+        case .uint8: return UAIds.byte
         case .int16: return UAIds.int16
         case .uint16: return UAIds.uInt16
         case .int32: return UAIds.int32
@@ -38,6 +40,8 @@ enum TagValue {
         if !tag.scaling.isIdentity { return .scalar(.double(value.double)) }
         switch tag.dataType {
         case .bool: return .scalar(.boolean(value.bool))
+        case .int8: return .scalar(.sByte(Int8(truncatingIfNeeded: value.int)))
+        case .uint8: return .scalar(.byte(UInt8(truncatingIfNeeded: value.uint)))
         case .int16: return .scalar(.int16(Int16(truncatingIfNeeded: value.int)))
         case .uint16: return .scalar(.uInt16(UInt16(truncatingIfNeeded: value.uint)))
         case .int32: return .scalar(.int32(Int32(truncatingIfNeeded: value.int)))
