@@ -35,6 +35,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     private var lineDown = false
     private var reopenAtNs: Int64 = 0
     private var reopenBackoffMs: Int
+    private var openLogged = false
 
     // Shared with other threads.
     private let statistics: Mutex<[DPSlaveStats]>
@@ -151,15 +152,17 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         guard Clock.monotonicNs() >= reopenAtNs else { return nil }
         do {
             let opened = try SerialLine(line.serial)
-            for warning in opened.warnings {
-                logger.warning("\(warning)", metadata: ["line": "\(line.name)"])
+            if !openLogged {
+                for warning in opened.warnings {
+                    logger.warning("\(warning)", metadata: ["line": "\(line.name)"])
+                }
+                logger.info("PROFIBUS line open", metadata: [
+                    "line": "\(line.name)", "device": "\(line.serial.device)", "baud": "\(line.serial.baud)",
+                    "master": "\(line.masterAddress)"])
+                openLogged = true
             }
-            logger.info("PROFIBUS line open", metadata: [
-                "line": "\(line.name)", "device": "\(line.serial.device)", "baud": "\(line.serial.baud)",
-                "master": "\(line.masterAddress)"])
             port = opened
             lineDown = false
-            reopenBackoffMs = line.reconnectMinMs
             rxCount = 0
             return opened
         } catch {
@@ -168,6 +171,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                              metadata: ["line": "\(line.name)", "error": "\(error)"])
             }
             lineDown = true
+            openLogged = false
             for index in slaves.indices {
                 fault(index, "line \(line.serial.device): \(error)", quality: Quality(reason: .disconnected), restart: false)
             }
@@ -295,6 +299,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             return
         }
         slave.failures = 0
+        reopenBackoffMs = line.reconnectMinMs
         decodeTags(slave, timestamp: timestamp)
         slave.completeWrites()
         let elapsed = Clock.monotonicNs() - started
@@ -515,6 +520,8 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                     // The port failed (a USB adapter unplugged, the far end of a PTY closed): reopen it.
                     lastQuality = Quality(reason: .disconnected)
                     lineDown = true
+                    reopenAtNs = Clock.monotonicNs() + Int64(reopenBackoffMs) * 1_000_000
+                    reopenBackoffMs = min(reopenBackoffMs * 2, line.reconnectMaxMs)
                     break receive
                 }
                 if n == 0 {

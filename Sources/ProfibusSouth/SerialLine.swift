@@ -87,11 +87,8 @@ final class SerialLine {
         while true {
             let n = Glibc.read(fd, buffer, capacity)
             if n > 0 { return n }
-            if n == 0 {
-                // The other end of a pseudo-terminal went away: no octets until it returns.
-                return -Int(EIO)
-            }
-            if errno != EAGAIN && errno != EINTR { return -Int(errno) }
+            // With VMIN = VTIME = 0 an empty line reads as 0 octets (or EAGAIN).
+            if n < 0 && errno != EAGAIN && errno != EINTR { return -Int(errno) }
             let remaining = deadlineNs - rg_monotonic_ns()
             if remaining <= 0 { return 0 }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

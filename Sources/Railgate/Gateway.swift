@@ -3,6 +3,7 @@ import Logging
 import ModbusSouth
 import MQTTNorth
 import OPCUAServer
+import ProfibusSouth
 import RailgateAudit
 import RailgateConfig
 import RailgateCore
@@ -15,6 +16,7 @@ final class Gateway {
     let table: TagTable
     let engine: TagEngine
     let pollers: [BusPoller]
+    let dpMasters: [DPMaster]
     let mqtt: (any MQTTSink)?
     let writes: WriteRouter
     let opcua: UAServer?
@@ -34,10 +36,13 @@ final class Gateway {
                                 logger: Logger(label: "railgate.modbus"))
         let pollers = south.pollers
         self.pollers = pollers
+        let profibus = ProfibusLines(configuration: configuration, firstTag: south.writeTargets.count, tags: tags,
+                                     engineWakeup: engineWakeup, logger: Logger(label: "railgate.profibus"))
+        dpMasters = profibus.masters
         let audit = Logger(label: "railgate.audit")
         let trail = try configuration.gateway.auditFile.map { path throws(AuditError) in try AuditTrail(path: path) }
         auditTrail = trail
-        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) { record in
+        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
@@ -64,15 +69,16 @@ final class Gateway {
             mqtt = nil
         }
         self.mqtt = mqtt
-        engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
+        engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
         opcua = configuration.opcua.map { config in
-            UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers, opcua: config),
+            UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
+                                                          dpMasters: profibus.masters, opcua: config),
                      identity: Gateway.identity(configuration, opcua: config), writes: writes,
                      logger: Logger(label: "railgate.opcua"))
         }
         logger.info("configuration loaded", metadata: [
-            "file": "\(configPath)", "buses": "\(configuration.buses.count)", "tags": "\(tags.count)",
+            "file": "\(configPath)", "buses": "\(configuration.buses.count + configuration.profibus.count)", "tags": "\(tags.count)",
             "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
     }
 
@@ -93,6 +99,7 @@ final class Gateway {
         try mqtt?.start()
         try opcua?.start()
         for poller in pollers { poller.start() }
+        for master in dpMasters { master.start() }
         recordEvent("start", details: ["version": RailgateVersion.string, "config": configPath,
                                        "config_sha256": Gateway.fileDigest(configPath)])
         logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
@@ -103,6 +110,7 @@ final class Gateway {
     /// MQTT (publishes what is queued and goes offline).
     func stop() {
         for poller in pollers { poller.stop() }
+        for master in dpMasters { master.stop() }
         engine.stop()
         opcua?.stop()
         mqtt?.stop()
@@ -111,6 +119,14 @@ final class Gateway {
                 logger.info("device totals", metadata: [
                     "device": "\(stats.device)", "cycles": "\(stats.cycles)", "requests": "\(stats.requests)",
                     "errors": "\(stats.errors)", "writes": "\(stats.writes)"])
+            }
+        }
+        for master in dpMasters {
+            for stats in master.stats {
+                logger.info("slave totals", metadata: [
+                    "slave": "\(stats.device)", "address": "\(stats.address)", "cycles": "\(stats.cycles)",
+                    "requests": "\(stats.requests)", "errors": "\(stats.errors)", "retries": "\(stats.retries)",
+                    "fcs_errors": "\(stats.fcsErrors)", "restarts": "\(stats.restarts)", "writes": "\(stats.writes)"])
             }
         }
         if let mqtt {
@@ -127,17 +143,27 @@ final class Gateway {
     }
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
-    static func model(_ configuration: Configuration, table: TagTable, pollers: [BusPoller],
+    static func model(_ configuration: Configuration, table: TagTable, pollers: [BusPoller], dpMasters: [DPMaster],
                       opcua: OPCUAConfig) -> GatewayModel {
         var owners: [String: (BusPoller, Int)] = [:]
         for poller in pollers {
             for (index, device) in poller.bus.devices.enumerated() { owners[device.name] = (poller, index) }
         }
+        var slaves: [String: (DPMaster, Int)] = [:]
+        for master in dpMasters {
+            for (index, slave) in master.line.slaves.enumerated() { slaves[slave.name] = (master, index) }
+        }
         let devices = owners
+        let dpSlaves = slaves
         return GatewayModel(
             namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
             table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled,
             deviceHealth: { name in
+                if let (master, index) = dpSlaves[name] {
+                    let stats = master.stats[index]
+                    return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                                        lastError: stats.lastFault, lastCycleNs: stats.lastCycleNs)
+                }
                 guard let (poller, index) = devices[name] else { return nil }
                 let stats = poller.stats[index]
                 return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,

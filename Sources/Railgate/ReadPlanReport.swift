@@ -1,4 +1,5 @@
 import ModbusSouth
+import Foundation
 import RailgateConfig
 
 /// What `railgate check` prints: the buses, devices and the read plan of
@@ -11,7 +12,7 @@ struct ReadPlanReport {
         var tagTotal = 0
         var requestTotal = 0
         let tags = configuration.tags()
-        lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
+        lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count + configuration.profibus.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
         var firstTag = 0
         for bus in configuration.buses {
             let link = switch bus.link {
@@ -28,6 +29,16 @@ struct ReadPlanReport {
                 for line in plan.description.split(separator: "\n") {
                     lines.append("    \(line)")
                 }
+            }
+        }
+        for line in configuration.profibus {
+            let serial = line.serial
+            lines.append("profibus line \(line.name): \(serial.device) \(serial.baud) bit/s 8E1, master \(line.masterAddress), slot time \(line.slotTimeBits) bit times, cycle \(line.cycleMs) ms")
+            for slave in line.slaves {
+                let ident = String(slave.identNumber, radix: 16, uppercase: true)
+                lines.append("  slave \(slave.name) address \(slave.address), ident 0x\(ident), \(slave.inputBytes) input / \(slave.outputBytes) output octets, \(slave.tags.count) tags")
+                lines.append("    modules: \(slave.modules.joined(separator: ", ")) (Chk_Cfg \(slave.configBytes.map { String(format: "%02X", $0) }.joined(separator: " ")))")
+                lines.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : slave.userParameters.map { String(format: "%02X", $0) }.joined(separator: " ")); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
             }
         }
         lines.append("read plan: \(requestTotal) request(s) per cycle for \(tagTotal) tags (one request per tag would be \(tagTotal))")

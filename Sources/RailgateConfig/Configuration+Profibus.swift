@@ -271,8 +271,9 @@ extension Configuration {
             for other in tags[..<index].compactMap({ $0 }) where other.area == tag.area {
                 let overlaps = tag.byte < other.byte + other.byteCount && other.byte < tag.byte + tag.byteCount
                 let distinctBits = tag.type == .bool && other.type == .bool && tag.bit != other.bit
-                if overlaps && !distinctBits {
-                    reader.issue(nil, "\(tag.area) octets \(tag.byte)…\(tag.byte + tag.byteCount - 1) overlap tag \"\(other.name)\"")
+                // Views may overlap (a status byte and its bits); two writable tags may not.
+                if overlaps && !distinctBits && tag.writable && other.writable {
+                    reader.issue(nil, "\(tag.area) octets \(tag.byte)…\(tag.byte + tag.byteCount - 1) overlap tag \"\(other.name)\"; two writable tags cannot share octets")
                 }
             }
         }
