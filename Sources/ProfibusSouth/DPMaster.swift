@@ -619,8 +619,8 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         }
     }
 
-    static func hex8(_ value: UInt8) -> String { "0x" + Hex.string([value]) }
-    static func hex16(_ value: UInt16) -> String { "0x" + Hex.string([UInt8(value >> 8), UInt8(value & 0xFF)]) }
+    static func hex8(_ value: UInt8) -> String { String(format: "0x%02X", value) }
+    static func hex16(_ value: UInt16) -> String { String(format: "0x%04X", value) }
 }
 
 /// Line-thread state of one slave: sequence position, FCB, process images.

@@ -203,7 +203,8 @@ extension Configuration {
             }
         }
         if let userPrm { parameters = userPrm }
-        let sizes = DPConfigSizes.of(config)
+        // Without a readable GSD the image sizes are unknown: tags are not checked against them.
+        let sizes = gsd == nil ? nil : DPConfigSizes.of(config)
         if !config.isEmpty && sizes == nil {
             reader.issue("modules", "slave \(name ?? "?"): the modules' identifier octets \(config) are malformed")
         }
