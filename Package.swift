@@ -93,7 +93,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "SamplingLoop",
             dependencies: [
-                "ModbusSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
+                "ModbusSouth", "ProfibusSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],

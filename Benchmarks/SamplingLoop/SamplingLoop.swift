@@ -10,6 +10,7 @@ import Foundation
 import Glibc
 import Logging
 import ModbusSouth
+import ProfibusSouth
 import MQTTNorth
 import RailgateConfig
 import RailgateCore
@@ -96,6 +97,87 @@ final class Fixture: @unchecked Sendable {
 
 nonisolated(unsafe) var fixture: Fixture?
 
+/// A PROFIBUS line: socat PTY pair, the slave simulator with two stations,
+/// a DP master and the engine.
+final class DPFixture: @unchecked Sendable {
+    let socat = Process()
+    let simulator = Process()
+    let master: DPMaster
+    let engine: TagEngine
+
+    init() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let directory = NSTemporaryDirectory() + "rg-bench-dp-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (a, b) = (directory + "/a", directory + "/b")
+        socat.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        socat.arguments = ["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"]
+        socat.standardError = FileHandle.nullDevice
+        try socat.run()
+        var waited = 0
+        while !(FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b)) && waited < 100 {
+            usleep(50_000)
+            waited += 1
+        }
+        simulator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        simulator.arguments = ["python3", root.appendingPathComponent("scripts/sim/profibus_sim.py").path,
+                               "--port", b, "--control", String(Fixture.freePort()),
+                               "--slave", "addr=5,ident=0x5247,cfg=10 51 20 61,counter=1",
+                               "--slave", "addr=7,ident=0x5248,cfg=71,inputs=0437 05DC"]
+        simulator.standardOutput = FileHandle.nullDevice
+        try simulator.run()
+        let gsd = root.appendingPathComponent("hardware/gsd").path
+        let configuration = try Configuration.load(yaml: """
+            gateway: {id: bench, isa95: {enterprise: bench}}
+            south:
+              - name: dp
+                protocol: profibus-dp
+                serial: {device: \(a), baud: 1500000}
+                cycle_ms: 2
+                slaves:
+                  - name: io5
+                    address: 5
+                    gsd: RG_IO.gsd
+                    modules: ["8 DI", "2 AI word", "8 DO", "2 AO word"]
+                    tags:
+                      - {name: di, area: input, byte: 0, type: uint8}
+                      - {name: di3, area: input, byte: 0, bit: 3}
+                      - {name: counter, area: input, byte: 1, type: uint16}
+                      - {name: temp, area: input, byte: 3, type: int16, scale: 0.1}
+                      - {name: lamp, area: output, byte: 0, bit: 2, writable: true}
+                      - {name: ao1, area: output, byte: 1, type: uint16, writable: true}
+                  - name: drive7
+                    address: 7
+                    gsd: RG_DRIVE.gsd
+                    tags:
+                      - {name: status, area: input, byte: 0, type: uint16}
+                      - {name: speed, area: input, byte: 2, type: int16}
+                      - {name: both, area: input, byte: 0, type: float32, order: CDAB}
+            """, baseDirectory: gsd)
+        let tags = configuration.tags()
+        let wakeup = Wakeup()
+        master = DPMaster(line: configuration.profibus[0], firstTag: 0, tags: tags, engineWakeup: wakeup,
+                          logger: Logger(label: "bench"))
+        engine = TagEngine(table: TagTable(tags: tags), rings: [master.ring], sinks: [], wakeup: wakeup)
+        let engine = self.engine
+        Thread { engine.run() }.start()
+        master.start()
+        let deadline = Date().addingTimeInterval(30)
+        while (master.cycles(slave: 0) < 20 || master.cycles(slave: 1) < 20) && Date() < deadline { usleep(10_000) }
+        guard master.cycles(slave: 0) >= 20 && master.cycles(slave: 1) >= 20 else { throw CocoaError(.featureUnsupported) }
+    }
+
+    func stop() {
+        master.stop()
+        engine.stop()
+        simulator.terminate()
+        socat.terminate()
+    }
+}
+
+nonisolated(unsafe) var dpFixture: DPFixture?
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Sampling loop: 100 poll cycles, 12 tags of every type",
@@ -116,6 +198,27 @@ let benchmarks: @Sendable () -> Void = {
         teardown: {
             fixture?.stop()
             fixture = nil
+        })
+
+    Benchmark(
+        "DP sampling loop: 100 cycles, 2 slaves, 9 tags",
+        configuration: .init(
+            metrics: [.mallocCountTotal, .wallClock, .syscalls],
+            warmupIterations: 1,
+            scalingFactor: .one,
+            maxDuration: .seconds(60),
+            maxIterations: 5),
+        closure: { benchmark in
+            guard let master = dpFixture?.master else { return }
+            let target = master.cycles(slave: 1) + 100
+            benchmark.startMeasurement()
+            while master.cycles(slave: 1) < target { usleep(1000) }
+            benchmark.stopMeasurement()
+        },
+        setup: { dpFixture = try DPFixture() },
+        teardown: {
+            dpFixture?.stop()
+            dpFixture = nil
         })
 
     // Journal throughput: append 10 000 records (fsync every second), then

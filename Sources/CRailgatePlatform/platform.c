@@ -28,6 +28,7 @@ static int64_t now_ns(clockid_t clock) {
 }
 
 int64_t rg_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+int64_t rg_thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 int64_t rg_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
 
 int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns) {

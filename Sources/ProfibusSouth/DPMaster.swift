@@ -36,9 +36,12 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     private var reopenAtNs: Int64 = 0
     private var reopenBackoffMs: Int
     private var openLogged = false
+    /// Octets sent and received since start (line thread).
+    private var octetsOnLine = 0
 
     // Shared with other threads.
     private let statistics: Mutex<[DPSlaveStats]>
+    private let totals = Mutex(DPLineStats())
     private let pendingWrites = Mutex<[PendingWrite]>([])
     private let wakeup = Wakeup()
     private let running = Atomic<Bool>(false)
@@ -93,6 +96,9 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     /// Per-slave counters, in configuration order.
     public var stats: [DPSlaveStats] { statistics.withLock { $0 } }
 
+    /// Line-wide counters: cycles, CPU time and octets.
+    public var lineStats: DPLineStats { totals.withLock { $0 } }
+
     /// Completed Data_Exchange cycles of one slave. Allocates nothing.
     public func cycles(slave: Int) -> Int { statistics.withLock { $0[slave].cycles } }
 
@@ -126,12 +132,25 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 continue
             }
             executePendingWrites()
+            let cpuStart = rg_thread_cpu_ns()
+            let wallStart = Clock.monotonicNs()
+            let octetsBefore = octetsOnLine
             if line.freeze { globalControl(DP.ControlCommand.freeze, group: 0, port: port) }
             for index in slaves.indices where running.load(ordering: .acquiring) {
                 step(index, port: port)
                 if lineDown { break }
             }
             engineWakeup.signal()
+            let cpu = rg_thread_cpu_ns() - cpuStart
+            let wall = Clock.monotonicNs() - wallStart
+            let octets = octetsOnLine - octetsBefore
+            totals.withLock { stats in
+                stats.cycles += 1
+                stats.cpuNs += cpu
+                stats.wallNs += wall
+                stats.octets += octets
+                stats.lastCycleNs = wall
+            }
             cycleStart += Int64(line.cycleMs) * 1_000_000
             let now = Clock.monotonicNs()
             if cycleStart < now { cycleStart = now }
@@ -444,6 +463,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                                 data: tx + FDL.maxTelegram - 2, dataCount: 2)
         Clock.sleep(untilMonotonicNs: lastFrameEndNs + idleNs)
         _ = port.write(tx, count: length)
+        octetsOnLine += length
         lastFrameEndNs = Clock.monotonicNs() + Int64(length * 11) * bitNs
     }
 
@@ -544,6 +564,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         }
         let retries = attempt - 1
         let failed = result == nil
+        octetsOnLine += sent + received
         statistics.withLock { stats in
             stats[index].requests += attempt
             stats[index].retries += retries

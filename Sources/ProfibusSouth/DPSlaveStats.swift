@@ -45,3 +45,17 @@ public struct DPSlaveStats: Sendable, Equatable {
         self.address = address
     }
 }
+
+/// Counters of a whole PROFIBUS line.
+public struct DPLineStats: Sendable, Equatable {
+    /// Cycles run (every slave visited once).
+    public var cycles = 0
+    /// CPU time of the line thread inside cycles, and wall time of the cycles, ns.
+    public var cpuNs: Int64 = 0
+    public var wallNs: Int64 = 0
+    public var lastCycleNs: Int64 = 0
+    /// Octets sent and received on the line.
+    public var octets = 0
+
+    public init() {}
+}

@@ -122,6 +122,14 @@ final class Gateway {
             }
         }
         for master in dpMasters {
+            let line = master.lineStats
+            let cycles = max(1, line.cycles)
+            logger.info("profibus line totals", metadata: [
+                "line": "\(master.line.name)", "cycles": "\(line.cycles)",
+                "cpu_us_per_cycle": "\(line.cpuNs / 1000 / Int64(cycles))",
+                "wall_us_per_cycle": "\(line.wallNs / 1000 / Int64(cycles))",
+                "octets_per_cycle": "\(line.octets / cycles)", "octets": "\(line.octets)", "cpu_ns": "\(line.cpuNs)",
+                "wall_ns": "\(line.wallNs)"])
             for stats in master.stats {
                 logger.info("slave totals", metadata: [
                     "slave": "\(stats.device)", "address": "\(stats.address)", "cycles": "\(stats.cycles)",

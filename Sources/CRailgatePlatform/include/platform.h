@@ -14,6 +14,8 @@ void rg_sleep_until_monotonic_ns(int64_t deadline_ns);
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
 int64_t rg_monotonic_ns(void);
 int64_t rg_realtime_ns(void);
+/* CPU time the calling thread has used, in nanoseconds. */
+int64_t rg_thread_cpu_ns(void);
 
 /* Waits on a POSIX semaphore until an absolute CLOCK_MONOTONIC deadline.
  * Returns 0 when the semaphore was taken, -1 on timeout. Restarts on EINTR. */
