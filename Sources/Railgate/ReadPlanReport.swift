@@ -41,7 +41,9 @@ struct ReadPlanReport {
                 lines.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : slave.userParameters.map { String(format: "%02X", $0) }.joined(separator: " ")); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
             }
         }
-        lines.append("read plan: \(requestTotal) request(s) per cycle for \(tagTotal) tags (one request per tag would be \(tagTotal))")
+        if !configuration.buses.isEmpty {
+            lines.append("read plan: \(requestTotal) request(s) per cycle for \(tagTotal) tags (one request per tag would be \(tagTotal))")
+        }
         if let mqtt = configuration.mqtt {
             lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/<device>/<tag>")
         }
