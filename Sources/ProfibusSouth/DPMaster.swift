@@ -258,7 +258,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 logger.info("PROFIBUS slave in data exchange", metadata: [
                     "line": "\(line.name)", "slave": "\(slave.config.name)", "address": "\(slave.config.address)",
                     "inputs": "\(slave.config.inputBytes)", "outputs": "\(slave.config.outputBytes)"])
-                slave.backoffMs = line.reconnectMinMs
+                slave.backoffMs = SlaveRuntime.minBackoffMs
             }
         case .dataExchange:
             if slave.diagnosisPending {
@@ -379,7 +379,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         slave.failWrites("slave \(slave.config.name) left data exchange: \(reason)")
         if restart {
             slave.retryAtNs = Clock.monotonicNs() + Int64(slave.backoffMs) * 1_000_000
-            slave.backoffMs = min(slave.backoffMs * 2, line.reconnectMaxMs)
+            slave.backoffMs = min(slave.backoffMs * 2, SlaveRuntime.maxBackoffMs)
         }
         if reason != slave.lastFault || wasRunning {
             logger.warning("PROFIBUS slave not in data exchange; its tags are bad", metadata: [
@@ -649,6 +649,10 @@ final class SlaveRuntime {
     /// Data_Exchange requests without a valid answer before the slave is
     /// restarted (each already repeated `retries` times).
     static let failuresBeforeRestart = 3
+    /// A failed slave is asked again after 100 ms, doubling up to 1 s: an
+    /// absent station costs at most one response timeout per second.
+    static let minBackoffMs = 100
+    static let maxBackoffMs = 1000
 
     struct Step {
         var tag: UInt32
@@ -694,7 +698,7 @@ final class SlaveRuntime {
         inputs.initialize(repeating: 0, count: max(1, config.inputBytes))
         outputs = .allocate(capacity: max(1, config.outputBytes))
         outputs.initialize(repeating: 0, count: max(1, config.outputBytes))
-        backoffMs = 100
+        backoffMs = Self.minBackoffMs
     }
 
     deinit {
