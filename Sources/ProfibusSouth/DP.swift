@@ -43,8 +43,11 @@ public enum DP {
 
     /// The Set_Prm data field: 7 standard octets, then the user parameters.
     public static func setParameters(identNumber: UInt16, watchdogMs: Int?, minTsdrBits: Int, group: UInt8,
+                                     freeze: Bool = false, sync: Bool = false,
                                      userParameters: [UInt8]) -> [UInt8] {
         var status = PrmStatus.lockRequest
+        if freeze { status |= PrmStatus.freezeRequest }
+        if sync { status |= PrmStatus.syncRequest }
         var factors: (UInt8, UInt8) = (1, 1)
         if let watchdogMs {
             status |= PrmStatus.watchdogOn

@@ -68,7 +68,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         var next = firstTag
         var runtimes: [SlaveRuntime] = []
         for slave in line.slaves {
-            runtimes.append(SlaveRuntime(config: slave, firstTag: next, master: UInt8(line.masterAddress)))
+            runtimes.append(SlaveRuntime(config: slave, firstTag: next, line: line))
             next += slave.tags.count
         }
         slaves = runtimes
@@ -140,6 +140,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 step(index, port: port)
                 if lineDown { break }
             }
+            if line.sync && !lineDown { globalControl(DP.ControlCommand.sync, group: 0, port: port) }
             engineWakeup.signal()
             let cpu = rg_thread_cpu_ns() - cpuStart
             let wall = Clock.monotonicNs() - wallStart
@@ -412,6 +413,11 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             if text != slave.lastDiagnosis {
                 slave.lastDiagnosis = text
                 statistics.withLock { $0[index].lastDiagnosis = text }
+                if diagnosis.extendedDiagnosis || !diagnosis.extended.isEmpty {
+                    logger.warning("PROFIBUS slave reports diagnosis", metadata: [
+                        "line": "\(line.name)", "slave": "\(slave.config.name)", "address": "\(slave.config.address)",
+                        "diagnosis": "\(text)"])
+                }
             }
             return diagnosis
         case .frame(let frame):
@@ -684,7 +690,7 @@ final class SlaveRuntime {
     /// Writes applied to the output image, completed by the next Data_Exchange.
     var awaitingExchange: [@Sendable (WriteOutcome) -> Void] = []
 
-    init(config: ProfibusSlaveConfig, firstTag: Int, master: UInt8) {
+    init(config: ProfibusSlaveConfig, firstTag: Int, line: ProfibusLineConfig) {
         self.config = config
         self.firstTag = firstTag
         steps = config.tags.enumerated().map { offset, tag in
@@ -692,8 +698,9 @@ final class SlaveRuntime {
                  words: tag.type.registerCount(stringLength: 0), type: tag.type, order: tag.order,
                  scaling: tag.value.scaling)
         }
-        setPrm = DP.setParameters(identNumber: config.identNumber, watchdogMs: config.watchdogMs, minTsdrBits: 11,
-                                  group: config.group, userParameters: config.userParameters)
+        setPrm = DP.setParameters(identNumber: config.identNumber, watchdogMs: config.watchdogMs,
+                                  minTsdrBits: line.minTsdrBits, group: config.group, freeze: line.freeze,
+                                  sync: line.sync, userParameters: config.userParameters)
         inputs = .allocate(capacity: max(1, config.inputBytes))
         inputs.initialize(repeating: 0, count: max(1, config.inputBytes))
         outputs = .allocate(capacity: max(1, config.outputBytes))

@@ -18,6 +18,9 @@ public struct ProfibusLineConfig: Sendable, Equatable {
     public var cycleMs: Int
     /// Freeze every slave's inputs before each cycle (Global_Control FREEZE).
     public var freeze: Bool
+    /// Hold outputs until the cycle's last Data_Exchange, then set them all
+    /// at once (Global_Control SYNC).
+    public var sync: Bool
     public var reconnectMinMs: Int
     public var reconnectMaxMs: Int
     public var slaves: [ProfibusSlaveConfig]
@@ -82,7 +85,7 @@ public struct ProfibusTagConfig: Sendable, Equatable {
 extension Configuration {
     static func readProfibusLine(_ reader: NodeReader, baseDirectory: String) -> ProfibusLineConfig? {
         reader.rejectUnknownKeys(["name", "protocol", "serial", "master_address", "slot_time_bits", "min_tsdr_bits",
-                                  "retries", "response_timeout_ms", "cycle_ms", "freeze", "reconnect_min_ms",
+                                  "retries", "response_timeout_ms", "cycle_ms", "freeze", "sync", "reconnect_min_ms",
                                   "reconnect_max_ms", "slaves"])
         let name = checkName(reader, "name")
         var serial: SerialConfig?
@@ -106,6 +109,7 @@ extension Configuration {
         let timeout = reader.int("response_timeout_ms", range: 1...10_000) ?? 50
         let cycle = reader.int("cycle_ms", range: 1...60_000) ?? 10
         let freeze = reader.bool("freeze") ?? false
+        let sync = reader.bool("sync") ?? false
         let reconnectMin = reader.int("reconnect_min_ms", range: 10...3_600_000) ?? 500
         let reconnectMax = reader.int("reconnect_max_ms", range: 10...3_600_000) ?? 30_000
         let slaveReaders = reader.sequence("slaves", required: true)
@@ -127,7 +131,7 @@ extension Configuration {
         guard let name, let serial, slaves.allSatisfy({ $0 != nil }), !slaves.isEmpty else { return nil }
         return ProfibusLineConfig(name: name, serial: serial, masterAddress: master, slotTimeBits: slot,
                                   minTsdrBits: minTsdr, retries: retries, responseTimeoutMs: timeout, cycleMs: cycle,
-                                  freeze: freeze, reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMax,
+                                  freeze: freeze, sync: sync, reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMax,
                                   slaves: slaves.compactMap { $0 }, line: reader.line)
     }
 

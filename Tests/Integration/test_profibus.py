@@ -58,7 +58,7 @@ def line(procs):
     return Line(procs, [IO5, DRIVE7])
 
 
-def gateway_config(line, broker, prefix, ua_port=None, writes=False, retries=1, io_modules=None):
+def gateway_config(line, broker, prefix, ua_port=None, writes=False, retries=1, io_modules=None, extra=""):
     modules = io_modules or ["8 DI", "2 AI word", "8 DO", "2 AO word"]
     opcua = f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: {str(writes).lower()}}}" if ua_port else ""
     return f"""
@@ -72,6 +72,7 @@ south:
     master_address: 2
     retries: {retries}
     cycle_ms: 10
+{extra}
     slaves:
       - name: io5
         address: 5
@@ -154,6 +155,33 @@ def test_output_writes_reach_the_slave(procs, line, broker, collector_factory, r
     assert wait_for(lambda: line.slave(7)["outputs"] == "047ffb50"), line.slave(7)
     assert wait_for(lambda: line.slave(5)["outputs"][:2] == "04"), line.slave(5)
     assert mqtt.wait(f"{mqtt.base}/drive7/setpoint", lambda p: p["value"] == -1200)
+
+
+def test_sync_freeze_and_extended_diagnosis(procs, line, broker, collector_factory, request):
+    ua_port = free_port()
+    proc, mqtt = start(procs, line, broker, collector_factory, request, ua_port=ua_port, writes=True,
+                       extra="    sync: true\n    freeze: true")
+    assert mqtt.wait(f"{mqtt.base}/drive7/speed", lambda p: p["quality"] == "good"), log_of(proc)
+    drive7 = line.slave(7)
+    # Set_Prm asked for sync and freeze (Station_Status 0x80 lock | 0x20 sync | 0x10 freeze | 0x08 watchdog).
+    assert drive7["prm"][:2] == "b8" and drive7["sync"], drive7
+    assert wait_for(lambda: line.slave(7)["syncs"] > 5)
+
+    async def write():
+        async with Client(f"opc.tcp://127.0.0.1:{ua_port}") as client:
+            await client.get_node("ns=1;s=acme/drive7/setpoint").write_value(
+                ua.DataValue(ua.Variant(321, ua.VariantType.Int16)))
+    asyncio.run(write())
+    # Outputs are taken over at the SYNC that follows the cycle.
+    assert wait_for(lambda: line.slave(7)["outputs"] == "00000141"), line.slave(7)
+
+    # A slave raising extended diagnosis: answered "diagnosis high", read, logged; data exchange goes on.
+    line.ctl("diag 5 0381000a")
+    assert wait_for(lambda: "PROFIBUS slave reports diagnosis" in log_of(proc)), log_of(proc)
+    assert "extended diagnosis" in log_of(proc) and "extended 03 81 00 0A" in log_of(proc), log_of(proc)
+    count = len(mqtt.all(f"{mqtt.base}/io5/counter"))
+    assert wait_for(lambda: len(mqtt.all(f"{mqtt.base}/io5/counter")) > count + 5)
+    assert line.slave(5)["state"] == "Data_Exch"
 
 
 def test_pyprofibus_master_drives_the_simulator(procs):

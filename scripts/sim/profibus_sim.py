@@ -25,6 +25,8 @@ Control port (TCP on 127.0.0.1, one command per line, JSON answer):
     truncate ADDR N             the next N answers are cut in half
     garbage N                   N noise octets before the next answer
     ident ADDR HEX / cfg ADDR HEX   change what the station really is
+    diag ADDR HEX / diag ADDR -     raise (or clear) extended diagnosis octets;
+                                    the next Data_Exchange answer says "diagnosis high"
 """
 import argparse
 import json
@@ -102,6 +104,11 @@ class Slave:
         self.dx_count = 0
         self.frozen = None
         self.group = 0
+        self.sync = False
+        self.pending_outputs = None
+        self.syncs = 0
+        self.ext_diag = getattr(self, "ext_diag", b"")
+        self.diag_new = False
 
     def diag(self):
         status1 = 0
@@ -111,12 +118,17 @@ class Slave:
             status1 |= 0x04
         if self.prm_fault:
             status1 |= 0x40
+        if self.ext_diag:
+            status1 |= 0x08
         status2 = 0x04                           # always 1
         if self.state == Slave.WAIT_PRM:
             status2 |= 0x01                      # Prm_Req
         if self.watchdog_s is not None:
             status2 |= 0x08
-        return bytes([status1, status2, 0, self.master, self.ident >> 8, self.ident & 0xFF])
+        if self.sync:
+            status2 |= 0x20
+        self.diag_new = False
+        return bytes([status1, status2, 0, self.master, self.ident >> 8, self.ident & 0xFF]) + self.ext_diag
 
     def check_watchdog(self, now):
         if self.state != Slave.WAIT_PRM and self.watchdog_s is not None and now - self.last_seen > self.watchdog_s:
@@ -129,7 +141,7 @@ class Slave:
                 "inputs": self.inputs.hex(), "outputs": self.outputs.hex(), "prm": self.prm.hex(),
                 "cfg": self.checked_cfg.hex(), "dx": self.dx_count, "muted": self.muted,
                 "watchdog_ms": None if self.watchdog_s is None else round(self.watchdog_s * 1000),
-                "requests": self.requests, "group": self.group}
+                "requests": self.requests, "group": self.group, "sync": self.sync, "syncs": self.syncs}
 
 
 def fcs(octets):
@@ -248,6 +260,13 @@ class Simulator:
                         slave.frozen = bytes(slave.inputs)
                     if command & 0x04:
                         slave.frozen = None
+                    if command & 0x20 and slave.sync:
+                        slave.syncs += 1
+                        if slave.pending_outputs is not None:
+                            slave.outputs[:] = slave.pending_outputs
+                            slave.pending_outputs = None
+                    if command & 0x10:
+                        slave.sync = False
             return
         slave = self.slaves.get(t["da"])
         if slave is None or slave.muted:
@@ -297,6 +316,7 @@ class Simulator:
             slave.master = master
             slave.group = data[6]
             slave.watchdog_s = data[1] * data[2] * 0.01 if data[0] & 0x08 else None
+            slave.sync = bool(data[0] & 0x20)
             slave.state = Slave.WAIT_CFG
             slave.outputs = bytearray(len(slave.outputs))
             return bytes([SC])
@@ -318,15 +338,18 @@ class Simulator:
             return build(master, slave.addr, FC_RS)
         if len(data) != len(slave.outputs):
             return build(master, slave.addr, FC_RS)
-        slave.outputs[:] = data
+        if slave.sync:
+            slave.pending_outputs = bytes(data)       # set on the next SYNC
+        else:
+            slave.outputs[:] = data
         slave.dx_count += 1
         if slave.counter is not None:
             value = (int.from_bytes(slave.inputs[slave.counter:slave.counter + 2], "big") + 1) & 0xFFFF
             slave.inputs[slave.counter:slave.counter + 2] = value.to_bytes(2, "big")
         inputs = slave.frozen if slave.frozen is not None else bytes(slave.inputs)
-        if not inputs:
+        if not inputs and not slave.diag_new:
             return bytes([SC])
-        return build(master, slave.addr, FC_DL, data=inputs)
+        return build(master, slave.addr, FC_DH if slave.diag_new else FC_DL, data=inputs)
 
     def command(self, line):
         words = line.split()
@@ -357,6 +380,9 @@ class Simulator:
             elif name == "ident":
                 slave.ident = int(args[1], 16)
                 slave.power_cycle()
+            elif name == "diag":
+                slave.ext_diag = b"" if args[1] == "-" else bytes.fromhex(args[1])
+                slave.diag_new = True
             elif name == "cfg":
                 slave.cfg = bytes.fromhex(args[1])
                 slave.power_cycle()
