@@ -178,9 +178,12 @@ final class DPFixture: @unchecked Sendable {
 
 nonisolated(unsafe) var dpFixture: DPFixture?
 
-let benchmarks: @Sendable () -> Void = {
+/// Mallocs, wall clock and syscalls over 100 steady-state cycles of a south
+/// thread (and the engine draining its ring). `cycles` reads the counter.
+func cycleBenchmark(_ name: String, cycles: @escaping @Sendable () -> Int?,
+                    setup: @escaping @Sendable () throws -> Void, teardown: @escaping @Sendable () -> Void) {
     Benchmark(
-        "Sampling loop: 100 poll cycles, 12 tags of every type",
+        name,
         configuration: .init(
             metrics: [.mallocCountTotal, .wallClock, .syscalls],
             warmupIterations: 1,
@@ -188,38 +191,24 @@ let benchmarks: @Sendable () -> Void = {
             maxDuration: .seconds(60),
             maxIterations: 5),
         closure: { benchmark in
-            guard let poller = fixture?.poller else { return }
-            let target = poller.cycles(device: 0) + 100
+            guard let start = cycles() else { return }
             benchmark.startMeasurement()
-            while poller.cycles(device: 0) < target { usleep(1000) }
+            while (cycles() ?? .max) < start + 100 { usleep(1000) }
             benchmark.stopMeasurement()
         },
-        setup: { fixture = try Fixture() },
-        teardown: {
-            fixture?.stop()
-            fixture = nil
-        })
+        setup: setup,
+        teardown: teardown)
+}
 
-    Benchmark(
-        "DP sampling loop: 100 cycles, 2 slaves, 9 tags",
-        configuration: .init(
-            metrics: [.mallocCountTotal, .wallClock, .syscalls],
-            warmupIterations: 1,
-            scalingFactor: .one,
-            maxDuration: .seconds(60),
-            maxIterations: 5),
-        closure: { benchmark in
-            guard let master = dpFixture?.master else { return }
-            let target = master.cycles(slave: 1) + 100
-            benchmark.startMeasurement()
-            while master.cycles(slave: 1) < target { usleep(1000) }
-            benchmark.stopMeasurement()
-        },
-        setup: { dpFixture = try DPFixture() },
-        teardown: {
-            dpFixture?.stop()
-            dpFixture = nil
-        })
+let benchmarks: @Sendable () -> Void = {
+    cycleBenchmark("Sampling loop: 100 poll cycles, 12 tags of every type",
+                   cycles: { fixture?.poller.cycles(device: 0) },
+                   setup: { fixture = try Fixture() },
+                   teardown: { fixture?.stop(); fixture = nil })
+    cycleBenchmark("DP sampling loop: 100 cycles, 2 slaves, 9 tags",
+                   cycles: { dpFixture?.master.cycles(slave: 1) },
+                   setup: { dpFixture = try DPFixture() },
+                   teardown: { dpFixture?.stop(); dpFixture = nil })
 
     // Journal throughput: append 10 000 records (fsync every second), then
     // read and commit them all, in a fresh directory each iteration.

@@ -39,9 +39,8 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     // Shared with other threads.
     private let statistics: Mutex<[DeviceStats]>
     private let pendingWrites = Mutex<[PendingWrite]>([])
-    private let wakeup = Wakeup()
-    private let running = Atomic<Bool>(false)
-    private let finished = Wakeup()
+    private let thread = SouthThread()
+    private var wakeup: Wakeup { thread.wakeup }
 
     private struct PendingWrite {
         var tag: Int
@@ -91,7 +90,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     }
 
     var firstTagIndex: Int { firstTag }
-    var isRunning: Bool { running.load(ordering: .acquiring) }
+    var isRunning: Bool { thread.isRunning }
     func tagInfo(_ index: Int) -> Tag { tags[index] }
 
     func enqueue(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
@@ -149,27 +148,18 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
 
     /// Starts the bus thread.
     public func start() {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in
-            Clock.nameCurrentThread("rg-s-\(bus.name)")
-            run()
-            finished.signal()
-        }
-        thread.stackSize = 512 * 1024
-        thread.start()
+        thread.start(name: "rg-s-\(bus.name)") { [self] in run() }
     }
 
     /// Stops the bus thread after its current request and closes the line.
     /// Queued writes are answered with `failed`.
     public func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        wakeup.signal()
-        finished.wait(timeoutNs: Int64(bus.timeoutMs) * 4_000_000 + 2_000_000_000)
+        thread.stop(timeoutNs: Int64(bus.timeoutMs) * 4_000_000 + 2_000_000_000)
     }
 
     private func run() {
         var backoffMs = bus.reconnectMinMs
-        while running.load(ordering: .acquiring) {
+        while thread.isRunning {
             guard let connection = openIfNeeded() else {
                 wakeup.wait(timeoutNs: Int64(backoffMs) * 1_000_000)
                 backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)

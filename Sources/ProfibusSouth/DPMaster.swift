@@ -43,9 +43,8 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     private let statistics: Mutex<[DPSlaveStats]>
     private let totals = Mutex(DPLineStats())
     private let pendingWrites = Mutex<[PendingWrite]>([])
-    private let wakeup = Wakeup()
-    private let running = Atomic<Bool>(false)
-    private let finished = Wakeup()
+    private let thread = SouthThread()
+    private var wakeup: Wakeup { thread.wakeup }
 
     private struct PendingWrite {
         var tag: Int
@@ -105,27 +104,18 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     // MARK: Thread
 
     public func start() {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in
-            Clock.nameCurrentThread("rg-s-\(line.name)")
-            run()
-            finished.signal()
-        }
-        thread.stackSize = 512 * 1024
-        thread.start()
+        thread.start(name: "rg-s-\(line.name)") { [self] in run() }
     }
 
     /// Stops the line after the current telegram: outputs are cleared with a
     /// Global_Control Clear_Data broadcast, queued writes fail.
     public func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        wakeup.signal()
-        finished.wait(timeoutNs: responseTimeoutNs * Int64(line.slaves.count * (line.retries + 1) + 4) + 2_000_000_000)
+        thread.stop(timeoutNs: responseTimeoutNs * Int64(line.slaves.count * (line.retries + 1) + 4) + 2_000_000_000)
     }
 
     private func run() {
         var cycleStart = Clock.monotonicNs()
-        while running.load(ordering: .acquiring) {
+        while thread.isRunning {
             guard let port = openIfNeeded() else {
                 failPendingWrites("PROFIBUS line \(line.name) is down")
                 wakeup.wait(untilMonotonicNs: reopenAtNs)
@@ -136,7 +126,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             let wallStart = Clock.monotonicNs()
             let octetsBefore = octetsOnLine
             if line.freeze { globalControl(DP.ControlCommand.freeze, group: 0, port: port) }
-            for index in slaves.indices where running.load(ordering: .acquiring) {
+            for index in slaves.indices where thread.isRunning {
                 step(index, port: port)
                 if lineDown { break }
             }
@@ -597,7 +587,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         guard slaveIndex(ofTag: tag) != nil else {
             return completion(.refused("tag \(tag) does not belong to PROFIBUS line \(line.name)"))
         }
-        guard running.load(ordering: .acquiring) else {
+        guard thread.isRunning else {
             return completion(.failed("PROFIBUS line \(line.name) is not running"))
         }
         pendingWrites.withLock { $0.append(PendingWrite(tag: tag, value: value, completion: completion)) }

@@ -27,28 +27,29 @@ public struct Configuration: Sendable, Equatable {
         for bus in buses {
             for device in bus.devices {
                 for tag in device.tags {
-                    tags.append(Tag(
-                        name: tag.name, device: device.name,
-                        path: gateway.hierarchy.path(device: device.name, tag: tag.name),
-                        dataType: tag.type, order: tag.order, scaling: tag.scaling, unit: tag.unit,
-                        deadband: tag.absoluteDeadband, writable: tag.writable,
-                        stringLength: tag.type == .string ? tag.length : 0, range: tag.range))
+                    let value = TagValueConfig(scaling: tag.scaling, unit: tag.unit,
+                                               absoluteDeadband: tag.absoluteDeadband, range: tag.range)
+                    tags.append(makeTag(tag.name, device: device.name, type: tag.type, order: tag.order, value: value,
+                                        writable: tag.writable, stringLength: tag.type == .string ? tag.length : 0))
                 }
             }
         }
         for line in profibus {
             for slave in line.slaves {
                 for tag in slave.tags {
-                    tags.append(Tag(
-                        name: tag.name, device: slave.name,
-                        path: gateway.hierarchy.path(device: slave.name, tag: tag.name),
-                        dataType: tag.type, order: tag.order, scaling: tag.value.scaling, unit: tag.value.unit,
-                        deadband: tag.value.absoluteDeadband, writable: tag.writable,
-                        stringLength: tag.type == .string ? tag.length : 0, range: tag.value.range))
+                    tags.append(makeTag(tag.name, device: slave.name, type: tag.type, order: tag.order, value: tag.value,
+                                        writable: tag.writable, stringLength: 0))
                 }
             }
         }
         return tags
+    }
+
+    private func makeTag(_ name: String, device: String, type: DataType, order: ByteOrder, value: TagValueConfig,
+                         writable: Bool, stringLength: Int) -> Tag {
+        Tag(name: name, device: device, path: gateway.hierarchy.path(device: device, tag: name),
+            dataType: type, order: order, scaling: value.scaling, unit: value.unit,
+            deadband: value.absoluteDeadband, writable: writable, stringLength: stringLength, range: value.range)
     }
 }
 
