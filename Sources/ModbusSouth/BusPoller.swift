@@ -38,15 +38,9 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
 
     // Shared with other threads.
     private let statistics: Mutex<[DeviceStats]>
-    private let pendingWrites = Mutex<[PendingWrite]>([])
+    private let pendingWrites = WriteQueue()
     private let thread = SouthThread()
     private var wakeup: Wakeup { thread.wakeup }
-
-    private struct PendingWrite {
-        var tag: Int
-        var value: WriteValue
-        var completion: @Sendable (WriteOutcome) -> Void
-    }
 
     /// - Parameters:
     ///   - firstTag: gateway tag index of the bus's first tag.
@@ -94,19 +88,14 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     func tagInfo(_ index: Int) -> Tag { tags[index] }
 
     func enqueue(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
-        pendingWrites.withLock { $0.append(PendingWrite(tag: tag, value: value, completion: completion)) }
+        pendingWrites.append(tag: tag, value: value, completion: completion)
         wakeup.signal()
     }
 
     /// Runs queued writes on the bus thread; a device written to is read
     /// again at once so the new value shows without waiting a poll period.
     private func executePendingWrites(_ connection: ModbusConnection) {
-        let writes = pendingWrites.withLock { queue -> [PendingWrite] in
-            if queue.isEmpty { return [] }
-            defer { queue = [] }
-            return queue
-        }
-        for write in writes {
+        for write in pendingWrites.takeAll() {
             if connection.isSerial {
                 Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs)
             }
@@ -128,13 +117,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         }
     }
 
-    private func failPendingWrites(_ why: String) {
-        let writes = pendingWrites.withLock { queue -> [PendingWrite] in
-            defer { queue = [] }
-            return queue
-        }
-        for write in writes { write.completion(.failed(why)) }
-    }
+    private func failPendingWrites(_ why: String) { pendingWrites.failAll(why) }
 
     /// Completed cycles of one device. Allocates nothing (for benchmarks).
     public func cycles(device: Int) -> Int {

@@ -42,15 +42,9 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     // Shared with other threads.
     private let statistics: Mutex<[DPSlaveStats]>
     private let totals = Mutex(DPLineStats())
-    private let pendingWrites = Mutex<[PendingWrite]>([])
+    private let pendingWrites = WriteQueue()
     private let thread = SouthThread()
     private var wakeup: Wakeup { thread.wakeup }
-
-    private struct PendingWrite {
-        var tag: Int
-        var value: WriteValue
-        var completion: @Sendable (WriteOutcome) -> Void
-    }
 
     /// Bit times → nanoseconds at the line's baud rate.
     private let bitNs: Int64
@@ -590,7 +584,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         guard thread.isRunning else {
             return completion(.failed("PROFIBUS line \(line.name) is not running"))
         }
-        pendingWrites.withLock { $0.append(PendingWrite(tag: tag, value: value, completion: completion)) }
+        pendingWrites.append(tag: tag, value: value, completion: completion)
         wakeup.signal()
     }
 
@@ -598,22 +592,11 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         slaves.firstIndex { tag >= $0.firstTag && tag < $0.firstTag + $0.config.tags.count }
     }
 
-    private func failPendingWrites(_ why: String) {
-        let writes = pendingWrites.withLock { queue -> [PendingWrite] in
-            defer { queue = [] }
-            return queue
-        }
-        for write in writes { write.completion(.failed(why)) }
-    }
+    private func failPendingWrites(_ why: String) { pendingWrites.failAll(why) }
 
     /// Applies queued writes to the output images (on the line thread).
     private func executePendingWrites() {
-        let writes = pendingWrites.withLock { queue -> [PendingWrite] in
-            if queue.isEmpty { return [] }
-            defer { queue = [] }
-            return queue
-        }
-        for write in writes {
+        for write in pendingWrites.takeAll() {
             guard let index = slaveIndex(ofTag: write.tag) else { continue }
             let slave = slaves[index]
             let config = slave.config.tags[write.tag - slave.firstTag]
