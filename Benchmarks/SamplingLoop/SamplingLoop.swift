@@ -111,8 +111,11 @@ final class DPFixture: @unchecked Sendable {
         let directory = NSTemporaryDirectory() + "rg-bench-dp-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let (a, b) = (directory + "/a", directory + "/b")
-        socat.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        socat.arguments = ["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"]
+        // socat lives only as long as this process, even if teardown never runs.
+        socat.executableURL = URL(fileURLWithPath: "/bin/sh")
+        socat.arguments = ["-c", "socat pty,raw,echo=0,link=\(a) pty,raw,echo=0,link=\(b) & s=$!; trap 'kill $s; exit' TERM; "
+                           + "while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.5; done; kill $s"]
+        socat.standardOutput = FileHandle.nullDevice
         socat.standardError = FileHandle.nullDevice
         try socat.run()
         var waited = 0
@@ -126,6 +129,7 @@ final class DPFixture: @unchecked Sendable {
                                "--slave", "addr=5,ident=0x5247,cfg=10 51 20 61,counter=1",
                                "--slave", "addr=7,ident=0x5248,cfg=71,inputs=0437 05DC"]
         simulator.standardOutput = FileHandle.nullDevice
+        simulator.standardError = FileHandle.nullDevice
         try simulator.run()
         let gsd = root.appendingPathComponent("hardware/gsd").path
         let configuration = try Configuration.load(yaml: """

@@ -491,8 +491,8 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             rxCount = 0
             port.discardInput()
             if port.write(tx, count: length) != 0 {
-                lineDown = true
                 lastQuality = Quality(reason: .disconnected)
+                markLineDown()
                 break
             }
             sent += length
@@ -527,11 +527,8 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 }
                 let n = port.read(into: rx + rxCount, capacity: Self.rxCapacity - rxCount, deadlineNs: deadline)
                 if n < 0 {
-                    // The port failed (a USB adapter unplugged, the far end of a PTY closed): reopen it.
                     lastQuality = Quality(reason: .disconnected)
-                    lineDown = true
-                    reopenAtNs = Clock.monotonicNs() + Int64(reopenBackoffMs) * 1_000_000
-                    reopenBackoffMs = min(reopenBackoffMs * 2, line.reconnectMaxMs)
+                    markLineDown()
                     break receive
                 }
                 if n == 0 {
@@ -565,6 +562,14 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             if failed { stats[index].errors += 1 }
         }
         return result ?? .noAnswer(lastQuality)
+    }
+
+    /// The port failed (a USB adapter unplugged, the far end of a PTY
+    /// closed): reopen it after the backoff.
+    private func markLineDown() {
+        lineDown = true
+        reopenAtNs = Clock.monotonicNs() + Int64(reopenBackoffMs) * 1_000_000
+        reopenBackoffMs = min(reopenBackoffMs * 2, line.reconnectMaxMs)
     }
 
     private func consume(_ count: Int) {
