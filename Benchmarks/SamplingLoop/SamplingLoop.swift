@@ -111,10 +111,11 @@ final class DPFixture: @unchecked Sendable {
         let directory = NSTemporaryDirectory() + "rg-bench-dp-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let (a, b) = (directory + "/a", directory + "/b")
-        // socat lives only as long as this process, even if teardown never runs.
+        // socat lives only as long as this process, even if teardown never runs. The benchmark
+        // harness blocks SIGTERM and children inherit the mask, so only SIGKILL ends socat.
         socat.executableURL = URL(fileURLWithPath: "/bin/sh")
-        socat.arguments = ["-c", "socat pty,raw,echo=0,link=\(a) pty,raw,echo=0,link=\(b) & s=$!; trap 'kill $s; exit' TERM; "
-                           + "while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.5; done; kill $s"]
+        socat.arguments = ["-c", "socat pty,raw,echo=0,link=\(a) pty,raw,echo=0,link=\(b) & s=$!; "
+                           + "while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.5; done; kill -9 $s"]
         socat.standardOutput = FileHandle.nullDevice
         socat.standardError = FileHandle.nullDevice
         try socat.run()
@@ -176,7 +177,7 @@ final class DPFixture: @unchecked Sendable {
         master.stop()
         engine.stop()
         simulator.terminate()
-        socat.terminate()
+        // socat's wrapper ends it when this process exits (see init).
     }
 }
 
