@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
         .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
+        .library(name: "Console", targets: ["Console"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
+        // BSD libedit (not GNU readline): line editing and history for `railgate console`.
+        .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
         // libc calls Swift cannot reach directly (thread names, absolute sleeps).
         .target(name: "CRailgatePlatform"),
 
@@ -50,6 +53,11 @@ let package = Package(
             "RailgateCore", "RailgateConfig", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Console", dependencies: [
+            "RailgateCore", "RailgateConfig", "CRailgatePlatform", "CEdit",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "MQTTNorth", dependencies: [
             "RailgateCore", "RailgateConfig", "CMosquitto", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
@@ -63,7 +71,7 @@ let package = Package(
         ]),
         .executableTarget(name: "Railgate", dependencies: [
             "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "MQTTNorth",
-            "OPCUAServer",
+            "OPCUAServer", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

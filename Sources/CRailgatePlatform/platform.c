@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
 #include "platform.h"
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
@@ -40,4 +45,28 @@ int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns) {
         rc = sem_clockwait((sem_t *)semaphore, CLOCK_MONOTONIC, &ts);
     } while (rc != 0 && errno == EINTR);
     return rc == 0 ? 0 : -1;
+}
+
+int rg_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t length = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return errno;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    *pid = cred.pid;
+    return 0;
+}
+
+int rg_user_in_group(uint32_t uid, uint32_t gid) {
+    char buffer[4096];
+    struct passwd entry, *found = NULL;
+    if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) != 0 || found == NULL) return 0;
+    if (entry.pw_gid == gid) return 1;
+    int count = 64;
+    gid_t groups[64];
+    if (getgrouplist(entry.pw_name, entry.pw_gid, groups, &count) < 0) return 0;
+    for (int i = 0; i < count; i++) {
+        if (groups[i] == gid) return 1;
+    }
+    return 0;
 }

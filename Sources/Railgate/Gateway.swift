@@ -21,11 +21,15 @@ final class Gateway {
     let writes: WriteRouter
     let opcua: UAServer?
     let auditTrail: AuditTrail?
+    /// Where each tag comes from, for the console's `show tag`.
+    let tagSources: [String]
     private var engineThread: Thread?
 
     let configPath: String
 
-    init(configuration: Configuration, configPath: String) throws {
+    /// - Parameter auditTrail: the trail this gateway writes to; owned by the
+    ///   caller so that it outlives a gateway replaced by a commit.
+    init(configuration: Configuration, configPath: String, auditTrail trail: AuditTrail?) throws {
         self.configPath = configPath
         self.configuration = configuration
         let tags = configuration.tags()
@@ -36,11 +40,11 @@ final class Gateway {
                                 logger: Logger(label: "railgate.modbus"))
         let pollers = south.pollers
         self.pollers = pollers
+        tagSources = Gateway.sources(configuration)
         let profibus = ProfibusLines(configuration: configuration, firstTag: south.writeTargets.count, tags: tags,
                                      engineWakeup: engineWakeup, logger: Logger(label: "railgate.profibus"))
         dpMasters = profibus.masters
         let audit = Logger(label: "railgate.audit")
-        let trail = try configuration.gateway.auditFile.map { path throws(AuditError) in try AuditTrail(path: path) }
         auditTrail = trail
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets) { record in
             audit.notice("write", metadata: [
@@ -142,6 +146,31 @@ final class Gateway {
         }
         recordEvent("stop", details: ["version": RailgateVersion.string])
         logger.notice("railgate stopped")
+    }
+
+    static func sources(_ configuration: Configuration) -> [String] {
+        var sources: [String] = []
+        for bus in configuration.buses {
+            let link = switch bus.link {
+            case .tcp(let host, let port): "modbus-tcp \(host):\(port)"
+            case .rtu(let serial): "modbus-rtu \(serial.device)"
+            }
+            for device in bus.devices {
+                for tag in device.tags {
+                    let bit = tag.bit.map { " bit \($0)" } ?? ""
+                    sources.append("bus \(bus.name) (\(link)), unit \(device.unit), \(tag.table) \(tag.address)\(bit), \(tag.type) \(tag.order)")
+                }
+            }
+        }
+        for line in configuration.profibus {
+            for slave in line.slaves {
+                for tag in slave.tags {
+                    let bit = tag.type == .bool ? " bit \(tag.bit)" : ""
+                    sources.append("PROFIBUS line \(line.name) (\(line.serial.device)), slave \(slave.address), \(tag.area) octet \(tag.byte)\(bit), \(tag.type) \(tag.order)")
+                }
+            }
+        }
+        return sources
     }
 
     /// SHA-256 of a file, so the trail shows which configuration ran.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Logging
 import RailgateAudit
@@ -10,7 +11,7 @@ struct RailgateCommand: ParsableCommand {
         commandName: "railgate",
         abstract: "Edge protocol gateway: Modbus devices to named tags to MQTT.",
         version: RailgateVersion.string,
-        subcommands: [Run.self, Check.self, Audit.self, Demo.self, Version.self])
+        subcommands: [Run.self, Check.self, ConsoleCommand.self, Audit.self, Demo.self, Version.self])
 }
 
 /// Options every command that reads a configuration shares.
@@ -44,10 +45,11 @@ struct Run: ParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \"\(logLevel)\"")
         }
+        let logs = LogRing()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            return MultiplexLogHandler([handler, logs.handler(label: label, level: level)])
         }
         let configuration = try options.load()
         // Block the stop signals in every thread; the main thread waits for them.
@@ -57,12 +59,23 @@ struct Run: ParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let gateway = try Gateway(configuration: configuration, configPath: options.config)
-        try gateway.start()
+        let host = try GatewayHost(configuration: configuration, path: options.config, logs: logs)
+        try host.start()
+        var console: ControlServer?
+        if let settings = configuration.console {
+            let server = ControlServer(config: settings, control: host, logger: Logger(label: "railgate.console"))
+            do {
+                try server.start()
+                console = server
+            } catch {
+                host.logger.error("console unavailable; the gateway runs on", metadata: ["error": "\(error)"])
+            }
+        }
         var received: Int32 = 0
         sigwait(&signals, &received)
-        gateway.logger.notice("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        gateway.stop()
+        host.logger.notice("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        console?.stop()
+        host.stop()
     }
 }
 

@@ -46,11 +46,18 @@ public final class AuditTrail: Sendable {
     @discardableResult
     public func append(event: String, user: String, details: KeyValuePairs<String, String>,
                        at time: Int64 = Clock.realtimeNs()) throws(AuditError) -> String {
+        try append(event: event, user: user, fields: details.map { ($0.key, $0.value) }, at: time)
+    }
+
+    /// Appends one entry whose details are built at run time, in order.
+    @discardableResult
+    public func append(event: String, user: String, fields details: [(String, String)],
+                       at time: Int64 = Clock.realtimeNs()) throws(AuditError) -> String {
         let result: Result<String, AuditError> = state.withLock { state in
             let seq = state.seq + 1
             var text = "{\"seq\":\(seq),\"time\":\(JSONText.quoted(Self.iso8601(time))),\"event\":\(JSONText.quoted(event))"
             text += ",\"user\":\(JSONText.quoted(user)),\"details\":{"
-            text += details.map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }.joined(separator: ",")
+            text += details.map { "\(JSONText.quoted($0.0)):\(JSONText.quoted($0.1))" }.joined(separator: ",")
             text += "},\"prev\":\"\(state.last)\""
             let hash = Self.sha256(text)
             let line = Array("\(text),\"hash\":\"\(hash)\"}\n".utf8)

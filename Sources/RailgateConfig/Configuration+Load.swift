@@ -37,10 +37,11 @@ extension Configuration {
         }
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["gateway", "mqtt", "opcua", "south"])
+        reader.rejectUnknownKeys(["gateway", "mqtt", "opcua", "south", "console"])
         let gateway = readGateway(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
         let opcua = reader.mapping("opcua").flatMap(readOPCUA)
+        let console = reader.mapping("console").map(readConsole)
         var buses: [BusConfig] = []
         var lines: [ProfibusLineConfig] = []
         for bus in reader.sequence("south", required: true) {
@@ -54,7 +55,8 @@ extension Configuration {
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
-        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines)
+        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
+                             console: console)
     }
 
     private static func yamlIssue(_ error: YamlError) -> ConfigIssue {
@@ -131,6 +133,14 @@ extension Configuration {
             },
             failoverSeconds: reader.int("failover_s", range: 1...3600) ?? 30)
         return host == nil ? nil : config
+    }
+
+    private static func readConsole(_ reader: NodeReader) -> ConsoleConfig {
+        reader.rejectUnknownKeys(["socket", "group", "history", "history_dir"])
+        return ConsoleConfig(socket: reader.string("socket") ?? "/run/railgate/control.sock",
+                             group: reader.string("group") ?? "railgate",
+                             historyDirectory: reader.string("history_dir") ?? "/var/lib/railgate/configs",
+                             history: reader.int("history", range: 1...100) ?? 10)
     }
 
     private static func readTLS(_ reader: NodeReader) -> MQTTTLSConfig? {

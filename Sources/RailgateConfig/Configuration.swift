@@ -9,14 +9,17 @@ public struct Configuration: Sendable, Equatable {
     public var buses: [BusConfig]
     /// PROFIBUS-DP lines.
     public var profibus: [ProfibusLineConfig]
+    /// The control socket for `railgate console`; nil: no socket.
+    public var console: ConsoleConfig?
 
     public init(gateway: GatewayConfig, mqtt: MQTTConfig?, opcua: OPCUAConfig?, buses: [BusConfig],
-                profibus: [ProfibusLineConfig] = []) {
+                profibus: [ProfibusLineConfig] = [], console: ConsoleConfig? = nil) {
         self.gateway = gateway
         self.mqtt = mqtt
         self.opcua = opcua
         self.buses = buses
         self.profibus = profibus
+        self.console = console
     }
 
     /// Every tag, in configuration order: Modbus buses (bus, device, tag),
@@ -50,6 +53,25 @@ public struct Configuration: Sendable, Equatable {
         Tag(name: name, device: device, path: gateway.hierarchy.path(device: device, tag: name),
             dataType: type, order: order, scaling: value.scaling, unit: value.unit,
             deadband: value.absoluteDeadband, writable: writable, stringLength: stringLength, range: value.range)
+    }
+}
+
+/// The control socket that `railgate console` talks to, and the committed
+/// configurations kept for rollback.
+public struct ConsoleConfig: Sendable, Equatable {
+    /// Unix socket path; created with mode 0660 and group `group`.
+    public var socket: String
+    /// Members of this group (and root) may use the console.
+    public var group: String
+    /// Directory of the last `history` committed configurations.
+    public var historyDirectory: String
+    public var history: Int
+
+    public init(socket: String, group: String, historyDirectory: String, history: Int) {
+        self.socket = socket
+        self.group = group
+        self.historyDirectory = historyDirectory
+        self.history = history
     }
 }
 

@@ -33,4 +33,12 @@ int rg_serial_get_baud(int fd);
  * an errno value (ENOTTY when the driver has no RS-485 mode). */
 int rg_serial_set_rs485(int fd, int enable);
 
+/* The peer of a connected Unix socket (SO_PEERCRED). Returns 0 or an
+ * errno value. */
+int rg_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+
+/* 1 when the user `uid` belongs to group `gid` (primary or supplementary),
+ * 0 when not or when the user is unknown. */
+int rg_user_in_group(uint32_t uid, uint32_t gid);
+
 #endif

@@ -1,0 +1,149 @@
+import Foundation
+import RailgateConfig
+import Synchronization
+
+/// Commits, the committed-configuration history and `commit confirmed`.
+/// One per control server, shared by every console session.
+public final class ConfigStore: @unchecked Sendable {
+    let control: any GatewayControl
+    let directory: String
+    let keep: Int
+    private let lock = NSLock()
+    /// A `commit confirmed` waiting for `confirm`: its number and the text to go back to.
+    private var pending: (generation: Int, previous: String, user: String, deadline: Date)?
+    private var generation = 0
+
+    public init(control: any GatewayControl, directory: String, keep: Int) {
+        self.control = control
+        self.directory = directory
+        self.keep = keep
+    }
+
+    public struct CommitError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Applies a validated candidate, keeps the previous configuration in
+    /// the history, rewrites the configuration file and records the commit
+    /// with its diff. With `confirmMinutes` the previous configuration comes
+    /// back by itself unless `confirm` arrives in time.
+    public func commit(_ configuration: Configuration, text: String, user: String, comment: String?,
+                       confirmMinutes: Double? = nil) throws(CommitError) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let previous = control.running()
+        let diff = LineDiff.compare(previous.text, text)
+        do {
+            try control.apply(configuration, text: text)
+        } catch {
+            throw CommitError(message: "commit failed, the running configuration stays: \(error)")
+        }
+        var notes: [String] = []
+        do {
+            try saveHistory(previous.text)
+            try Self.writeAtomically(text, to: previous.path)
+        } catch {
+            notes.append("warning: \(error)")
+        }
+        var details: [(String, String)] = [("config", previous.path), ("comment", comment ?? ""), ("diff", diff)]
+        if let confirmMinutes {
+            generation += 1
+            let deadline = Date().addingTimeInterval(confirmMinutes * 60)
+            // A second `commit confirmed` keeps the configuration from before the first.
+            let restore = pending?.previous ?? previous.text
+            pending = (generation, restore, user, deadline)
+            let number = generation
+            DispatchQueue.global().asyncAfter(deadline: .now() + confirmMinutes * 60) { [weak self] in
+                self?.expire(number)
+            }
+            details.append(("confirm_within_min", Self.minutes(confirmMinutes)))
+            notes.append("commit confirmed: the previous configuration returns in \(Self.minutes(confirmMinutes)) min unless you enter \"confirm\"")
+        } else if pending != nil {
+            pending = nil
+            notes.append("the pending commit confirmed is confirmed")
+        }
+        control.audit(confirmMinutes == nil ? "commit" : "commit confirmed", user: user, details: details)
+        return (["commit complete"] + notes).joined(separator: "\n")
+    }
+
+    /// Keeps the configuration of a `commit confirmed`.
+    public func confirm(user: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        guard pending != nil else { return "nothing to confirm" }
+        pending = nil
+        control.audit("confirm", user: user, details: [("config", control.running().path)])
+        return "commit confirmed"
+    }
+
+    /// Time left before an unconfirmed commit is rolled back, if any.
+    public var pendingConfirmation: (user: String, deadline: Date)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return pending.map { ($0.user, $0.deadline) }
+    }
+
+    private func expire(_ number: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let waiting = pending, waiting.generation == number else { return }
+        pending = nil
+        let running = control.running()
+        let diff = LineDiff.compare(running.text, waiting.previous)
+        do {
+            let configuration = try Configuration.load(yaml: waiting.previous,
+                                                       baseDirectory: (running.path as NSString).deletingLastPathComponent)
+            try control.apply(configuration, text: waiting.previous)
+            try? saveHistory(running.text)
+            try Self.writeAtomically(waiting.previous, to: running.path)
+            control.audit("rollback", user: "railgate (commit confirmed by \(waiting.user) was not confirmed)",
+                          details: [("config", running.path), ("diff", diff)])
+        } catch {
+            control.audit("rollback failed", user: "railgate", details: [("error", "\(error)")])
+        }
+    }
+
+    /// Committed configuration `n` back (1 = the one before the running one).
+    public func history(_ n: Int) throws(CommitError) -> String {
+        guard n >= 1 && n <= keep else { throw CommitError(message: "rollback takes 1…\(keep)") }
+        guard let text = try? String(contentsOfFile: historyPath(n), encoding: .utf8) else {
+            throw CommitError(message: "no configuration \(n) commits back (\(historyCount()) kept)")
+        }
+        return text
+    }
+
+    public func historyCount() -> Int {
+        (1...keep).filter { FileManager.default.fileExists(atPath: historyPath($0)) }.count
+    }
+
+    private func historyPath(_ n: Int) -> String { "\(directory)/railgate.yaml.\(n)" }
+
+    /// Shifts the history by one and stores `text` as entry 1.
+    private func saveHistory(_ text: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: historyPath(keep))
+        for n in stride(from: keep - 1, through: 1, by: -1) where FileManager.default.fileExists(atPath: historyPath(n)) {
+            try FileManager.default.moveItem(atPath: historyPath(n), toPath: historyPath(n + 1))
+        }
+        try Self.writeAtomically(text, to: historyPath(1))
+    }
+
+    /// Write to a temporary file, fsync, rename: a power cut leaves the old or the new file.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw CommitError(message: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            throw CommitError(message: "cannot replace \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func minutes(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}

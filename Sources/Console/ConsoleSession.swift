@@ -1,0 +1,519 @@
+import Foundation
+import RailgateConfig
+import RailgateCore
+import Yams
+
+/// One console connection: operational commands, and configuration mode on
+/// a private candidate copy. Every command returns text for an 80×24 screen.
+public final class ConsoleSession {
+    let control: any GatewayControl
+    let store: ConfigStore
+    /// Who is on the console: `user (uid N)`.
+    public let user: String
+    private var candidate: CandidateConfig?
+    /// The running text the candidate was copied from, to detect commits by other consoles.
+    private var candidateBase = ""
+
+    public init(control: any GatewayControl, store: ConfigStore, user: String) {
+        self.control = control
+        self.store = store
+        self.user = user
+    }
+
+    public var prompt: String { candidate == nil ? "railgate> " : "railgate# " }
+
+    public struct Reply {
+        public var ok: Bool
+        public var text: String
+        /// The session ends (exit in operational mode).
+        public var close = false
+    }
+
+    static let operational = ["show", "monitor", "write", "configure", "help", "exit"]
+    static let configuration = ["set", "delete", "load", "show", "validate", "commit", "confirm", "rollback", "discard",
+                                "help", "exit"]
+    static let showTargets = ["status", "devices", "tags", "tag", "values", "stats", "config", "log", "audit"]
+
+    public func execute(_ line: String) -> Reply {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        guard let command = words.first else { return Reply(ok: true, text: "") }
+        let args = Array(words.dropFirst())
+        if command == "?" || command == "help" { return Reply(ok: true, text: help()) }
+        if candidate != nil { return configure(command, args, line: line) }
+        switch command {
+        case "show": return show(args)
+        case "write": return write(args)
+        case "monitor":
+            // The client polls `show values` until a key is pressed.
+            guard args.first == "tag", args.count >= 2 else { return fail("usage: monitor tag NAME…") }
+            return show(["values"] + args.dropFirst())
+        case "configure":
+            let running = control.running()
+            do {
+                candidate = try CandidateConfig(yaml: running.text,
+                                                baseDirectory: (running.path as NSString).deletingLastPathComponent)
+                candidateBase = running.text
+            } catch {
+                return fail("cannot edit the running configuration: \(error)")
+            }
+            var text = "entering configuration mode (a private copy of the running configuration)"
+            if let pending = store.pendingConfirmation {
+                text += "\n\(pending.user) has a commit confirmed pending until \(Self.clock(pending.deadline))"
+            }
+            return Reply(ok: true, text: text)
+        case "exit", "quit", "logout":
+            return Reply(ok: true, text: "", close: true)
+        default:
+            return unknown(command, among: Self.operational)
+        }
+    }
+
+    // MARK: Configuration mode
+
+    private func configure(_ command: String, _ args: [String], line: String) -> Reply {
+        guard var current = candidate else { return fail("not in configuration mode") }
+        switch command {
+        case "set":
+            guard args.count >= 2 else { return fail("usage: set PATH VALUE") }
+            let path = args[0]
+            let value = Self.rest(of: line, after: 2)
+            do {
+                try current.set(path, to: value)
+            } catch {
+                return fail("\(error)")
+            }
+            if let problem = problem(in: current, at: path) { return fail(problem) }
+            candidate = current
+            return Reply(ok: true, text: "")
+        case "delete":
+            guard args.count == 1 else { return fail("usage: delete PATH") }
+            do {
+                try current.delete(args[0])
+            } catch {
+                return fail("\(error)")
+            }
+            candidate = current
+            return Reply(ok: true, text: "")
+        case "load":
+            guard args.count == 1 else { return fail("usage: load FILE (a whole configuration replaces the candidate)") }
+            guard let text = try? String(contentsOfFile: args[0], encoding: .utf8) else {
+                return fail("cannot read \(args[0])")
+            }
+            do {
+                candidate = try CandidateConfig(yaml: text, baseDirectory: current.baseDirectory)
+            } catch {
+                return fail("\(args[0]): \(error)")
+            }
+            return Reply(ok: true, text: "loaded \(args[0]) into the candidate; show | compare to review")
+        case "show":
+            if args.joined(separator: " ") == "| compare" || args == ["compare"] {
+                let diff = LineDiff.compare(Self.normalized(control.running().text, base: current.baseDirectory), current.yaml)
+                return Reply(ok: true, text: diff.isEmpty ? "no changes" : diff)
+            }
+            if args.isEmpty { return Reply(ok: true, text: current.yaml) }
+            do {
+                guard let node = try current.value(at: args[0]) else { return fail("\(args[0]) is not set") }
+                return Reply(ok: true, text: (try? Yams.serialize(node: node, width: -1, allowUnicode: true)) ?? "")
+            } catch {
+                return fail("\(error)")
+            }
+        case "validate":
+            switch current.validate() {
+            case .success: return Reply(ok: true, text: "configuration check succeeds")
+            case .failure(let error): return fail(Self.issues(error))
+            }
+        case "commit":
+            var words = args
+            var minutes: Double?
+            if words.first == "confirmed" {
+                guard words.count >= 2, let value = Double(words[1]), value > 0, value <= 1440 else {
+                    return fail("usage: commit confirmed MINUTES [comment] (1…1440)")
+                }
+                minutes = value
+                words.removeFirst(2)
+            }
+            let comment = words.isEmpty ? nil : words.joined(separator: " ")
+            if control.running().text != candidateBase {
+                return fail("the running configuration changed since you entered configure (another console committed); show | compare, then discard and edit again")
+            }
+            let configuration: Configuration
+            switch current.validate() {
+            case .success(let valid): configuration = valid
+            case .failure(let error): return fail("commit refused; nothing applied:\n" + Self.issues(error))
+            }
+            let text = current.yaml
+            do {
+                let message = try store.commit(configuration, text: text, user: user, comment: comment, confirmMinutes: minutes)
+                candidateBase = control.running().text
+                candidate = try? CandidateConfig(yaml: candidateBase, baseDirectory: current.baseDirectory)
+                return Reply(ok: true, text: message)
+            } catch {
+                return fail("\(error)")
+            }
+        case "confirm":
+            return Reply(ok: true, text: store.confirm(user: user))
+        case "rollback":
+            guard args.count == 1, let n = Int(args[0]) else { return fail("usage: rollback N (1 = the configuration before the running one)") }
+            do {
+                let text = try store.history(n)
+                candidate = try CandidateConfig(yaml: text, baseDirectory: current.baseDirectory)
+                return Reply(ok: true, text: "configuration \(n) commit(s) back loaded into the candidate; show | compare, then commit")
+            } catch {
+                return fail("\(error)")
+            }
+        case "discard":
+            let running = control.running()
+            candidate = try? CandidateConfig(yaml: running.text, baseDirectory: current.baseDirectory)
+            candidateBase = running.text
+            return Reply(ok: true, text: "candidate discarded: it is the running configuration again")
+        case "exit", "quit":
+            let changed = LineDiff.compare(Self.normalized(control.running().text, base: current.baseDirectory), current.yaml)
+            candidate = nil
+            return Reply(ok: true, text: changed.isEmpty ? "" : "uncommitted changes discarded")
+        default:
+            return unknown(command, among: Self.configuration)
+        }
+    }
+
+    /// A problem the candidate has at `path` (or a parent of it): the `set`
+    /// is refused for it; problems elsewhere wait for `validate`/`commit`.
+    private func problem(in candidate: CandidateConfig, at path: String) -> String? {
+        guard case .failure(let error) = candidate.validate() else { return nil }
+        let canonical = (try? Self.canonicalPath(path, in: candidate)) ?? path
+        for issue in error.issues where !issue.path.isEmpty && (canonical == issue.path || canonical.hasPrefix(issue.path + ".")
+                                                                  || canonical.hasPrefix(issue.path + "[")) {
+            var message = "\(issue.path): \(issue.message)"
+            if let suggestion = Self.suggestion(for: issue) { message += "; did you mean \"\(suggestion)\"?" }
+            return message + "\nthe candidate is unchanged"
+        }
+        return nil
+    }
+
+    /// `south[tcp1].devices[meter1]` → `south[0].devices[0]`, as configuration issues name paths.
+    static func canonicalPath(_ path: String, in candidate: CandidateConfig) throws -> String {
+        var node: Node? = candidate.root
+        var out = ""
+        for step in try CandidateConfig.parse(path) {
+            switch step {
+            case .key(let key):
+                out += out.isEmpty ? key : ".\(key)"
+                node = node?.mapping?[key]
+            case .index(let index):
+                out += "[\(index)]"
+                node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            case .named(let name):
+                let index = node?.sequence?.firstIndex { $0.mapping?["name"]?.string == name } ?? 0
+                out += "[\(index)]"
+                node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            case .append:
+                let index = max(0, (node?.sequence?.count ?? 1) - 1)
+                out += "[\(index)]"
+                node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            }
+        }
+        return out
+    }
+
+    /// For "unknown key "writs" (expected one of: …)": the closest expected key.
+    static func suggestion(for issue: ConfigIssue) -> String? {
+        guard issue.message.hasPrefix("unknown key"), let open = issue.message.range(of: "expected one of: ") else { return nil }
+        let listed = issue.message[open.upperBound...].dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let key = issue.path.split(separator: ".").last.map(String.init) ?? ""
+        return closest(key, among: listed)
+    }
+
+    // MARK: Operational commands
+
+    private func show(_ args: [String]) -> Reply {
+        guard let what = args.first else { return fail("show what? \(Self.showTargets.joined(separator: ", "))") }
+        let table = control.tagTable()
+        switch what {
+        case "status": return Reply(ok: true, text: control.statusLines().joined(separator: "\n"))
+        case "devices": return Reply(ok: true, text: control.deviceLines().joined(separator: "\n"))
+        case "stats": return Reply(ok: true, text: control.statsLines().joined(separator: "\n"))
+        case "config": return Reply(ok: true, text: control.running().text)
+        case "log":
+            let count = args.count > 1 ? Int(args[1]) ?? 40 : 40
+            return Reply(ok: true, text: control.recentLog(count).joined(separator: "\n"))
+        case "audit":
+            let count = args.count > 1 ? Int(args[1]) ?? 20 : 20
+            guard let path = control.auditPath else { return fail("no audit trail: set gateway.audit_file") }
+            let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").suffix(count)
+            return Reply(ok: true, text: lines.map { Self.auditLine(String($0)) }.joined(separator: "\n"))
+        case "tags":
+            let pattern = args.count > 1 ? args[1] : "*"
+            var rows: [String] = []
+            for (index, tag) in table.tags.enumerated() where Self.glob(pattern, matches: tag.path) || Self.glob(pattern, matches: "\(tag.device)/\(tag.name)") {
+                rows.append(Self.row(tag, table.state(index)))
+            }
+            if rows.isEmpty { return fail("no tag matches \"\(pattern)\"") }
+            return Reply(ok: true, text: rows.joined(separator: "\n"))
+        case "values":
+            var rows: [String] = []
+            for name in args.dropFirst() {
+                guard let index = resolve(name, in: table) else { return unknownTag(name, in: table) }
+                rows.append(Self.row(table.tags[index], table.state(index)))
+            }
+            return Reply(ok: true, text: rows.joined(separator: "\n"))
+        case "tag":
+            guard args.count == 2 else { return fail("usage: show tag NAME (device/tag or the full path)") }
+            guard let index = resolve(args[1], in: table) else { return unknownTag(args[1], in: table) }
+            return Reply(ok: true, text: detail(index, table))
+        default:
+            return unknown(what, among: Self.showTargets, prefix: "show ")
+        }
+    }
+
+    private func write(_ args: [String]) -> Reply {
+        guard args.count >= 3, args[0] == "tag" else { return fail("usage: write tag NAME VALUE") }
+        let table = control.tagTable()
+        guard let index = resolve(args[1], in: table) else { return unknownTag(args[1], in: table) }
+        let tag = table.tags[index]
+        let text = args[2...].joined(separator: " ")
+        let value: WriteValue
+        switch tag.kind {
+        case .bool:
+            switch text.lowercased() {
+            case "true", "1", "on": value = .bool(true)
+            case "false", "0", "off": value = .bool(false)
+            default: return fail("\(tag.path) is a bool: write true or false, not \"\(text)\"")
+            }
+        case .string:
+            value = .text(text)
+        default:
+            guard let number = Double(text) else { return fail("\(tag.path) is a number (\(tag.dataType)), not \"\(text)\"") }
+            value = .number(number)
+        }
+        let outcome = control.write(path: tag.path, value: value, origin: "console:\(user)")
+        return Reply(ok: outcome == .done, text: "\(tag.path) ← \(value): \(outcome)")
+    }
+
+    private func detail(_ index: Int, _ table: TagTable) -> String {
+        let tag = table.tags[index]
+        let state = table.state(index)
+        var lines = [
+            "tag       \(tag.path)",
+            "value     \(Self.value(tag, state))\(tag.unit.map { " \($0)" } ?? "")",
+            "quality   \(state.sample.quality)",
+            "source ts \(Self.timestamp(state.sample.timestamp))",
+            "gateway   \(Self.timestamp(state.gatewayTimestamp))",
+            "source    \(control.source(ofTag: index))",
+            "type      \(tag.dataType)\(tag.scaling.isIdentity ? "" : ", scale \(tag.scaling.scale) offset \(tag.scaling.offset)")",
+            "writable  \(tag.writable ? "yes" : "no")",
+        ]
+        if tag.deadband > 0 { lines.append("deadband  \(tag.deadband)") }
+        if let range = tag.range { lines.append("range     \(range.lowerBound) … \(range.upperBound)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `device/tag`, a full path, or a unique tag name.
+    private func resolve(_ name: String, in table: TagTable) -> Int? {
+        if let index = table.index(ofPath: name) { return index }
+        let matches = table.tags.indices.filter {
+            "\(table.tags[$0].device)/\(table.tags[$0].name)" == name || table.tags[$0].path.hasSuffix("/" + name)
+        }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    private func unknownTag(_ name: String, in table: TagTable) -> Reply {
+        let names = table.tags.map { "\($0.device)/\($0.name)" }
+        if let near = Self.closest(name, among: names) { return fail("no tag \"\(name)\"; did you mean \"\(near)\"?") }
+        return fail("no tag \"\(name)\" (show tags lists them)")
+    }
+
+    private func unknown(_ word: String, among commands: [String], prefix: String = "") -> Reply {
+        if let near = Self.closest(word, among: commands) {
+            return fail("unknown command \"\(prefix)\(word)\"; did you mean \"\(prefix)\(near)\"?")
+        }
+        return fail("unknown command \"\(prefix)\(word)\"; one of: \(commands.joined(separator: ", "))")
+    }
+
+    private func fail(_ text: String) -> Reply { Reply(ok: false, text: "error: " + text) }
+
+    private func help() -> String {
+        if candidate != nil {
+            return """
+            set PATH VALUE           change the candidate, e.g. set south[tcp1].devices[meter1].poll_ms 500
+            delete PATH              remove a key or list element
+            load FILE                replace the candidate with a whole file
+            show [PATH]              the candidate (or one part of it)
+            show | compare           differences from the running configuration
+            validate                 check the candidate as railgate check does
+            commit [COMMENT]         apply and keep; recorded in the audit trail
+            commit confirmed MIN [COMMENT]   apply; goes back by itself unless confirmed in time
+            confirm                  keep a commit confirmed
+            rollback N               load the configuration N commits back into the candidate
+            discard                  drop the candidate's changes
+            exit                     leave configuration mode
+            """
+        }
+        return """
+        show status | devices | stats | config | log [N] | audit [N]
+        show tags [GLOB]         tags with value and quality, e.g. show tags meter1/*
+        show tag NAME            value, quality, timestamps and source address
+        monitor tag NAME…        live values until a key is pressed
+        write tag NAME VALUE     write through the write policy (audited)
+        configure                edit a candidate configuration
+        exit
+        """
+    }
+
+    // MARK: Formatting
+
+    static func row(_ tag: RailgateCore.Tag, _ state: TagState) -> String {
+        let value = Self.value(tag, state) + (tag.unit.map { " \($0)" } ?? "")
+        let quality = state.sample.quality.description
+        let name = "\(tag.device)/\(tag.name)"
+        return name.padding(toLength: max(name.count, 30), withPad: " ", startingAt: 0) + " "
+            + value.padding(toLength: max(value.count, 20), withPad: " ", startingAt: 0) + " " + quality
+    }
+
+    static func value(_ tag: RailgateCore.Tag, _ state: TagState) -> String {
+        let sample = state.sample
+        if sample.quality.reason == .waitingForInitialData { return "—" }
+        switch tag.kind {
+        case .bool: return sample.value.bool ? "true" : "false"
+        case .int: return String(sample.value.int)
+        case .uint: return String(sample.value.uint)
+        case .double: return String(sample.value.double)
+        case .string: return "\"\(state.text ?? "")\""
+        }
+    }
+
+    static func timestamp(_ ns: Int64) -> String {
+        guard ns > 0 else { return "—" }
+        let date = Date(timeIntervalSince1970: Double(ns) / 1e9)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    static func clock(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: date)
+    }
+
+    /// One audit entry as a readable line: time, event, user, details.
+    static func auditLine(_ json: String) -> String {
+        guard let data = json.data(using: .utf8),
+              let entry = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return json }
+        let time = entry["time"] as? String ?? ""
+        let event = entry["event"] as? String ?? ""
+        let user = entry["user"] as? String ?? ""
+        var details = ""
+        if let fields = entry["details"] as? [String: Any] {
+            details = fields.keys.sorted().filter { $0 != "diff" }.map { "\($0)=\(fields[$0] ?? "")" }.joined(separator: " ")
+        }
+        return "\(time) \(event) by \(user) \(details)"
+    }
+
+    /// Text the user typed after the first `count` words, as typed.
+    static func rest(of line: String, after count: Int) -> String {
+        var rest = Substring(line)
+        for _ in 0..<count {
+            rest = rest.drop { $0 == " " }
+            rest = rest.drop { $0 != " " }
+        }
+        return rest.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The running text as the candidate would print it, so a diff shows only edits.
+    static func normalized(_ text: String, base: String) -> String {
+        (try? CandidateConfig(yaml: text, baseDirectory: base).yaml) ?? text
+    }
+
+    static func issues(_ error: ConfigError) -> String {
+        error.issues.map { issue in
+            let near = suggestion(for: issue).map { "; did you mean \"\($0)\"?" } ?? ""
+            return "\(issue.line.map { "line \($0): " } ?? "")\(issue.path): \(issue.message)\(near)"
+        }.joined(separator: "\n")
+    }
+
+    /// Shell-style `*` and `?` matching.
+    static func glob(_ pattern: String, matches text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
+                pi += 1; ti += 1
+            } else if pi < p.count && p[pi] == "*" {
+                star = pi; mark = ti; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count && p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+
+    /// The candidate within edit distance 2 (or a prefix match), if any.
+    static func closest(_ word: String, among candidates: [String]) -> String? {
+        func distance(_ a: String, _ b: String) -> Int {
+            let a = Array(a), b = Array(b)
+            var row = Array(0...b.count)
+            for i in 1...max(1, a.count) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in 1...max(1, b.count) where !b.isEmpty {
+                    let current = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = current
+                }
+            }
+            return a.isEmpty ? b.count : row[b.count]
+        }
+        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
+        if let best = scored.first, best.1 <= max(1, min(2, word.count / 3)) { return best.0 }
+        return candidates.first { $0.hasPrefix(word) && !word.isEmpty }
+    }
+
+    // MARK: Completion
+
+    /// Words that complete the last word of `line`.
+    public func complete(_ line: String) -> [String] {
+        let words = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let partial = words.last ?? ""
+        let before = words.dropLast().filter { !$0.isEmpty }
+        var options: [String] = []
+        if before.isEmpty {
+            options = candidate == nil ? Self.operational : Self.configuration
+        } else if before == ["show"] && candidate == nil {
+            options = Self.showTargets
+        } else if before.first == "monitor" || (before.count == 2 && (before == ["show", "tag"] || before == ["write", "tag"]))
+                    || before == ["show", "values"] {
+            options = control.tagTable().tags.map { "\($0.device)/\($0.name)" }
+        } else if before == ["monitor"] || before == ["write"] {
+            options = ["tag"]
+        } else if candidate != nil && before.count == 1 && (before[0] == "set" || before[0] == "delete" || before[0] == "show") {
+            options = pathCompletions(partial)
+        }
+        return options.filter { $0.hasPrefix(partial) }.sorted()
+    }
+
+    private func pathCompletions(_ partial: String) -> [String] {
+        guard let candidate else { return [] }
+        let parent: String
+        let prefix: String
+        if let dot = partial.lastIndex(of: ".") {
+            parent = String(partial[..<dot])
+            prefix = parent + "."
+        } else {
+            parent = ""
+            prefix = ""
+        }
+        let node = parent.isEmpty ? candidate.root : ((try? candidate.value(at: parent)) ?? nil)
+        guard let node else { return [] }
+        if let mapping = node.mapping {
+            return mapping.keys.compactMap { $0.string }.flatMap { key -> [String] in
+                var items = ["\(prefix)\(key)"]
+                if let list = mapping[key]?.sequence {
+                    items += list.compactMap { $0.mapping?["name"]?.string }.map { "\(prefix)\(key)[\($0)]" }
+                }
+                return items
+            }
+        }
+        return []
+    }
+}

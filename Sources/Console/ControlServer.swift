@@ -1,0 +1,195 @@
+import CRailgatePlatform
+import Foundation
+import Glibc
+import Logging
+import RailgateConfig
+import RailgateCore
+
+/// The request/response protocol of the control socket: one JSON object
+/// per line each way.
+public struct ControlRequest: Codable, Sendable {
+    /// A command line to run.
+    public var line: String?
+    /// A partial line to complete (tab).
+    public var complete: String?
+    /// The client's terminal, for the audit trail (first request only).
+    public var tty: String?
+
+    public init(line: String? = nil, complete: String? = nil, tty: String? = nil) {
+        self.line = line
+        self.complete = complete
+        self.tty = tty
+    }
+}
+
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var text: String
+    public var prompt: String
+    public var candidates: [String]?
+    /// The server ends the session after this response.
+    public var close: Bool?
+}
+
+/// Listens on the Unix control socket (mode 0660, group from the
+/// configuration) and runs one `ConsoleSession` per connection on its own
+/// thread. The peer's uid comes from SO_PEERCRED: root, the gateway's own
+/// user and members of the group are served; anyone else is refused and the
+/// refusal is audited.
+public final class ControlServer: @unchecked Sendable {
+    let config: ConsoleConfig
+    let control: any GatewayControl
+    public let store: ConfigStore
+    let logger: Logger
+    private var listener: Int32 = -1
+    private let stopping = NSLock()
+    private var stopped = false
+
+    public init(config: ConsoleConfig, control: any GatewayControl, logger: Logger) {
+        self.config = config
+        self.control = control
+        self.logger = logger
+        store = ConfigStore(control: control, directory: config.historyDirectory, keep: config.history)
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func start() throws(StartError) {
+        let path = config.socket
+        let directory = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw StartError(description: "control socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw StartError(description: "control socket path is too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw StartError(description: "control socket \(path): \(message)")
+        }
+        // rw for the owner and the group, nothing for others.
+        chmod(path, 0o660)
+        if let group = getgrnam(config.group) {
+            if chown(path, getuid(), group.pointee.gr_gid) != 0 {
+                logger.warning("control socket group not set", metadata: ["group": "\(config.group)", "error": "\(String(cString: strerror(errno)))"])
+            }
+        } else {
+            logger.warning("control socket: no group \(config.group); only root and the gateway's user can connect",
+                           metadata: ["socket": "\(path)"])
+        }
+        listener = fd
+        let thread = Thread { [self] in
+            RailgateCore.Clock.nameCurrentThread("rg-console")
+            acceptLoop(fd)
+        }
+        thread.start()
+        logger.info("control socket ready", metadata: ["socket": "\(path)", "group": "\(config.group)"])
+    }
+
+    public func stop() {
+        stopping.lock()
+        stopped = true
+        stopping.unlock()
+        if listener >= 0 {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+            listener = -1
+        }
+        unlink(config.socket)
+    }
+
+    private var isStopped: Bool {
+        stopping.lock()
+        defer { stopping.unlock() }
+        return stopped
+    }
+
+    private func acceptLoop(_ fd: Int32) {
+        while !isStopped {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 500) > 0 else { continue }
+            let client = accept(fd, nil, nil)
+            if client < 0 { continue }
+            let thread = Thread { [self] in serve(client) }
+            thread.start()
+        }
+    }
+
+    /// The peer's identity, or nil when it may not use the console.
+    private func authorize(_ fd: Int32) -> (user: String, uid: UInt32, pid: Int32)? {
+        var uid: UInt32 = 0, gid: UInt32 = 0, pid: Int32 = 0
+        guard rg_peer_credentials(fd, &uid, &gid, &pid) == 0 else { return nil }
+        let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
+        let group = getgrnam(config.group).map { $0.pointee.gr_gid }
+        let allowed = uid == 0 || uid == getuid() || (group.map { rg_user_in_group(uid, $0) == 1 } ?? false)
+        guard allowed else {
+            control.audit("console refused", user: "\(name) (uid \(uid))",
+                          details: [("pid", "\(pid)"), ("reason", "not in group \(config.group)")])
+            let response = ControlResponse(ok: false, text: "refused: \(name) (uid \(uid)) is not in group \(config.group)",
+                                           prompt: "", candidates: nil, close: true)
+            send(response, to: fd)
+            return nil
+        }
+        return ("\(name) (uid \(uid))", uid, pid)
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        guard let peer = authorize(fd) else { return }
+        let session = ConsoleSession(control: control, store: store, user: peer.user)
+        var loggedIn = false
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let decoder = JSONDecoder()
+        reading: while !isStopped {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            buffer += chunk[0..<n]
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                guard let request = try? decoder.decode(ControlRequest.self, from: Data(line)) else {
+                    send(ControlResponse(ok: false, text: "error: malformed request", prompt: session.prompt), to: fd)
+                    continue
+                }
+                if !loggedIn {
+                    loggedIn = true
+                    control.audit("console login", user: session.user,
+                                  details: [("pid", "\(peer.pid)"), ("tty", request.tty ?? "?")])
+                }
+                if let partial = request.complete {
+                    send(ControlResponse(ok: true, text: "", prompt: session.prompt,
+                                         candidates: session.complete(partial)), to: fd)
+                    continue
+                }
+                guard let text = request.line else { continue }
+                let reply = session.execute(text)
+                send(ControlResponse(ok: reply.ok, text: reply.text, prompt: session.prompt, candidates: nil,
+                                     close: reply.close ? true : nil), to: fd)
+                if reply.close { break reading }
+            }
+        }
+        if loggedIn { control.audit("console logout", user: session.user, details: [("pid", "\(peer.pid)")]) }
+    }
+
+    private func send(_ response: ControlResponse, to fd: Int32) {
+        guard var data = try? JSONEncoder().encode(response) else { return }
+        data.append(UInt8(ascii: "\n"))
+        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,28 @@
+import RailgateConfig
+import RailgateCore
+
+/// What the console needs from the running gateway. The `railgate run`
+/// process implements it; the console never holds gateway parts itself, so
+/// a commit can replace them.
+public protocol GatewayControl: AnyObject, Sendable {
+    /// The running configuration, its text as last committed, and its file.
+    func running() -> (configuration: Configuration, text: String, path: String)
+    /// The tag table of the running gateway (its tags and current values).
+    func tagTable() -> TagTable
+    /// Where a tag comes from, e.g. `bus tcp1, unit 1, holding-register 0 (float32 ABCD)`.
+    func source(ofTag index: Int) -> String
+    func statusLines() -> [String]
+    func deviceLines() -> [String]
+    func statsLines() -> [String]
+    /// Runs a write through the write policy and waits for its outcome.
+    func write(path: String, value: WriteValue, origin: String) -> WriteOutcome
+    /// Replaces the running gateway with `configuration` (whose file text is
+    /// `text`). When the new one cannot start, the old one is started again
+    /// and the error is thrown.
+    func apply(_ configuration: Configuration, text: String) throws
+    /// Appends an event to the audit trail (and the log).
+    func audit(_ event: String, user: String, details: [(String, String)])
+    var auditPath: String? { get }
+    /// The last lines of the log.
+    func recentLog(_ count: Int) -> [String]
+}

@@ -1,0 +1,150 @@
+import Console
+import Foundation
+import Logging
+import RailgateAudit
+import RailgateConfig
+import RailgateCore
+
+/// Owns the running `Gateway` and replaces it on a console commit. The
+/// audit trail lives here, so one chain continues across replacements.
+final class GatewayHost: GatewayControl, @unchecked Sendable {
+    private let lock = NSLock()
+    private var gateway: Gateway
+    private var text: String
+    let path: String
+    private var trail: AuditTrail?
+    private let logs: LogRing
+    private let started = Date()
+    let logger = Logger(label: "railgate")
+
+    init(configuration: Configuration, path: String, logs: LogRing) throws {
+        self.path = path
+        self.logs = logs
+        text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        trail = try configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
+        gateway = try Gateway(configuration: configuration, configPath: path, auditTrail: trail)
+    }
+
+    func start() throws { try current.start() }
+
+    func stop() { current.stop() }
+
+    var current: Gateway {
+        lock.lock()
+        defer { lock.unlock() }
+        return gateway
+    }
+
+    // MARK: GatewayControl
+
+    func running() -> (configuration: Configuration, text: String, path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (gateway.configuration, text, path)
+    }
+
+    func tagTable() -> TagTable { current.table }
+
+    func source(ofTag index: Int) -> String { current.tagSources[index] }
+
+    func apply(_ configuration: Configuration, text newText: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let old = gateway
+        old.stop()
+        do {
+            if configuration.gateway.auditFile != old.configuration.gateway.auditFile {
+                trail = try configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
+            }
+            let replacement = try Gateway(configuration: configuration, configPath: path, auditTrail: trail)
+            try replacement.start()
+            gateway = replacement
+            text = newText
+            logger.notice("configuration applied", metadata: ["file": "\(path)"])
+        } catch {
+            logger.error("new configuration did not start; the previous one runs again", metadata: ["error": "\(error)"])
+            trail = try? old.configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
+            let again = try Gateway(configuration: old.configuration, configPath: path, auditTrail: trail)
+            try again.start()
+            gateway = again
+            throw error
+        }
+    }
+
+    func write(path: String, value: WriteValue, origin: String) -> WriteOutcome {
+        current.writes.writeAndWait(path: path, value: value, origin: origin)
+    }
+
+    func audit(_ event: String, user: String, details: [(String, String)]) {
+        logger.notice("\(event)", metadata: ["user": "\(user)"].merging(
+            Dictionary(details.filter { $0.0 != "diff" }.map { ($0.0, Logger.MetadataValue.string($0.1)) }, uniquingKeysWith: { $1 }),
+            uniquingKeysWith: { $1 }))
+        lock.lock()
+        let trail = self.trail
+        lock.unlock()
+        do {
+            try trail?.append(event: event, user: user, fields: details)
+        } catch {
+            logger.critical("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    var auditPath: String? { running().configuration.gateway.auditFile }
+
+    func recentLog(_ count: Int) -> [String] { logs.last(count) }
+
+    func statusLines() -> [String] {
+        let gateway = current
+        let configuration = gateway.configuration
+        let uptime = Int(Date().timeIntervalSince(started))
+        var lines = [
+            "gateway   \(configuration.gateway.id) (\(configuration.gateway.hierarchy.levels.joined(separator: "/")))",
+            "version   \(RailgateVersion.string), up \(uptime / 3600)h\(uptime / 60 % 60)m\(uptime % 60)s",
+            "config    \(path) sha256 \(Gateway.fileDigest(path).prefix(16))…",
+            "south     \(configuration.buses.count) Modbus bus(es), \(configuration.profibus.count) PROFIBUS line(s), \(gateway.table.count) tags",
+            "writes    \(configuration.gateway.writesEnabled ? "enabled" : "disabled")",
+        ]
+        if let mqtt = configuration.mqtt, let sink = gateway.mqtt {
+            lines.append("mqtt      \(mqtt.host):\(mqtt.port) \(sink.statsLine)")
+        }
+        if let opcua = configuration.opcua { lines.append("opcua     \(opcua.endpointUrl)") }
+        if let audit = configuration.gateway.auditFile { lines.append("audit     \(audit)") }
+        return lines
+    }
+
+    func deviceLines() -> [String] {
+        let gateway = current
+        var lines: [String] = []
+        for poller in gateway.pollers {
+            for (index, stats) in poller.stats.enumerated() {
+                let device = poller.bus.devices[index]
+                lines.append("\(stats.device.padding(toLength: 16, withPad: " ", startingAt: 0)) bus \(poller.bus.name) unit \(device.unit)  \(stats.quality)  requests \(stats.requests) errors \(stats.errors)\(stats.lastError.map { "  last: \($0)" } ?? "")")
+            }
+        }
+        for master in gateway.dpMasters {
+            for stats in master.stats {
+                lines.append("\(stats.device.padding(toLength: 16, withPad: " ", startingAt: 0)) line \(master.line.name) address \(stats.address)  \(stats.state.rawValue)  \(stats.quality)\(stats.lastFault.map { "  last: \($0)" } ?? "")")
+            }
+        }
+        return lines.isEmpty ? ["no devices"] : lines
+    }
+
+    func statsLines() -> [String] {
+        let gateway = current
+        var lines: [String] = []
+        for poller in gateway.pollers {
+            for stats in poller.stats {
+                lines.append("\(stats.device): cycles \(stats.cycles) requests \(stats.requests) errors \(stats.errors) missed \(stats.missedDeadlines) last cycle \(stats.lastCycleNs / 1000) µs writes \(stats.writes)/\(stats.writeErrors) failed")
+            }
+        }
+        for master in gateway.dpMasters {
+            let line = master.lineStats
+            lines.append("line \(master.line.name): cycles \(line.cycles) octets \(line.octets) last cycle \(line.lastCycleNs / 1000) µs")
+            for stats in master.stats {
+                lines.append("  \(stats.device): cycles \(stats.cycles) requests \(stats.requests) errors \(stats.errors) retries \(stats.retries) fcs errors \(stats.fcsErrors) restarts \(stats.restarts)")
+            }
+        }
+        if let mqtt = gateway.mqtt { lines.append("mqtt: \(mqtt.statsLine)") }
+        return lines
+    }
+}
