@@ -34,17 +34,23 @@ public final class ConfigStore: @unchecked Sendable {
         defer { lock.unlock() }
         let previous = control.running()
         let diff = LineDiff.compare(previous.text, text)
+        // The file first, so the gateway's start entry carries the new file's digest.
+        do {
+            try Self.writeAtomically(text, to: previous.path)
+        } catch {
+            throw CommitError(message: "commit failed, nothing applied: \(error)")
+        }
         do {
             try control.apply(configuration, text: text)
         } catch {
+            try? Self.writeAtomically(previous.text, to: previous.path)
             throw CommitError(message: "commit failed, the running configuration stays: \(error)")
         }
         var notes: [String] = []
         do {
             try saveHistory(previous.text)
-            try Self.writeAtomically(text, to: previous.path)
         } catch {
-            notes.append("warning: \(error)")
+            notes.append("warning: the previous configuration was not kept for rollback: \(error)")
         }
         var details: [(String, String)] = [("config", previous.path), ("comment", comment ?? ""), ("diff", diff)]
         if let confirmMinutes {
@@ -94,9 +100,14 @@ public final class ConfigStore: @unchecked Sendable {
         do {
             let configuration = try Configuration.load(yaml: waiting.previous,
                                                        baseDirectory: (running.path as NSString).deletingLastPathComponent)
-            try control.apply(configuration, text: waiting.previous)
-            try? saveHistory(running.text)
             try Self.writeAtomically(waiting.previous, to: running.path)
+            do {
+                try control.apply(configuration, text: waiting.previous)
+            } catch {
+                try? Self.writeAtomically(running.text, to: running.path)
+                throw error
+            }
+            try? saveHistory(running.text)
             control.audit("rollback", user: "railgate (commit confirmed by \(waiting.user) was not confirmed)",
                           details: [("config", running.path), ("diff", diff)])
         } catch {

@@ -465,7 +465,7 @@ public final class ConsoleSession {
             return a.isEmpty ? b.count : row[b.count]
         }
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
-        if let best = scored.first, best.1 <= max(1, min(2, word.count / 3)) { return best.0 }
+        if let best = scored.first, best.1 <= (word.count >= 4 ? 2 : 1) { return best.0 }
         return candidates.first { $0.hasPrefix(word) && !word.isEmpty }
     }
 
