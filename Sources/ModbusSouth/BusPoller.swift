@@ -84,6 +84,8 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     }
 
     var firstTagIndex: Int { firstTag }
+    /// The tags this poller was built for (for reuse across a commit).
+    public var ownTags: [Tag] { tags }
     var isRunning: Bool { thread.isRunning }
     func tagInfo(_ index: Int) -> Tag { tags[index] }
 

@@ -86,6 +86,9 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         words.deallocate()
     }
 
+    /// The tags this master was built for (for reuse across a commit).
+    public var ownTags: [Tag] { tags }
+
     /// Per-slave counters, in configuration order.
     public var stats: [DPSlaveStats] { statistics.withLock { $0 } }
 

@@ -27,26 +27,33 @@ final class Gateway {
 
     let configPath: String
 
-    /// - Parameter auditTrail: the trail this gateway writes to; owned by the
-    ///   caller so that it outlives a gateway replaced by a commit.
-    init(configuration: Configuration, configPath: String, auditTrail trail: AuditTrail?) throws {
+    /// - Parameters:
+    ///   - auditTrail: the trail this gateway writes to; owned by the caller
+    ///     so that it outlives a gateway replaced by a commit.
+    ///   - engineWakeup: what south threads signal; shared by successive
+    ///     gateways so that a kept south thread wakes the new engine.
+    ///   - reusing: the south threads of the gateway this one replaces; those
+    ///     whose settings did not change are kept running.
+    init(configuration: Configuration, configPath: String, auditTrail trail: AuditTrail?,
+         engineWakeup: Wakeup = Wakeup(), reusing previous: Gateway? = nil) throws {
         self.configPath = configPath
         self.configuration = configuration
         let tags = configuration.tags()
         let table = TagTable(tags: tags)
         self.table = table
-        let engineWakeup = Wakeup()
         let south = ModbusBuses(configuration: configuration, tags: tags, engineWakeup: engineWakeup,
-                                logger: Logger(label: "railgate.modbus"))
+                                logger: Logger(label: "railgate.modbus"), reusing: previous?.pollers ?? [])
         let pollers = south.pollers
         self.pollers = pollers
         tagSources = Gateway.sources(configuration)
         let profibus = ProfibusLines(configuration: configuration, firstTag: south.writeTargets.count, tags: tags,
-                                     engineWakeup: engineWakeup, logger: Logger(label: "railgate.profibus"))
+                                     engineWakeup: engineWakeup, logger: Logger(label: "railgate.profibus"),
+                                     reusing: previous?.dpMasters ?? [])
         dpMasters = profibus.masters
         let audit = Logger(label: "railgate.audit")
         auditTrail = trail
-        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets) { record in
+        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets,
+                                 localIndices: south.localIndices + profibus.localIndices) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
@@ -73,7 +80,8 @@ final class Gateway {
             mqtt = nil
         }
         self.mqtt = mqtt
-        engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring), sinks: mqtt.map { [$0.queue] } ?? [],
+        engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring),
+                           ringBases: south.bases + profibus.bases, sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
         opcua = configuration.opcua.map { config in
             UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
@@ -110,14 +118,33 @@ final class Gateway {
                                                      "gateway": "\(configuration.gateway.id)"])
     }
 
-    /// Stops south first (no new samples), then the engine (last drain), then
-    /// MQTT (publishes what is queued and goes offline).
-    func stop() {
+    /// South threads that `other` does not run too.
+    func southThreads(notIn other: Gateway?) -> (pollers: [BusPoller], masters: [DPMaster]) {
+        let keptPollers = Set((other?.pollers ?? []).map(ObjectIdentifier.init))
+        let keptMasters = Set((other?.dpMasters ?? []).map(ObjectIdentifier.init))
+        return (pollers.filter { !keptPollers.contains(ObjectIdentifier($0)) },
+                dpMasters.filter { !keptMasters.contains(ObjectIdentifier($0)) })
+    }
+
+    /// Stops the south threads that `replacement` does not keep running.
+    func stopSouth(notIn replacement: Gateway?) {
+        let (pollers, masters) = southThreads(notIn: replacement)
         for poller in pollers { poller.stop() }
-        for master in dpMasters { master.stop() }
+        for master in masters { master.stop() }
+    }
+
+    /// Stops the engine (after a last drain) and the north side: OPC UA, then
+    /// MQTT (publishes what is queued and goes offline).
+    func stopEngineAndNorth() {
         engine.stop()
         opcua?.stop()
         mqtt?.stop()
+    }
+
+    /// Stops south first (no new samples), then the engine and north.
+    func stop() {
+        stopSouth(notIn: nil)
+        stopEngineAndNorth()
         for poller in pollers {
             for stats in poller.stats {
                 logger.info("device totals", metadata: [

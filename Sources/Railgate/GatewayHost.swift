@@ -15,6 +15,8 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
     private var trail: AuditTrail?
     private let logs: LogRing
     private let started = Date()
+    /// Signalled by south threads; shared by successive gateways.
+    private let engineWakeup = Wakeup()
     let logger = Logger(label: "railgate")
 
     init(configuration: Configuration, path: String, logs: LogRing) throws {
@@ -22,7 +24,8 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         self.logs = logs
         text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         trail = try configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
-        gateway = try Gateway(configuration: configuration, configPath: path, auditTrail: trail)
+        gateway = try Gateway(configuration: configuration, configPath: path, auditTrail: trail,
+                              engineWakeup: engineWakeup)
     }
 
     func start() throws { try current.start() }
@@ -47,24 +50,39 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
 
     func source(ofTag index: Int) -> String { current.tagSources[index] }
 
+    /// Replaces the running gateway. Buses and lines whose settings and
+    /// tags did not change keep polling throughout; the engine and the north
+    /// side (MQTT, OPC UA) are rebuilt for the new tag set.
     func apply(_ configuration: Configuration, text newText: String) throws {
         lock.lock()
         defer { lock.unlock() }
         let old = gateway
-        old.stop()
+        old.stopEngineAndNorth()
+        var replacement: Gateway?
         do {
             if configuration.gateway.auditFile != old.configuration.gateway.auditFile {
                 trail = try configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
             }
-            let replacement = try Gateway(configuration: configuration, configPath: path, auditTrail: trail)
-            try replacement.start()
-            gateway = replacement
+            let next = try Gateway(configuration: configuration, configPath: path, auditTrail: trail,
+                                   engineWakeup: engineWakeup, reusing: old)
+            replacement = next
+            let fresh = next.southThreads(notIn: old)
+            let restarted = fresh.pollers.count + fresh.masters.count
+            old.stopSouth(notIn: next)
+            try next.start()
+            gateway = next
             text = newText
-            logger.notice("configuration applied", metadata: ["file": "\(path)"])
+            logger.notice("configuration applied", metadata: [
+                "file": "\(path)", "south_kept_running": "\(next.pollers.count + next.dpMasters.count - restarted)",
+                "south_started": "\(restarted)"])
         } catch {
             logger.error("new configuration did not start; the previous one runs again", metadata: ["error": "\(error)"])
+            let running = replacement ?? old
+            running.stopEngineAndNorth()
             trail = try? old.configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
-            let again = try Gateway(configuration: old.configuration, configPath: path, auditTrail: trail)
+            let again = try Gateway(configuration: old.configuration, configPath: path, auditTrail: trail,
+                                    engineWakeup: engineWakeup, reusing: running)
+            running.stopSouth(notIn: again)
             try again.start()
             gateway = again
             throw error

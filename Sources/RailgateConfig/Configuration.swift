@@ -194,6 +194,16 @@ public struct BusConfig: Sendable, Equatable {
     public var line: Int?
 }
 
+extension BusConfig {
+    /// Equal but for the line in the file it came from.
+    public func sameSettings(as other: BusConfig) -> Bool {
+        var a = self, b = other
+        a.line = nil
+        b.line = nil
+        return a == b
+    }
+}
+
 /// Serial line settings of a Modbus RTU bus.
 public struct SerialConfig: Sendable, Equatable {
     public enum Parity: String, Sendable, Equatable {

@@ -19,6 +19,9 @@ public struct TagEngineStats: Sendable, Equatable {
 public final class TagEngine: @unchecked Sendable {
     public let table: TagTable
     private let rings: [SampleRing]
+    /// Gateway index of each ring's tag 0: south threads number their own
+    /// tags from 0, so one that keeps running across a commit needs no change.
+    private let ringBases: [UInt32]
     private let sinks: [ChangeQueue]
     /// Bus threads signal this after pushing a cycle's samples.
     public let wakeup: Wakeup
@@ -37,10 +40,15 @@ public final class TagEngine: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let stopped = Wakeup()
 
-    public init(table: TagTable, rings: [SampleRing], sinks: [ChangeQueue], wakeup: Wakeup = Wakeup()) {
+    /// - Parameter ringBases: the gateway index of each ring's first tag
+    ///   (all 0 when the samples already carry gateway indices).
+    public init(table: TagTable, rings: [SampleRing], ringBases: [Int]? = nil, sinks: [ChangeQueue],
+                wakeup: Wakeup = Wakeup()) {
         self.table = table
         self.wakeup = wakeup
         self.rings = rings
+        self.ringBases = (ringBases ?? Array(repeating: 0, count: rings.count)).map { UInt32($0) }
+        precondition(self.ringBases.count == rings.count, "one base per ring")
         self.sinks = sinks
         let count = table.count
         lastValue = Array(repeating: .zero, count: count)
@@ -65,9 +73,11 @@ public final class TagEngine: @unchecked Sendable {
     public func drainOnce() -> Int {
         var processed = 0
         var changes = 0
-        for ring in rings {
+        for (ring, base) in zip(rings, ringBases) {
             processed += ring.drain { sample, text in
-                if self.apply(sample, text: text) { changes += 1 }
+                var global = sample
+                global.tag &+= base
+                if self.apply(global, text: text) { changes += 1 }
             }
         }
         if changes > 0 {

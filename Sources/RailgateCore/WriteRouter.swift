@@ -43,12 +43,17 @@ public final class WriteRouter: Sendable {
     public let table: TagTable
     private let writesEnabled: Bool
     private let targets: [(any TagWriteTarget)?]
+    private let localIndices: [Int]?
     private let audit: @Sendable (WriteAuditRecord) -> Void
 
-    /// - Parameter targets: the owner of each tag, indexed like `table.tags`.
-    public init(table: TagTable, writesEnabled: Bool, targets: [(any TagWriteTarget)?],
+    /// - Parameters:
+    ///   - targets: the owner of each tag, indexed like `table.tags`.
+    ///   - localIndices: each tag's index within its owner (nil: the table index).
+    public init(table: TagTable, writesEnabled: Bool, targets: [(any TagWriteTarget)?], localIndices: [Int]? = nil,
                 audit: @escaping @Sendable (WriteAuditRecord) -> Void) {
         precondition(targets.count == table.count, "one write target slot per tag")
+        precondition(localIndices == nil || localIndices?.count == table.count, "one local index per tag")
+        self.localIndices = localIndices
         self.table = table
         self.writesEnabled = writesEnabled
         self.targets = targets
@@ -76,7 +81,7 @@ public final class WriteRouter: Sendable {
         guard let target = targets[index] else {
             return finish(.refused("tag has no bus that can write it"))
         }
-        target.submitWrite(tag: index, value: value, completion: finish)
+        target.submitWrite(tag: localIndices?[index] ?? index, value: value, completion: finish)
     }
 
     /// Blocking form of `write` for threads that may wait (console, tests).

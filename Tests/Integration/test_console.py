@@ -137,6 +137,34 @@ def test_set_validate_commit_changes_the_live_tags_and_rollback_restores(gateway
     assert "no configuration 3 commits back (2 kept)" in run(child, "rollback 3")
 
 
+def test_a_commit_keeps_unchanged_buses_polling(procs):
+    sim1, sim2 = start_sim_tcp(procs, units="1"), start_sim_tcp(procs, units="1")
+    config = console_config(procs.tmp, sim1) + f"""  - name: tcp2
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {sim2}
+    devices:
+      - {{name: meter2, unit: 1, poll_ms: 200, tags: [{{name: speed, ref: 400006}}]}}
+"""
+    proc = start_railgate(procs, config)
+    assert wait_for(lambda: (procs.tmp / "control.sock").exists()), log_of(proc)
+    proc.socket, proc.tmp = procs.tmp / "control.sock", procs.tmp
+    child = open_console(proc)
+    assert wait_for(lambda: "1450" in run(child, "show tags meter2/speed"), 10)
+    run(child, "configure")
+    run(child, "set south[tcp2].devices[meter2].poll_ms 300")
+    assert "commit complete" in run(child, "commit slower meter2")
+    run(child, "exit")
+    assert wait_for(lambda: "south_kept_running=1 south_started=1" in log_of(proc)), log_of(proc)
+    assert wait_for(lambda: "1450" in run(child, "show tags meter2/speed"), 10)
+    connected = [line for line in log_of(proc).splitlines() if "bus connected" in line]
+    assert len([line for line in connected if "bus=tcp1" in line]) == 1, connected
+    assert len([line for line in connected if "bus=tcp2" in line]) == 2, connected
+    # The kept bus still feeds the new engine: a write and its new value.
+    assert "done" in run(child, "write tag meter1/setpoint 613")
+    assert wait_for(lambda: "613" in run(child, "show tags meter1/setpoint"), 10)
+
+
 def test_bad_set_is_refused_and_the_candidate_stays(gateway):
     child = open_console(gateway)
     run(child, "configure")

@@ -27,9 +27,10 @@ final class SouthHarness {
         let south = ModbusBuses(configuration: configuration, tags: tags, engineWakeup: wakeup,
                                 logger: Logger(label: "test"))
         pollers = south.pollers
-        engine = TagEngine(table: table, rings: pollers.map(\.ring), sinks: [], wakeup: wakeup)
+        engine = TagEngine(table: table, rings: pollers.map(\.ring), ringBases: south.bases, sinks: [], wakeup: wakeup)
         let audit = self.audit
-        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets) {
+        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets,
+                              localIndices: south.localIndices) {
             record in audit.records.withLock { $0.append(record) }
         }
         for poller in pollers { poller.start() }
