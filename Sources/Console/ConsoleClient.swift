@@ -15,6 +15,8 @@ public final class ConsoleClient {
 
     /// Runs until `exit` or end of input; returns the process exit code.
     public func run() -> Int32 {
+        // A gateway that refuses us closes the socket; that is an answer, not a signal.
+        signal(SIGPIPE, SIG_IGN)
         guard connect() else { return 1 }
         let interactive = isatty(0) == 1
         let tty = ttyname(0).map { String(cString: $0) } ?? "-"
@@ -69,8 +71,9 @@ public final class ConsoleClient {
     func request(_ request: ControlRequest) -> ControlResponse? {
         guard var data = try? JSONEncoder().encode(request) else { return nil }
         data.append(UInt8(ascii: "\n"))
-        let sent = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard sent == data.count else { _ = fail("the gateway closed the console"); return nil }
+        // A failed write is not the end: a gateway that refused us has already
+        // sent its reason, and the read below returns it.
+        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
