@@ -43,15 +43,7 @@ public struct ProfibusLineConfig: Sendable, Equatable {
                                    6_000_000, 12_000_000]
 }
 
-extension ProfibusLineConfig {
-    /// Equal but for the line in the file it came from.
-    public func sameSettings(as other: ProfibusLineConfig) -> Bool {
-        var a = self, b = other
-        a.line = nil
-        b.line = nil
-        return a == b
-    }
-}
+extension ProfibusLineConfig: FileLocated {}
 
 /// One DP slave: its GSD, the modules plugged in, and tags over its process image.
 public struct ProfibusSlaveConfig: Sendable, Equatable {

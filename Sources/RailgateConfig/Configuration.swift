@@ -194,15 +194,22 @@ public struct BusConfig: Sendable, Equatable {
     public var line: Int?
 }
 
-extension BusConfig {
-    /// Equal but for the line in the file it came from.
-    public func sameSettings(as other: BusConfig) -> Bool {
+/// Settings read from a place in the configuration file.
+public protocol FileLocated: Equatable {
+    var line: Int? { get set }
+}
+
+extension FileLocated {
+    /// Equal but for the line in the file they came from.
+    public func sameSettings(as other: Self) -> Bool {
         var a = self, b = other
         a.line = nil
         b.line = nil
         return a == b
     }
 }
+
+extension BusConfig: FileLocated {}
 
 /// Serial line settings of a Modbus RTU bus.
 public struct SerialConfig: Sendable, Equatable {
