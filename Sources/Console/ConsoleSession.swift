@@ -29,7 +29,7 @@ public final class ConsoleSession {
         public var close = false
     }
 
-    static let operational = ["show", "monitor", "write", "configure", "help", "exit"]
+    static let operational = ["show", "monitor", "write", "diag", "test", "configure", "help", "exit"]
     static let configuration = ["set", "delete", "load", "show", "validate", "commit", "confirm", "rollback", "discard",
                                 "help", "exit"]
     static let showTargets = ["status", "devices", "tags", "tag", "values", "stats", "config", "log", "audit"]
@@ -43,6 +43,11 @@ public final class ConsoleSession {
         switch command {
         case "show": return show(args)
         case "write": return write(args)
+        case "diag": return diagnose(args)
+        case "test":
+            guard args == ["mqtt"] else { return fail("usage: test mqtt") }
+            let (ok, text) = control.testMQTT()
+            return Reply(ok: ok, text: ok ? text : "error: " + text)
         case "monitor":
             // The client polls `show values` until a key is pressed.
             guard args.first == "tag", args.count >= 2 else { return fail("usage: monitor tag NAME…") }
@@ -288,6 +293,32 @@ public final class ConsoleSession {
         return Reply(ok: outcome == .done, text: "\(tag.path) ← \(value): \(outcome)")
     }
 
+    /// `diag modbus read BUS UNIT TABLE ADDR COUNT`: raw registers or bits, 0-based addresses.
+    private func diagnose(_ args: [String]) -> Reply {
+        let usage = "usage: diag modbus read BUS UNIT TABLE ADDR COUNT (TABLE: \(ModbusTable.allCases.map(\.rawValue).joined(separator: ", ")); ADDR 0-based)"
+        guard args.count == 7, args[0] == "modbus", args[1] == "read" else { return fail(usage) }
+        guard let unit = Int(args[3]), (0...255).contains(unit) else { return fail("unit \"\(args[3])\" must be 0…255") }
+        guard let table = ModbusTable(rawValue: args[4]) else {
+            let names = ModbusTable.allCases.map(\.rawValue)
+            let near = Self.closest(args[4], among: names).map { "; did you mean \"\($0)\"?" } ?? ""
+            return fail("unknown table \"\(args[4])\"\(near) (\(names.joined(separator: ", ")))")
+        }
+        guard let start = Int(args[5]), let count = Int(args[6]) else { return fail(usage) }
+        switch control.modbusRead(bus: args[2], unit: unit, table: table, start: start, count: count) {
+        case .failure(let error):
+            return fail("\(error)")
+        case .success(let values):
+            let rows = values.enumerated().map { offset, value in
+                let address = String(start + offset).padding(toLength: 6, withPad: " ", startingAt: 0)
+                if table.isBits { return "\(address) \(value)" }
+                let hex = String(value, radix: 16, uppercase: true)
+                return "\(address) 0x\(String(repeating: "0", count: 4 - hex.count))\(hex)  \(value)  \(Int16(bitPattern: value))"
+            }
+            let header = table.isBits ? "address value" : "address hex     unsigned  signed"
+            return Reply(ok: true, text: ([header] + rows).joined(separator: "\n"))
+        }
+    }
+
     private func detail(_ index: Int, _ table: TagTable) -> String {
         let tag = table.tags[index]
         let state = table.state(index)
@@ -353,6 +384,8 @@ public final class ConsoleSession {
         show tag NAME            value, quality, timestamps and source address
         monitor tag NAME…        live values until a key is pressed
         write tag NAME VALUE     write through the write policy (audited)
+        diag modbus read BUS UNIT TABLE ADDR COUNT   raw registers or bits (0-based address)
+        test mqtt                publish a test message and wait for the broker's acknowledgement
         configure                edit a candidate configuration
         exit
         """

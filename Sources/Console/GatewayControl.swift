@@ -1,6 +1,12 @@
 import RailgateConfig
 import RailgateCore
 
+/// A console request the gateway could not carry out, in words for the technician.
+public struct ConsoleError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// What the console needs from the running gateway. The `railgate run`
 /// process implements it; the console never holds gateway parts itself, so
 /// a commit can replace them.
@@ -25,4 +31,8 @@ public protocol GatewayControl: AnyObject, Sendable {
     var auditPath: String? { get }
     /// The last lines of the log.
     func recentLog(_ count: Int) -> [String]
+    /// A one-off Modbus read on a bus's own thread: the values, or why not.
+    func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError>
+    /// A test publication to the configured broker, on a connection of its own.
+    func testMQTT() -> (ok: Bool, text: String)
 }

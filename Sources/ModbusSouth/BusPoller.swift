@@ -39,6 +39,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     // Shared with other threads.
     private let statistics: Mutex<[DeviceStats]>
     private let pendingWrites = WriteQueue()
+    private let pendingReads = Mutex<[DiagnosticRead]>([])
     private let thread = SouthThread()
     private var wakeup: Wakeup { thread.wakeup }
 
@@ -94,6 +95,25 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         wakeup.signal()
     }
 
+    func enqueue(_ read: DiagnosticRead) {
+        pendingReads.withLock { $0.append(read) }
+        wakeup.signal()
+    }
+
+    /// Runs queued diagnostic reads on the bus thread.
+    private func executeDiagnosticReads(_ connection: ModbusConnection) {
+        let reads = pendingReads.withLock { queue -> [DiagnosticRead] in
+            if queue.isEmpty { return [] }
+            defer { queue = [] }
+            return queue
+        }
+        for read in reads {
+            if connection.isSerial { Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs) }
+            execute(read, on: connection, registers: registers, bits: bits)
+            lastFrameEnd = Clock.monotonicNs()
+        }
+    }
+
     /// Runs queued writes on the bus thread; a device written to is read
     /// again at once so the new value shows without waiting a poll period.
     private func executePendingWrites(_ connection: ModbusConnection) {
@@ -119,7 +139,16 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         }
     }
 
-    private func failPendingWrites(_ why: String) { pendingWrites.failAll(why) }
+    /// Answers queued writes and diagnostic reads with `failed(why)`.
+    private func failPendingWrites(_ why: String) {
+        pendingWrites.failAll(why)
+        let reads = pendingReads.withLock { queue -> [DiagnosticRead] in
+            if queue.isEmpty { return [] }
+            defer { queue = [] }
+            return queue
+        }
+        for read in reads { read.completion(.failure(DiagnosticReadError(description: why))) }
+    }
 
     /// Completed cycles of one device. Allocates nothing (for benchmarks).
     public func cycles(device: Int) -> Int {
@@ -152,6 +181,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
             }
             backoffMs = bus.reconnectMinMs
             executePendingWrites(connection)
+            executeDiagnosticReads(connection)
             let now = Clock.monotonicNs()
             var device = 0
             for index in 1..<max(1, nextDue.count) where nextDue[index] < nextDue[device] { device = index }

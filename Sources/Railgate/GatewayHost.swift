@@ -4,6 +4,8 @@ import Logging
 import RailgateAudit
 import RailgateConfig
 import RailgateCore
+import MQTTNorth
+import Synchronization
 
 /// Owns the running `Gateway` and replaces it on a console commit. The
 /// audit trail lives here, so one chain continues across replacements.
@@ -110,6 +112,30 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
     var auditPath: String? { running().configuration.gateway.auditFile }
 
     func recentLog(_ count: Int) -> [String] { logs.last(count) }
+
+    func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError> {
+        let gateway = current
+        guard let poller = gateway.pollers.first(where: { $0.bus.name == bus }) else {
+            let names = gateway.pollers.map(\.bus.name)
+            return .failure(ConsoleError("no Modbus bus \"\(bus)\" (buses: \(names.isEmpty ? "none" : names.joined(separator: ", ")))"))
+        }
+        let answer = Mutex<Result<[UInt16], ConsoleError>?>(nil)
+        let done = Wakeup()
+        poller.submitDiagnosticRead(unit: unit, table: table, start: start, count: count) { result in
+            answer.withLock { $0 = result.mapError { ConsoleError($0.description) } }
+            done.signal()
+        }
+        done.wait(timeoutNs: Int64(poller.bus.timeoutMs) * 1_000_000 * 3 + 5_000_000_000)
+        return answer.withLock { $0 } ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
+    }
+
+    func testMQTT() -> (ok: Bool, text: String) {
+        let configuration = running().configuration
+        guard let mqtt = configuration.mqtt else { return (false, "no mqtt section in the configuration") }
+        let probe = MQTTProbe.run(mqtt, gatewayID: configuration.gateway.id, logger: Logger(label: "railgate.mqtt.test"))
+        let running = current.mqtt.map { "\nrunning publisher: \($0.statsLine)" } ?? ""
+        return (probe.ok, probe.text + running)
+    }
 
     func statusLines() -> [String] {
         let gateway = current

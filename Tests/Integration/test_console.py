@@ -17,7 +17,7 @@ from conftest import RAILGATE, log_of, start_railgate, start_sim_tcp, wait_for
 PROMPT = r"railgate[>#] "
 
 
-def console_config(tmp, sim_port, socket=None):
+def console_config(tmp, sim_port, socket=None, mqtt=""):
     return f"""gateway:
   id: console-gw
   isa95: {{enterprise: acme}}
@@ -26,6 +26,7 @@ def console_config(tmp, sim_port, socket=None):
 console:
   socket: {socket or f"{tmp}/control.sock"}
   history_dir: {tmp}/history
+{mqtt}
 south:
   - name: tcp1
     protocol: modbus-tcp
@@ -86,6 +87,13 @@ def test_show_write_and_monitor(gateway):
     assert "a number (uint16), not \"fast\"" in run(child, "write tag meter1/setpoint fast")
     assert 'did you mean "meter1/speed"?' in run(child, "show tag meter1/sped")
     assert 'unknown command "shwo"; did you mean "show"?' in run(child, "shwo tags")
+    # Commissioning helpers: a raw read on the bus's own thread, and the broker check.
+    raw = run(child, "diag modbus read tcp1 1 holding-register 5 2")
+    assert "5      0x05AA  1450  1450" in raw, raw
+    assert 'unknown table "holding-regster"; did you mean "holding-register"?' in run(child, "diag modbus read tcp1 1 holding-regster 5 1")
+    assert "illegal data address" in run(child, "diag modbus read tcp1 1 holding-register 99 5").lower()
+    assert 'no Modbus bus "tcp9" (buses: tcp1)' in run(child, "diag modbus read tcp9 1 holding-register 5 1")
+    assert "no mqtt section" in run(child, "test mqtt")
     # Tab completion of commands and tag names: "sho<tab>tag meter1/sp<tab>" runs "show tag meter1/speed".
     child.send("sho\t")
     time.sleep(0.3)
@@ -106,6 +114,17 @@ def test_show_write_and_monitor(gateway):
     assert "console login" in events and "console logout" in events
     writes = [e for e in audit_events(gateway) if e["event"] == "write"]
     assert writes and writes[0]["user"].startswith("console:root (uid 0)")
+
+
+def test_test_mqtt_checks_the_broker(procs, broker):
+    sim = start_sim_tcp(procs, units="1")
+    proc = start_railgate(procs, console_config(procs.tmp, sim, mqtt=f"mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: con-test}}"))
+    assert wait_for(lambda: (procs.tmp / "control.sock").exists()), log_of(proc)
+    proc.socket, proc.tmp = procs.tmp / "control.sock", procs.tmp
+    child = open_console(proc)
+    out = run(child, "test mqtt")
+    assert f"broker 127.0.0.1:{broker}: connected in" in out and "con-test/status/console-gw/test acknowledged in" in out, out
+    assert "running publisher:" in out
 
 
 def test_set_validate_commit_changes_the_live_tags_and_rollback_restores(gateway):
