@@ -81,6 +81,7 @@ let package = Package(
         .testTarget(name: "RailgateAuditTests", dependencies: ["RailgateAudit"]),
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
         .testTarget(name: "ProfibusSouthTests", dependencies: ["ProfibusSouth", "RailgateConfig", "RailgateCore"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
             "OPCUAServer", "RailgateConfig", "RailgateCore",
