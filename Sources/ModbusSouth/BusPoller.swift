@@ -88,6 +88,8 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     /// The tags this poller was built for (for reuse across a commit).
     public var ownTags: [Tag] { tags }
     var isRunning: Bool { thread.isRunning }
+    /// No progress for `limitNs` while not waiting (for the service watchdog).
+    public func isStalled(limitNs: Int64) -> Bool { thread.isStalled(limitNs: limitNs) }
     func tagInfo(_ index: Int) -> Tag { tags[index] }
 
     func enqueue(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
@@ -175,7 +177,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         var backoffMs = bus.reconnectMinMs
         while thread.isRunning {
             guard let connection = openIfNeeded() else {
-                wakeup.wait(timeoutNs: Int64(backoffMs) * 1_000_000)
+                thread.wait(untilMonotonicNs: Clock.monotonicNs() + Int64(backoffMs) * 1_000_000)
                 backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
                 continue
             }
@@ -186,7 +188,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
             var device = 0
             for index in 1..<max(1, nextDue.count) where nextDue[index] < nextDue[device] { device = index }
             if nextDue[device] > now {
-                wakeup.wait(untilMonotonicNs: nextDue[device])
+                thread.wait(untilMonotonicNs: nextDue[device])
                 continue
             }
             pollDevice(device, connection)
@@ -285,6 +287,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         var cycleQuality = Quality.good
         var failure: Int32 = 0
         for read in plan.reads {
+            thread.beat()
             if connection.isSerial {
                 Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs)
             }

@@ -86,6 +86,9 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         words.deallocate()
     }
 
+    /// No progress for `limitNs` while not waiting (for the service watchdog).
+    public func isStalled(limitNs: Int64) -> Bool { thread.isStalled(limitNs: limitNs) }
+
     /// The tags this master was built for (for reuse across a commit).
     public var ownTags: [Tag] { tags }
 
@@ -115,7 +118,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         while thread.isRunning {
             guard let port = openIfNeeded() else {
                 failPendingWrites("PROFIBUS line \(line.name) is down")
-                wakeup.wait(untilMonotonicNs: reopenAtNs)
+                thread.wait(untilMonotonicNs: reopenAtNs)
                 continue
             }
             executePendingWrites()
@@ -124,6 +127,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             let octetsBefore = octetsOnLine
             if line.freeze { globalControl(DP.ControlCommand.freeze, group: 0, port: port) }
             for index in slaves.indices where thread.isRunning {
+                thread.beat()
                 step(index, port: port)
                 if lineDown { break }
             }
@@ -142,7 +146,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             cycleStart += Int64(line.cycleMs) * 1_000_000
             let now = Clock.monotonicNs()
             if cycleStart < now { cycleStart = now }
-            wakeup.wait(untilMonotonicNs: cycleStart)
+            thread.wait(untilMonotonicNs: cycleStart)
         }
         if let port, !lineDown {
             // Outputs to their safe state before the master goes away.

@@ -175,6 +175,26 @@ final class Gateway {
         logger.notice("railgate stopped")
     }
 
+    /// The part of the sampling core that has not progressed for `limitNs`, if any.
+    func stalledPart(limitNs: Int64) -> String? {
+        if let since = engine.sinceLastLoopNs, since > limitNs { return "tag engine (\(since / 1_000_000) ms)" }
+        if let poller = pollers.first(where: { $0.isStalled(limitNs: limitNs) }) { return "bus \(poller.bus.name)" }
+        if let master = dpMasters.first(where: { $0.isStalled(limitNs: limitNs) }) { return "PROFIBUS line \(master.line.name)" }
+        return nil
+    }
+
+    /// One line for `systemctl status`: tags, their quality, MQTT.
+    func statusSummary() -> String {
+        let states = table.snapshot()
+        let good = states.filter { $0.sample.quality.isGood }.count
+        var text = "\(good)/\(states.count) tags good"
+        let bad = pollers.flatMap(\.stats).filter { !$0.quality.isGood }.count
+            + dpMasters.flatMap(\.stats).filter { !$0.quality.isGood }.count
+        if bad > 0 { text += ", \(bad) device(s) failing" }
+        if let mqtt { text += "; mqtt \(mqtt.statsLine)" }
+        return text
+    }
+
     static func sources(_ configuration: Configuration) -> [String] {
         var sources: [String] = []
         for bus in configuration.buses {

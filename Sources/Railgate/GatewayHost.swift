@@ -40,6 +40,17 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         return gateway
     }
 
+    /// A request that may block longer than half the watchdog period would
+    /// look like a stall: say so at start.
+    func warnAboutLongTimeouts(watchdogNs: Int64) {
+        let configuration = running().configuration
+        let longest = (configuration.buses.map(\.timeoutMs) + configuration.profibus.map(\.responseTimeoutMs)).max() ?? 0
+        if Int64(longest) * 1_000_000 * 2 > watchdogNs {
+            logger.warning("a response timeout is longer than half the systemd watchdog period; raise WatchdogSec",
+                           metadata: ["timeout_ms": "\(longest)", "watchdog_ms": "\(watchdogNs / 1_000_000)"])
+        }
+    }
+
     // MARK: GatewayControl
 
     func running() -> (configuration: Configuration, text: String, path: String) {

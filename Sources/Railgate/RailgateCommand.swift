@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import RailgateAudit
 import RailgateConfig
+import RailgateCore
 
 @main
 struct RailgateCommand: ParsableCommand {
@@ -41,6 +42,9 @@ struct Run: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: .hidden)
+    var debugStallAfter: Double?
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \"\(logLevel)\"")
@@ -71,9 +75,23 @@ struct Run: ParsableCommand {
                 host.logger.error("console unavailable; the gateway runs on", metadata: ["error": "\(error)"])
             }
         }
+        let notifier = SystemdNotifier()
+        let watchdog = ServiceWatchdog(notifier: notifier, host: host)
+        notifier.notify("READY=1\nSTATUS=running: \(host.current.statusSummary())")
+        watchdog.start()
+        if let interval = notifier.watchdogIntervalNs {
+            host.logger.info("systemd watchdog fed from the sampling core", metadata: ["interval_ms": "\(interval / 1_000_000)"])
+            host.warnAboutLongTimeouts(watchdogNs: interval)
+        }
+        if let seconds = debugStallAfter {
+            // Test switch: the engine stops coming round, as a stuck sampling core would.
+            host.current.engine.stall(atMonotonicNs: RailgateCore.Clock.monotonicNs() + Int64(seconds * 1e9))
+        }
         var received: Int32 = 0
         sigwait(&signals, &received)
         host.logger.notice("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        notifier.notify("STOPPING=1")
+        watchdog.finish()
         console?.stop()
         host.stop()
     }

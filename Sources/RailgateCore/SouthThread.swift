@@ -14,10 +14,36 @@ public final class SouthThread: Sendable {
 
     public var isRunning: Bool { running.load(ordering: .acquiring) }
 
+    // Liveness for the service watchdog: when the thread last showed
+    // progress, and whether it is waiting (a wait is not a stall).
+    private let lastBeat = Atomic<Int64>(0)
+    private let waiting = Atomic<Bool>(true)
+
+    /// Records progress. Cheap (one atomic store); call between requests.
+    @inline(__always)
+    public func beat() { lastBeat.store(Clock.monotonicNs(), ordering: .relaxed) }
+
+    /// Waits for the deadline or `wakeup`, counted as idle, not stalled.
+    public func wait(untilMonotonicNs deadline: Int64) {
+        waiting.store(true, ordering: .relaxed)
+        wakeup.wait(untilMonotonicNs: deadline)
+        waiting.store(false, ordering: .relaxed)
+        beat()
+    }
+
+    /// True when the thread runs, is not waiting, and has shown no progress
+    /// for `limitNs`: a request that never returns, a loop that never yields.
+    public func isStalled(limitNs: Int64) -> Bool {
+        isRunning && !waiting.load(ordering: .relaxed)
+            && Clock.monotonicNs() - lastBeat.load(ordering: .relaxed) > limitNs
+    }
+
     /// Starts `body` on a new thread named `name` (512 KiB stack). A second start does nothing.
     public func start(name: String, _ body: @escaping @Sendable () -> Void) {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let finished = self.finished
+        beat()
+        waiting.store(false, ordering: .relaxed)
         let thread = Thread {
             Clock.nameCurrentThread(name)
             body()

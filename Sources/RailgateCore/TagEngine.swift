@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// Counters of the engine, readable from any thread.
@@ -39,6 +40,9 @@ public final class TagEngine: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let stopped = Wakeup()
+    private let lastLoop = Atomic<Int64>(0)
+    /// A test switch: the loop stops draining (and beating) at this monotonic time.
+    private let stallAt = Atomic<Int64>(.max)
 
     /// - Parameter ringBases: the gateway index of each ring's first tag
     ///   (all 0 when the samples already carry gateway indices).
@@ -93,12 +97,27 @@ public final class TagEngine: @unchecked Sendable {
         Clock.nameCurrentThread("rg-engine")
         started.store(true, ordering: .releasing)
         while !stopRequested.load(ordering: .acquiring) {
+            lastLoop.store(Clock.monotonicNs(), ordering: .relaxed)
             wakeup.wait(timeoutNs: 200_000_000)
+            while Clock.monotonicNs() >= stallAt.load(ordering: .relaxed) && !stopRequested.load(ordering: .acquiring) {
+                usleep(100_000)
+            }
             drainOnce()
         }
         drainOnce()
         stopped.signal()
     }
+
+    /// Nanoseconds since the engine loop last came round (it does at least
+    /// every 200 ms); nil before it starts. For the service watchdog.
+    public var sinceLastLoopNs: Int64? {
+        guard started.load(ordering: .acquiring) else { return nil }
+        return Clock.monotonicNs() - lastLoop.load(ordering: .relaxed)
+    }
+
+    /// Makes the loop stop draining from `monotonicNs` on, as a stuck
+    /// sampling core would (the `--debug-stall-after` switch of `railgate run`).
+    public func stall(atMonotonicNs monotonicNs: Int64) { stallAt.store(monotonicNs, ordering: .relaxed) }
 
     /// Asks `run()` to return after a last drain, and waits for it (up to 2 s).
     public func stop() {

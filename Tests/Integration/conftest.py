@@ -55,10 +55,10 @@ class Processes:
         self.tmp = tmp
         self.started = []
 
-    def start(self, args, name):
+    def start(self, args, name, env=None):
         log = open(self.tmp / f"{name}.log", "w")
         proc = subprocess.Popen([str(a) for a in args], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, **(env or {})})
         proc.log_path = self.tmp / f"{name}.log"
         self.started.append(proc)
         return proc
@@ -184,12 +184,12 @@ def collector_factory(broker):
         c.close()
 
 
-def start_railgate(procs, config_text, name="railgate"):
+def start_railgate(procs, config_text, name="railgate", args=(), env=None):
     """Writes the configuration and starts `railgate run` on it."""
     assert RAILGATE.exists(), f"{RAILGATE} is missing: build with swift build first"
     config = procs.tmp / f"{name}.yaml"
     config.write_text(config_text)
-    proc = procs.start([RAILGATE, "run", "--config", config], name)
+    proc = procs.start([RAILGATE, "run", "--config", config, *args], name, env=env)
     proc.config_path = config
     return proc
 

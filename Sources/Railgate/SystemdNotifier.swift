@@ -1,0 +1,114 @@
+import Foundation
+import Glibc
+import Logging
+
+/// systemd's service notification protocol (sd_notify(3)): newline-separated
+/// assignments in one datagram to the socket named by $NOTIFY_SOCKET. Outside
+/// systemd (no variable) every call does nothing.
+final class SystemdNotifier: @unchecked Sendable {
+    private let fd: Int32
+    private var address = sockaddr_un()
+    private let length: socklen_t
+    /// Half of WATCHDOG_USEC: how often the watchdog wants to hear from us.
+    let watchdogIntervalNs: Int64?
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        var path = environment["NOTIFY_SOCKET"] ?? ""
+        if path.hasPrefix("@") { path = "\0" + path.dropFirst() }  // abstract namespace
+        let bytes = Array(path.utf8)
+        if bytes.isEmpty || bytes.count >= MemoryLayout.size(ofValue: address.sun_path) {
+            fd = -1
+            length = 0
+        } else {
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+            length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        }
+        // WATCHDOG_PID, when set, names the process the watchdog is meant for.
+        let forUs = environment["WATCHDOG_PID"].map { Int32($0) == getpid() } ?? true
+        if forUs, let usec = environment["WATCHDOG_USEC"].flatMap(Int64.init), usec > 0 {
+            watchdogIntervalNs = usec * 1000
+        } else {
+            watchdogIntervalNs = nil
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    var isActive: Bool { fd >= 0 }
+
+    /// Sends `READY=1`, `STATUS=…`, `WATCHDOG=1`, `STOPPING=1` and the like.
+    func notify(_ assignments: String) {
+        guard fd >= 0 else { return }
+        let bytes = Array(assignments.utf8)
+        _ = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), target, length) }
+            }
+        }
+    }
+}
+
+/// Feeds systemd's watchdog from the sampling core: `WATCHDOG=1` goes out
+/// only while the engine loop comes round and no south thread is stuck in
+/// one request or cycle, so a stalled core gets the service restarted. The
+/// status line (`systemctl status`) is refreshed at the same time.
+final class ServiceWatchdog: @unchecked Sendable {
+    let notifier: SystemdNotifier
+    let host: GatewayHost
+    let logger = Logger(label: "railgate.watchdog")
+    private let stop = NSCondition()
+    private var stopping = false
+
+    init(notifier: SystemdNotifier, host: GatewayHost) {
+        self.notifier = notifier
+        self.host = host
+    }
+
+    func start() {
+        guard notifier.isActive else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "rg-watchdog"
+        thread.start()
+    }
+
+    func finish() {
+        stop.lock()
+        stopping = true
+        stop.signal()
+        stop.unlock()
+    }
+
+    private func run() {
+        // Feed twice per watchdog period; refresh the status every 5 s when there is no watchdog.
+        let periodNs = notifier.watchdogIntervalNs.map { $0 / 2 } ?? 5_000_000_000
+        let limitNs = notifier.watchdogIntervalNs.map { $0 / 2 } ?? .max
+        var stalledReported = false
+        var lastStatus = ""
+        while true {
+            stop.lock()
+            if !stopping { _ = stop.wait(until: Date().addingTimeInterval(Double(periodNs) / 1e9)) }
+            let done = stopping
+            stop.unlock()
+            if done { return }
+            let gateway = host.current
+            let status = gateway.statusSummary()
+            if status != lastStatus {
+                notifier.notify("STATUS=\(status)")
+                lastStatus = status
+            }
+            guard notifier.watchdogIntervalNs != nil else { continue }
+            if let stalled = gateway.stalledPart(limitNs: limitNs) {
+                if !stalledReported {
+                    logger.critical("sampling core stalled; no longer feeding the systemd watchdog, which restarts the service",
+                                    metadata: ["part": "\(stalled)"])
+                    stalledReported = true
+                }
+            } else {
+                notifier.notify("WATCHDOG=1")
+                stalledReported = false
+            }
+        }
+    }
+}

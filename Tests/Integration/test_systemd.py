@@ -1,0 +1,99 @@
+"""Railgate as a systemd service, without systemd as PID 1 here: the
+notification protocol against a socket that plays systemd (READY, STATUS,
+WATCHDOG fed from the sampling core, STOPPING), and the unit files checked by
+systemd-analyze (verify, security exposure)."""
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, log_of, start_railgate, start_sim_tcp, stop_gracefully, tcp_bus_yaml, wait_for
+
+UNIT = ROOT / "systemd" / "railgate.service"
+
+
+class FakeSystemd:
+    """The receiving end of $NOTIFY_SOCKET: keeps every datagram with its arrival time."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
+        self.path = path
+        self.messages = []
+
+    def collect(self, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(4096).decode()
+                self.messages.append((time.monotonic(), data))
+            except socket.timeout:
+                pass
+
+    def times(self, assignment):
+        return [t for t, m in self.messages if assignment in m.split("\n")]
+
+
+def config(sim):
+    return f"""
+gateway: {{id: sd-gw, isa95: {{enterprise: acme}}}}
+south:
+{tcp_bus_yaml("tcp1", sim, "meter1")}"""
+
+
+def test_ready_status_and_watchdog_from_the_sampling_core(procs):
+    sim = start_sim_tcp(procs, units="1")
+    systemd = FakeSystemd(procs.tmp / "notify.sock")
+    proc = start_railgate(procs, config(sim), args=["--debug-stall-after", "3"],
+                          env={"NOTIFY_SOCKET": str(systemd.path), "WATCHDOG_USEC": "1000000"})
+    systemd.collect(2.5)
+    ready = [m for _, m in systemd.messages if "READY=1" in m.split("\n")]
+    assert ready and "STATUS=running: " in ready[0], systemd.messages
+    assert any("tags good" in m for _, m in systemd.messages if m.startswith("STATUS="))
+    # Fed twice per period while the core runs.
+    assert len(systemd.times("WATCHDOG=1")) >= 3, systemd.messages
+    # The engine stops coming round at 3 s: no more WATCHDOG=1, and the log says why.
+    systemd.collect(3.0)
+    pings = systemd.times("WATCHDOG=1")
+    assert time.monotonic() - pings[-1] > 1.5, systemd.messages
+    assert wait_for(lambda: "sampling core stalled" in log_of(proc), 5), log_of(proc)
+    assert "part=tag engine" in log_of(proc)
+    proc.kill()
+
+
+def test_stopping_is_announced(procs):
+    sim = start_sim_tcp(procs, units="1")
+    systemd = FakeSystemd(procs.tmp / "notify.sock")
+    proc = start_railgate(procs, config(sim), env={"NOTIFY_SOCKET": str(systemd.path)})
+    systemd.collect(1.5)
+    assert systemd.times("READY=1")
+    assert stop_gracefully(proc) == 0
+    systemd.collect(0.5)
+    assert systemd.times("STOPPING=1")
+    # Without WATCHDOG_USEC nothing pings.
+    assert not systemd.times("WATCHDOG=1")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_units_verify_and_expose_little(tmp_path):
+    # systemd-analyze verify wants the binary the unit names: point it at the built one.
+    units = []
+    for name in ["railgate.service"]:
+        text = (ROOT / "systemd" / name).read_text().replace("/usr/bin/railgate", str(ROOT / ".build" / "debug" / "railgate"))
+        target = tmp_path / name
+        target.write_text(text)
+        units.append(target)
+    verify = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
+    problems = [line for line in verify.stderr.splitlines()
+                if "railgate" in line and "Cannot add dependency job" not in line and "Unknown key name" not in line
+                or "Unknown key name" in line]
+    assert verify.returncode == 0 and not problems, verify.stderr
+    security = subprocess.run(["systemd-analyze", "security", "--offline=true", units[0]], capture_output=True, text=True)
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout + security.stderr)
+    assert match, security.stdout + security.stderr
+    assert float(match.group(1)) <= 2.0, security.stdout
