@@ -89,10 +89,8 @@ def test_units_verify_and_expose_little(tmp_path):
         target.write_text(text)
         units.append(target)
     verify = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
-    problems = [line for line in verify.stderr.splitlines()
-                if "railgate" in line and "Cannot add dependency job" not in line and "Unknown key name" not in line
-                or "Unknown key name" in line]
-    assert verify.returncode == 0 and not problems, verify.stderr
+    # verify exits 0 on some faults (an unknown key only warns): no word about our unit either.
+    assert verify.returncode == 0 and "railgate.service" not in verify.stderr, verify.stderr
     security = subprocess.run(["systemd-analyze", "security", "--offline=true", units[0]], capture_output=True, text=True)
     match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout + security.stderr)
     assert match, security.stdout + security.stderr
