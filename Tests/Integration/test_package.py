@@ -1,0 +1,137 @@
+"""The Debian package with real dpkg and apt, in a throwaway Debian root
+(debootstrap, cached between runs on the same machine, keyed by its package
+list): install v1 from a file-based apt repository, edit the configuration,
+upgrade to v2 (conffile and state kept), an upgrade the configuration no
+longer passes (service left alone, clear message), remove and purge."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+INCLUDE = "libmodbus5,libmosquitto1,libedit2,libssl3,adduser,passwd"
+CACHE = Path(os.environ.get("RAILGATE_TEST_CACHE", "/var/cache/railgate-test"))
+STATIC = ROOT / ".build-static" / "release" / "railgate"
+
+
+def sh(*args, check=True, **kwargs):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def debian_root(tmp_path):
+    """A fresh copy of the cached bookworm minbase root."""
+    key = hashlib.sha256(INCLUDE.encode()).hexdigest()[:12]
+    cached = CACHE / f"bookworm-minbase-{key}"
+    if not (cached / "usr" / "bin" / "apt-get").exists():
+        if shutil.which("debootstrap") is None:
+            sh("apt-get", "install", "-y", "-qq", "debootstrap", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        shutil.rmtree(cached, ignore_errors=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        sh("debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", cached, "http://deb.debian.org/debian",
+           timeout=900)
+    root = tmp_path / "root"
+    sh("cp", "-a", cached, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    """v1 and v2 packages of the release binary, and a v3 whose postinst will meet a bad configuration."""
+    out = tmp_path_factory.mktemp("dist")
+    if not STATIC.exists():
+        sh(ROOT / "scripts" / "package-deb", "--out", out, timeout=1800)
+    debs = {}
+    for version in ["0.1.0~test1", "0.1.0~test2", "0.1.0~test3"]:
+        debs[version] = Path(sh(ROOT / "scripts" / "package-deb", "--binary", STATIC, "--version", version,
+                                "--out", out).stdout.strip())
+    return out, debs
+
+
+def apt(root, *args, check=True):
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return sh("chroot", root, "apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
+              "-o", "Dpkg::Options::=--force-confold", *args, env=env, check=check)
+
+
+@pytest.fixture
+def root(tmp_path):
+    """The throwaway root, with /proc mounted (the Swift runtime reads its arguments there)."""
+    path = debian_root(tmp_path)
+    sh("mount", "-t", "proc", "proc", path / "proc")
+    try:
+        yield path
+    finally:
+        sh("umount", "-l", path / "proc", check=False)
+
+
+def test_install_edit_upgrade_remove_purge(root, packages):
+    out, debs = packages
+    repo = root / "srv" / "repo"
+    repo.mkdir(parents=True)
+    for deb in debs.values():
+        shutil.copy(deb, repo)
+    index = sh("dpkg-scanpackages", "--multiversion", ".", "/dev/null", cwd=repo).stdout
+    (repo / "Packages").write_text(index)
+    (root / "etc" / "apt" / "sources.list.d" / "railgate.list").write_text("deb [trusted=yes] file:/srv/repo ./\n")
+    # Only the local repository: everything else the package needs is in the root already.
+    (root / "etc" / "apt" / "sources.list").write_text("")
+    apt(root, "update")
+
+    apt(root, "install", "railgate=0.1.0~test1")
+    assert "0.1.0~test1" in sh("chroot", root, "dpkg-query", "-W", "railgate").stdout
+    config = root / "etc" / "railgate" / "railgate.yaml"
+    assert "id: railgate-gw" in config.read_text()
+    assert sh("chroot", root, "getent", "passwd", "railgate").stdout.startswith("railgate:")
+    assert "dialout" in sh("chroot", root, "id", "-nG", "railgate").stdout
+    assert (root / "var" / "lib" / "railgate" / "journal").is_dir()
+    assert sh("chroot", root, "railgate", "check", "--config", "/etc/railgate/railgate.yaml").returncode == 0
+
+    # The operator edits the configuration; the gateway has state on disk.
+    config.write_text(config.read_text().replace("id: railgate-gw", "id: press-line-7"))
+    (root / "var" / "lib" / "railgate" / "journal" / "segment-000001.rgj").write_bytes(b"RGJ1 kept across upgrades")
+
+    upgrade = apt(root, "install", "--only-upgrade", "railgate=0.1.0~test2")
+    assert "0.1.0~test2" in sh("chroot", root, "dpkg-query", "-W", "railgate").stdout
+    assert "id: press-line-7" in config.read_text(), upgrade.stdout
+    assert (root / "var" / "lib" / "railgate" / "journal" / "segment-000001.rgj").read_bytes() == b"RGJ1 kept across upgrades"
+    assert sh("chroot", root, "railgate", "version").stdout.strip() == "railgate 0.1.0"
+
+    # A configuration the new version rejects: the package installs, the service is left alone, the reason is shown.
+    config.write_text(config.read_text().replace("type: float32", "type: flaot32"))
+    bad = apt(root, "install", "--only-upgrade", "railgate=0.1.0~test3")
+    said = bad.stdout + bad.stderr
+    assert 'unknown type "flaot32"' in said and "the service was NOT restarted" in said, said
+    assert "ii  railgate" in sh("chroot", root, "dpkg", "-l", "railgate").stdout
+
+    apt(root, "remove", "railgate")
+    assert (root / "var" / "lib" / "railgate" / "journal" / "segment-000001.rgj").exists()
+    assert config.exists()  # a conffile stays until purge
+    apt(root, "purge", "railgate")
+    assert not (root / "var" / "lib" / "railgate").exists() and not config.exists()
+
+
+def test_package_contents(packages):
+    out, debs = packages
+    deb = debs["0.1.0~test2"]
+    info = sh("dpkg-deb", "--info", deb).stdout
+    assert "Package: railgate" in info and "Version: 0.1.0~test2" in info
+    for dependency in ["libmodbus5", "libmosquitto1", "libedit2", "adduser"]:
+        assert dependency in info, info
+    conffiles = sh("sh", "-c", f"dpkg-deb --ctrl-tarfile {deb} | tar -xO ./conffiles").stdout
+    assert conffiles.strip() == "/etc/railgate/railgate.yaml"
+    files = sh("dpkg-deb", "--contents", deb).stdout
+    for path in ["./usr/bin/railgate", "./lib/systemd/system/railgate.service", "./usr/lib/sysusers.d/railgate.conf",
+                 "./usr/lib/tmpfiles.d/railgate.conf", "./lib/udev/rules.d/60-railgate-rs485.rules",
+                 "./usr/share/railgate/gsd/RG_IO.gsd", "./usr/share/doc/railgate/copyright",
+                 "./usr/libexec/railgate/console-shell"]:
+        assert path in files, path
+    for script in ["postinst", "prerm", "postrm"]:
+        sh("sh", "-n", ROOT / "packaging" / "debian" / script)
