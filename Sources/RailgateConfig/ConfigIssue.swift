@@ -5,11 +5,14 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     /// 1-based line in the file, when known.
     public var line: Int?
     public var message: String
+    /// Another file than the configuration's own (a device profile), if any.
+    public var file: String?
 
-    public init(path: String, line: Int?, message: String) {
+    public init(path: String, line: Int?, message: String, file: String? = nil) {
         self.path = path
         self.line = line
         self.message = message
+        self.file = file
     }
 
     /// `line 14: south[0].devices[0].tags[3].type: unknown type "flaot32"`
@@ -34,7 +37,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     /// One issue per line, each prefixed with `file:line:`.
     public var description: String {
         issues.map { issue in
-            let prefix = [file, issue.line.map(String.init)].compactMap { $0 }.joined(separator: ":")
+            let prefix = [issue.file ?? file, issue.line.map(String.init)].compactMap { $0 }.joined(separator: ":")
             let location = prefix.isEmpty ? "" : "\(prefix): "
             return issue.path.isEmpty ? "\(location)\(issue.message)" : "\(location)\(issue.path): \(issue.message)"
         }.joined(separator: "\n")

@@ -1,7 +1,9 @@
+import Foundation
 import RailgateCore
+import Yams
 
 extension Configuration {
-    static func readBus(_ reader: NodeReader) -> BusConfig? {
+    static func readBus(_ reader: NodeReader, profiles: [String] = []) -> BusConfig? {
         reader.rejectUnknownKeys(["name", "protocol", "host", "port", "serial", "timeout_ms",
                                   "reconnect_min_ms", "reconnect_max_ms", "devices"])
         let name = checkName(reader, "name")
@@ -32,7 +34,7 @@ extension Configuration {
         if deviceReaders.isEmpty, let list = reader.child("devices")?.sequence, list.isEmpty {
             reader.issue("devices", "a bus needs at least one device")
         }
-        let devices = deviceReaders.compactMap { readDevice($0, rtu: isRTU) }
+        let devices = deviceReaders.compactMap { readDevice($0, rtu: isRTU, profiles: profiles) }
         var units: [Int: String] = [:]
         for (d, device) in devices.enumerated() {
             if let other = units[device.unit] {
@@ -69,8 +71,8 @@ extension Configuration {
                             stopBits: stopBits, rs485: rs485)
     }
 
-    private static func readDevice(_ reader: NodeReader, rtu: Bool) -> DeviceConfig? {
-        reader.rejectUnknownKeys(["name", "unit", "poll_ms", "max_gap", "max_registers", "max_bits", "tags"])
+    private static func readDevice(_ reader: NodeReader, rtu: Bool, profiles: [String]) -> DeviceConfig? {
+        reader.rejectUnknownKeys(["name", "unit", "poll_ms", "max_gap", "max_registers", "max_bits", "tags", "profile"])
         let name = checkName(reader, "name")
         // Modbus over serial line V1.02 §2.2: individual slave addresses are 1…247.
         let unit = reader.int("unit", range: rtu ? 1...247 : 0...255, required: rtu) ?? (rtu ? nil : 1)
@@ -79,8 +81,10 @@ extension Configuration {
         // Modbus Application Protocol V1.1b3 §6.3/§6.1: at most 125 registers, 2000 bits per read.
         let maxRegisters = reader.int("max_registers", range: 1...125) ?? 125
         let maxBits = reader.int("max_bits", range: 1...2000) ?? 2000
-        let tagReaders = reader.sequence("tags", required: true)
-        if tagReaders.isEmpty, let list = reader.child("tags")?.sequence, list.isEmpty {
+        // A device profile's tags first, then the device's own.
+        let profile = reader.string("profile").map { readProfile($0, reader: reader, searchPath: profiles) }
+        let tagReaders = (profile ?? []) + reader.sequence("tags", required: profile == nil)
+        if tagReaders.isEmpty && (profile != nil || reader.child("tags")?.sequence?.isEmpty == true) {
             reader.issue("tags", "a device needs at least one tag")
         }
         let tags = tagReaders.map(readTag)
@@ -90,6 +94,35 @@ extension Configuration {
         guard valid.count == tagReaders.count, !valid.isEmpty else { return nil }
         return DeviceConfig(name: name, unit: unit, pollMs: poll, maxGap: maxGap, maxRegisters: maxRegisters,
                             maxBits: maxBits, tags: valid)
+    }
+
+    /// The tag readers of a device profile: a YAML file `NAME.yaml` with a
+    /// `tags:` list (and optional `description:`), found in `searchPath`.
+    private static func readProfile(_ name: String, reader: NodeReader, searchPath: [String]) -> [NodeReader] {
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
+            reader.issue("profile", "\"\(name)\" is not a profile name (letters, digits, -, _ and .)")
+            return []
+        }
+        guard let file = searchPath.map({ "\($0)/\(name).yaml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            let known = Set(searchPath.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
+                .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }).sorted()
+            reader.issue("profile", "no device profile \"\(name)\" in \(searchPath.joined(separator: ", "))\(known.isEmpty ? "" : " (found: \(known.joined(separator: ", ")))")")
+            return []
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: String(contentsOfFile: file, encoding: .utf8))
+        } catch {
+            reader.issue("profile", "device profile \(file): \(error)")
+            return []
+        }
+        guard let node, node.mapping != nil else {
+            reader.issue("profile", "device profile \(file) is not a YAML mapping with a tags list")
+            return []
+        }
+        let profile = NodeReader(node: node, path: "\(reader.childPath("profile"))[\(name)]", log: reader.log, file: file)
+        profile.rejectUnknownKeys(["description", "tags"])
+        return profile.sequence("tags", required: true)
     }
 
     /// Duplicate names and overlapping addresses within one device.

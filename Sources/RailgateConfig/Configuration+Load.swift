@@ -47,7 +47,7 @@ extension Configuration {
         for bus in reader.sequence("south", required: true) {
             if bus.child("protocol")?.scalar?.string == "profibus-dp" {
                 if let line = readProfibusLine(bus, baseDirectory: baseDirectory) { lines.append(line) }
-            } else if let modbus = readBus(bus) {
+            } else if let modbus = readBus(bus, profiles: profileSearchPath(reader, baseDirectory: baseDirectory)) {
                 buses.append(modbus)
             }
         }
@@ -57,6 +57,22 @@ extension Configuration {
         }
         return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
                              console: console)
+    }
+
+    /// Where device profiles are looked up: `gateway.profile_dirs` (relative
+    /// to the configuration file), then `profiles/` beside it, then the system
+    /// directories the package fills.
+    static func profileSearchPath(_ root: NodeReader, baseDirectory: String) -> [String] {
+        var directories: [String] = []
+        if let list = root.child("gateway")?.mapping?["profile_dirs"]?.sequence {
+            for item in list {
+                guard let dir = item.string else { continue }
+                directories.append(dir.hasPrefix("/") ? dir : (baseDirectory as NSString).appendingPathComponent(dir))
+            }
+        }
+        directories.append((baseDirectory as NSString).appendingPathComponent("profiles"))
+        directories += ["/etc/railgate/profiles", "/usr/share/railgate/profiles"]
+        return directories
     }
 
     private static func yamlIssue(_ error: YamlError) -> ConfigIssue {
@@ -83,7 +99,7 @@ extension Configuration {
 
     private static func readGateway(_ root: NodeReader) -> GatewayConfig? {
         guard let reader = root.mapping("gateway", required: true) else { return nil }
-        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file"])
+        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file", "profile_dirs"])
         let id = checkName(reader, "id")
         var hierarchy: ISA95Hierarchy?
         if let isa95 = reader.mapping("isa95", required: true) {

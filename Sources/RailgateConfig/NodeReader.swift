@@ -6,6 +6,8 @@ struct NodeReader {
     let node: Node
     let path: String
     let log: IssueLog
+    /// The file this node comes from when it is not the configuration itself.
+    var file: String? = nil
 
     var line: Int? { node.mark?.line }
 
@@ -15,7 +17,7 @@ struct NodeReader {
 
     func issue(_ key: String?, _ message: String) {
         let target = key.flatMap { child($0) } ?? node
-        log.add(path: key.map(childPath) ?? path, line: target.mark?.line ?? line, message: message)
+        log.add(path: key.map(childPath) ?? path, line: target.mark?.line ?? line, message: message, file: file)
     }
 
     /// Reports every key of this mapping that is not in `known`.
@@ -26,7 +28,7 @@ struct NodeReader {
             if !known.contains(name) {
                 let hint = known.sorted().joined(separator: ", ")
                 log.add(path: childPath(name), line: key.mark?.line ?? value.mark?.line,
-                        message: "unknown key \"\(name)\" (expected one of: \(hint))")
+                        message: "unknown key \"\(name)\" (expected one of: \(hint))", file: file)
             }
         }
     }
@@ -96,7 +98,7 @@ struct NodeReader {
             issue(key, "expected a mapping of keys to values")
             return nil
         }
-        return NodeReader(node: value, path: childPath(key), log: log)
+        return NodeReader(node: value, path: childPath(key), log: log, file: file)
     }
 
     /// The elements of a sequence under `key`, each as a reader over a mapping.
@@ -113,10 +115,10 @@ struct NodeReader {
         for (index, item) in items.enumerated() {
             let itemPath = "\(childPath(key))[\(index)]"
             guard item.mapping != nil else {
-                log.add(path: itemPath, line: item.mark?.line, message: "expected a mapping of keys to values")
+                log.add(path: itemPath, line: item.mark?.line, message: "expected a mapping of keys to values", file: file)
                 continue
             }
-            readers.append(NodeReader(node: item, path: itemPath, log: log))
+            readers.append(NodeReader(node: item, path: itemPath, log: log, file: file))
         }
         return readers
     }
@@ -142,7 +144,7 @@ struct NodeReader {
 final class IssueLog {
     private(set) var issues: [ConfigIssue] = []
 
-    func add(path: String, line: Int?, message: String) {
-        issues.append(ConfigIssue(path: path, line: line, message: message))
+    func add(path: String, line: Int?, message: String, file: String? = nil) {
+        issues.append(ConfigIssue(path: path, line: line, message: message, file: file))
     }
 }
