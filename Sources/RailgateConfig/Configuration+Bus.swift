@@ -3,7 +3,7 @@ import RailgateCore
 import Yams
 
 extension Configuration {
-    static func readBus(_ reader: NodeReader, profiles: [String] = []) -> BusConfig? {
+    static func readBus(_ reader: NodeReader, profiles: [String] = [], board: BoardProfile? = nil) -> BusConfig? {
         reader.rejectUnknownKeys(["name", "protocol", "host", "port", "serial", "timeout_ms",
                                   "reconnect_min_ms", "reconnect_max_ms", "devices"])
         let name = checkName(reader, "name")
@@ -17,7 +17,7 @@ extension Configuration {
             }
         case "modbus-rtu":
             if reader.child("host") != nil { reader.issue("host", "a modbus-rtu bus has no host (use serial.device)") }
-            link = reader.mapping("serial", required: true).flatMap(readSerial).map { .rtu($0) }
+            link = reader.mapping("serial", required: true).flatMap { readSerial($0, board: board) }.map { .rtu($0) }
         case nil:
             break
         case let other?:
@@ -48,9 +48,9 @@ extension Configuration {
                          reconnectMaxMs: reconnectMax, devices: devices, line: reader.line)
     }
 
-    private static func readSerial(_ reader: NodeReader) -> SerialConfig? {
-        reader.rejectUnknownKeys(["device", "baud", "parity", "data_bits", "stop_bits", "rs485"])
-        let device = reader.string("device", required: true)
+    private static func readSerial(_ reader: NodeReader, board: BoardProfile?) -> SerialConfig? {
+        reader.rejectUnknownKeys(["device", "port", "baud", "parity", "data_bits", "stop_bits", "rs485"])
+        let (device, rs485) = serialDevice(reader, board: board)
         let baud = reader.int("baud", range: 300...4_000_000) ?? 19200
         var parity: SerialConfig.Parity? = .even
         if let text = reader.string("parity") {
@@ -65,7 +65,6 @@ extension Configuration {
         }
         let dataBits = reader.int("data_bits", range: 7...8) ?? 8
         let stopBits = reader.int("stop_bits", range: 1...2) ?? 1
-        let rs485 = reader.bool("rs485") ?? false
         guard let device, let parity else { return nil }
         return SerialConfig(device: device, baud: baud, parity: parity, dataBits: dataBits,
                             stopBits: stopBits, rs485: rs485)

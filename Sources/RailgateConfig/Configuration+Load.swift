@@ -42,12 +42,13 @@ extension Configuration {
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
         let opcua = reader.mapping("opcua").flatMap(readOPCUA)
         let console = reader.mapping("console").map(readConsole)
+        let board = reader.mapping("gateway").flatMap { BoardProfile.load($0, baseDirectory: baseDirectory) }
         var buses: [BusConfig] = []
         var lines: [ProfibusLineConfig] = []
         for bus in reader.sequence("south", required: true) {
             if bus.child("protocol")?.scalar?.string == "profibus-dp" {
-                if let line = readProfibusLine(bus, baseDirectory: baseDirectory) { lines.append(line) }
-            } else if let modbus = readBus(bus, profiles: profileSearchPath(reader, baseDirectory: baseDirectory)) {
+                if let line = readProfibusLine(bus, baseDirectory: baseDirectory, board: board) { lines.append(line) }
+            } else if let modbus = readBus(bus, profiles: profileSearchPath(reader, baseDirectory: baseDirectory), board: board) {
                 buses.append(modbus)
             }
         }
@@ -99,7 +100,7 @@ extension Configuration {
 
     private static func readGateway(_ root: NodeReader) -> GatewayConfig? {
         guard let reader = root.mapping("gateway", required: true) else { return nil }
-        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file", "profile_dirs"])
+        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file", "profile_dirs", "board"])
         let id = checkName(reader, "id")
         var hierarchy: ISA95Hierarchy?
         if let isa95 = reader.mapping("isa95", required: true) {

@@ -85,22 +85,22 @@ public struct ProfibusTagConfig: Sendable, Equatable {
 }
 
 extension Configuration {
-    static func readProfibusLine(_ reader: NodeReader, baseDirectory: String) -> ProfibusLineConfig? {
+    static func readProfibusLine(_ reader: NodeReader, baseDirectory: String, board: BoardProfile? = nil) -> ProfibusLineConfig? {
         reader.rejectUnknownKeys(["name", "protocol", "serial", "master_address", "slot_time_bits", "min_tsdr_bits",
                                   "retries", "response_timeout_ms", "cycle_ms", "freeze", "sync", "reconnect_min_ms",
                                   "reconnect_max_ms", "slaves"])
         let name = checkName(reader, "name")
         var serial: SerialConfig?
         if let section = reader.mapping("serial", required: true) {
-            section.rejectUnknownKeys(["device", "baud", "rs485"])
-            let device = section.string("device", required: true)
+            section.rejectUnknownKeys(["device", "port", "baud", "rs485"])
+            let (device, rs485) = serialDevice(section, board: board)
             let baud = section.int("baud", range: 9_600...12_000_000) ?? 187_500
             if !ProfibusLineConfig.baudRates.contains(baud) {
                 section.issue("baud", "\(baud) is not a PROFIBUS baud rate (expected one of: \(ProfibusLineConfig.baudRates.map(String.init).joined(separator: ", ")))")
             }
             if let device {
                 serial = SerialConfig(device: device, baud: baud, parity: .even, dataBits: 8, stopBits: 1,
-                                      rs485: section.bool("rs485") ?? false)
+                                      rs485: rs485)
             }
         }
         let master = reader.int("master_address", range: 0...125) ?? 1

@@ -63,3 +63,49 @@ import Testing
         }
     }
 }
+
+@Suite struct BoardProfileTests {
+    static let hardware = ProfileTests.root.appendingPathComponent("hardware").path
+
+    func load(_ board: String, _ serial: String) throws(ConfigError) -> Configuration {
+        try Configuration.load(yaml: """
+            gateway: {id: gw, isa95: {enterprise: acme}\(board.isEmpty ? "" : ", board: \(board)")}
+            south:
+              - name: rtu1
+                protocol: modbus-rtu
+                serial: \(serial)
+                devices: [{name: d, unit: 1, tags: [{name: t, ref: 400001}]}]
+            """, baseDirectory: Self.hardware)
+    }
+
+    func problems(_ board: String, _ serial: String) -> [String] {
+        do { _ = try load(board, serial); return [] } catch { return error.issues.map(\.description) }
+    }
+
+    @Test(arguments: ["generic-x86", "arm-dinrail-dual-rs485", "arm-dinrail-cm-carrier"])
+    func shippedBoardsLoad(board: String) throws {
+        let port = board == "generic-x86" ? "COM2" : "RS485-1"
+        guard case .rtu(let serial) = try load(board, "{port: \(port), baud: 9600}").buses[0].link else {
+            Issue.record("not a serial bus")
+            return
+        }
+        #expect(serial.device.hasPrefix("/dev/tty"))
+        #expect(serial.rs485 == (board != "generic-x86"))
+    }
+
+    @Test func portsResolveAndMistakesAreNamed() throws {
+        guard case .rtu(let serial) = try load("arm-dinrail-dual-rs485", "{port: RS485-2, rs485: false}").buses[0].link else {
+            Issue.record("not a serial bus")
+            return
+        }
+        #expect(serial.device == "/dev/ttymxc2" && !serial.rs485)
+        #expect(problems("generic-x86", "{port: RS485-9}").contains {
+            $0.contains("serial.port: board generic-x86 has no serial port \"RS485-9\" (it has: COM1, COM2, USB-RS485-1, USB-RS485-2)")
+        })
+        #expect(problems("", "{port: COM1}").contains { $0.contains("port names come from a board profile: set gateway.board") })
+        #expect(problems("generic-x86", "{port: COM1, device: /dev/ttyS3}").contains { $0.contains("give either port") })
+        #expect(problems("no-such-board", "{device: /dev/ttyS1}").contains {
+            $0.contains("gateway.board: no board profile \"no-such-board\"") && $0.contains("generic-x86")
+        })
+    }
+}
