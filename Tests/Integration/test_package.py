@@ -135,3 +135,11 @@ def test_package_contents(packages):
         assert path in files, path
     for script in ["postinst", "prerm", "postrm"]:
         sh("sh", "-n", ROOT / "packaging" / "debian" / script)
+
+
+@pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is not installed")
+def test_lintian_finds_no_errors(packages):
+    out, debs = packages
+    result = sh("lintian", "--tag-display-limit", "0", debs["0.1.0~test2"], check=False)
+    errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
+    assert not errors, result.stdout
