@@ -146,9 +146,13 @@ final class MosquittoClient: @unchecked Sendable {
         // broker that is down at start is never retried (libmosquitto 2.0).
         try check(mosquitto_loop_start(handle), "start MQTT network thread")
         let rc = mosquitto_connect_async(handle, host, Int32(port), Int32(keepalive))
-        // A refused first connect is retried by the network thread like any loss.
-        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+        // A first connect that fails (refused, unreachable, a TLS handshake the
+        // broker's certificate fails) is retried by the network thread like any
+        // loss: only arguments libmosquitto rejects outright are fatal.
+        if rc == MOSQ_ERR_INVAL.rawValue {
             try check(rc, "connect to MQTT broker \(host):\(port)")
+        } else if rc != MOSQ_ERR_SUCCESS.rawValue {
+            onStateChange(false, rc)
         }
     }
 
