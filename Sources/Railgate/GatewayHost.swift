@@ -30,7 +30,14 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
                               engineWakeup: engineWakeup)
     }
 
-    func start() throws { try current.start() }
+    func start() throws {
+        let configuration = running().configuration
+        if !configuration.migrationNotes.isEmpty {
+            logger.notice("configuration written for schema \(configuration.schema); read as schema \(ConfigSchema.current) with changes (update the file)",
+                          metadata: ["file": "\(path)", "changes": "\(configuration.migrationNotes.map(\.description).joined(separator: "; "))"])
+        }
+        try current.start()
+    }
 
     func stop() { current.stop() }
 

@@ -12,6 +12,10 @@ struct ReadPlanReport {
         var tagTotal = 0
         var requestTotal = 0
         let tags = configuration.tags()
+        if !configuration.migrationNotes.isEmpty {
+            lines.append("schema \(configuration.schema) → \(ConfigSchema.current): read with these changes (update the file and add schema: \(ConfigSchema.current)):")
+            lines += configuration.migrationNotes.map { "  \($0)" }
+        }
         lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count + configuration.profibus.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
         var firstTag = 0
         for bus in configuration.buses {

@@ -4,7 +4,7 @@ import Yams
 
 extension Configuration {
     static func readBus(_ reader: NodeReader, profiles: [String] = [], board: BoardProfile? = nil) -> BusConfig? {
-        reader.rejectUnknownKeys(["name", "protocol", "host", "port", "serial", "timeout_ms",
+        reader.rejectUnknownKeys(["name", "protocol", "host", "port", "serial", "response_timeout_ms",
                                   "reconnect_min_ms", "reconnect_max_ms", "devices"])
         let name = checkName(reader, "name")
         let proto = reader.string("protocol", required: true)
@@ -24,7 +24,7 @@ extension Configuration {
             reader.issue("protocol", "unknown protocol \"\(other)\" (expected modbus-tcp or modbus-rtu)")
         }
         let isRTU = proto == "modbus-rtu"
-        let timeout = reader.int("timeout_ms", range: 10...60_000) ?? 1000
+        let timeout = reader.int("response_timeout_ms", range: 10...60_000) ?? 1000
         let reconnectMin = reader.int("reconnect_min_ms", range: 10...3_600_000) ?? 500
         let reconnectMax = reader.int("reconnect_max_ms", range: 10...3_600_000) ?? 30_000
         if reconnectMax < reconnectMin {

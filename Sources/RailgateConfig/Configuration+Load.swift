@@ -32,12 +32,17 @@ extension Configuration {
         } catch {
             throw ConfigError(issues: [ConfigIssue(path: "", line: nil, message: "\(error)")])
         }
-        guard let root, root.mapping != nil else {
+        guard var root, root.mapping != nil else {
             throw ConfigError(issues: [ConfigIssue(path: "", line: 1, message: "the file must be a YAML mapping with a gateway section")])
         }
+        var notes: [ConfigSchema.Note] = []
+        let schema = ConfigSchema.migrate(&root, notes: &notes)
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["gateway", "mqtt", "opcua", "south", "console"])
+        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console"])
+        if schema == nil {
+            reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
+        }
         let gateway = readGateway(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
         let opcua = reader.mapping("opcua").flatMap(readOPCUA)
@@ -56,8 +61,11 @@ extension Configuration {
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
-        return Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
-                             console: console)
+        var configuration = Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
+                                          console: console)
+        configuration.schema = schema ?? ConfigSchema.current
+        configuration.migrationNotes = notes
+        return configuration
     }
 
     /// Where device profiles are looked up: `gateway.profile_dirs` (relative

@@ -11,6 +11,10 @@ public struct Configuration: Sendable, Equatable {
     public var profibus: [ProfibusLineConfig]
     /// The control socket for `railgate console`; nil: no socket.
     public var console: ConsoleConfig?
+    /// The schema the file was written in, and what was changed to read it
+    /// with this release (empty when it was current).
+    public var schema = ConfigSchema.current
+    public var migrationNotes: [ConfigSchema.Note] = []
 
     public init(gateway: GatewayConfig, mqtt: MQTTConfig?, opcua: OPCUAConfig?, buses: [BusConfig],
                 profibus: [ProfibusLineConfig] = [], console: ConsoleConfig? = nil) {

@@ -69,6 +69,7 @@ def test_check_prints_the_read_plan():
     assert result.returncode == 0, result.stderr
     assert "unit 1 holding-register 0…27 (28) → 8 tags" in result.stdout
     assert "read plan: 3 request(s) per cycle for 10 tags" in result.stdout
+    assert "schema 1 → 2" not in result.stdout  # the example is written in the current schema
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -109,3 +109,33 @@ import Testing
         })
     }
 }
+
+@Suite struct SchemaTests {
+    static let bus = "  - {name: tcp1, protocol: modbus-tcp, host: 127.0.0.1, %@, devices: [{name: d, tags: [{name: t, ref: 400001}]}]}"
+
+    func text(_ schema: String, _ timeout: String) -> String {
+        "\(schema)gateway: {id: gw, isa95: {enterprise: acme}}\nsouth:\n" + Self.bus.replacingOccurrences(of: "%@", with: timeout)
+    }
+
+    @Test func schemaOneIsMigratedWithANote() throws {
+        let configuration = try Configuration.load(yaml: text("", "timeout_ms: 250"))
+        #expect(configuration.buses[0].timeoutMs == 250 && configuration.schema == 1)
+        #expect(configuration.migrationNotes.map(\.description) == ["line 3: south[0].timeout_ms is now south[0].response_timeout_ms"])
+    }
+
+    @Test func currentSchemaNeedsNoMigration() throws {
+        let configuration = try Configuration.load(yaml: text("schema: 2\n", "response_timeout_ms: 250"))
+        #expect(configuration.buses[0].timeoutMs == 250 && configuration.schema == 2 && configuration.migrationNotes.isEmpty)
+        // The old name in a schema 2 file is a mistake, named as such.
+        #expect(throws: ConfigError.self) { try Configuration.load(yaml: text("schema: 2\n", "timeout_ms: 250")) }
+    }
+
+    @Test func aNewerSchemaIsRefused() {
+        do {
+            _ = try Configuration.load(yaml: text("schema: 3\n", "response_timeout_ms: 250"))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("schema: schema must be a version from 1 to 2 (this release reads those)"))
+        }
+    }
+}
