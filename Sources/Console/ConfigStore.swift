@@ -141,7 +141,7 @@ public final class ConfigStore: @unchecked Sendable {
     }
 
     /// Write to a temporary file, fsync, rename: a power cut leaves the old or the new file.
-    static func writeAtomically(_ text: String, to path: String) throws {
+    public static func writeAtomically(_ text: String, to path: String) throws {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw CommitError(message: "cannot write \(temporary): \(String(cString: strerror(errno)))") }

@@ -21,10 +21,11 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
     private let engineWakeup = Wakeup()
     let logger = Logger(label: "railgate")
 
-    init(configuration: Configuration, path: String, logs: LogRing) throws {
+    /// - Parameter text: the configuration text when it is not the file's (a last good copy).
+    init(configuration: Configuration, path: String, text: String? = nil, logs: LogRing) throws {
         self.path = path
         self.logs = logs
-        text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        self.text = text ?? (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         trail = try configuration.gateway.auditFile.map { file throws(AuditError) in try AuditTrail(path: file) }
         gateway = try Gateway(configuration: configuration, configPath: path, auditTrail: trail,
                               engineWakeup: engineWakeup)

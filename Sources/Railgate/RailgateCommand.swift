@@ -45,6 +45,9 @@ struct Run: ParsableCommand {
     @Option(help: .hidden)
     var debugStallAfter: Double?
 
+    @Option(help: "Keep a copy of each configuration that started here; when the configuration file is rejected, run that copy instead (and say so).")
+    var lastGood: String?
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \"\(logLevel)\"")
@@ -55,7 +58,22 @@ struct Run: ParsableCommand {
             handler.logLevel = level
             return MultiplexLogHandler([handler, logs.handler(label: label, level: level)])
         }
-        let configuration = try options.load()
+        var configuration: Configuration
+        var runningText: String?
+        var rejection: ConfigError?
+        do {
+            configuration = try Configuration.load(file: options.config)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n\(options.config): configuration not accepted\n".utf8))
+            // A file the new release or a bad edit rejects must not leave the gateway dead.
+            guard let lastGood, let text = try? String(contentsOfFile: lastGood, encoding: .utf8),
+                  let fallback = try? Configuration.load(yaml: text, baseDirectory: (options.config as NSString).deletingLastPathComponent) else {
+                throw ExitCode(2)
+            }
+            configuration = fallback
+            runningText = text
+            rejection = error
+        }
         // Block the stop signals in every thread; the main thread waits for them.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -63,8 +81,21 @@ struct Run: ParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let host = try GatewayHost(configuration: configuration, path: options.config, logs: logs)
+        let host = try GatewayHost(configuration: configuration, path: options.config, text: runningText, logs: logs)
         try host.start()
+        if let rejection, let lastGood {
+            host.logger.critical("configuration rejected; running the last configuration that started",
+                                 metadata: ["file": "\(options.config)", "last_good": "\(lastGood)",
+                                            "errors": "\(rejection.issues.count)", "first": "\(rejection.issues.first.map(\.description) ?? "")"])
+            host.audit("configuration rejected", user: "railgate",
+                       details: [("config", options.config), ("running", lastGood), ("errors", rejection.description)])
+        } else if let lastGood, let text = try? String(contentsOfFile: options.config, encoding: .utf8) {
+            do {
+                try ConfigStore.writeAtomically(text, to: lastGood)
+            } catch {
+                host.logger.warning("last good configuration not kept", metadata: ["file": "\(lastGood)", "error": "\(error)"])
+            }
+        }
         var console: ControlServer?
         if let settings = configuration.console {
             let server = ControlServer(config: settings, control: host, logger: Logger(label: "railgate.console"))
@@ -77,7 +108,8 @@ struct Run: ParsableCommand {
         }
         let notifier = SystemdNotifier()
         let watchdog = ServiceWatchdog(notifier: notifier, host: host)
-        notifier.notify("READY=1\nSTATUS=running: \(host.current.statusSummary())")
+        let mode = rejection == nil ? "running" : "running the LAST GOOD configuration (\(options.config) rejected, see the journal)"
+        notifier.notify("READY=1\nSTATUS=\(mode): \(host.current.statusSummary())")
         watchdog.start()
         if let interval = notifier.watchdogIntervalNs {
             host.logger.info("systemd watchdog fed from the sampling core", metadata: ["interval_ms": "\(interval / 1_000_000)"])

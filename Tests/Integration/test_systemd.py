@@ -79,6 +79,29 @@ def test_stopping_is_announced(procs):
     assert not systemd.times("WATCHDOG=1")
 
 
+def test_a_rejected_configuration_runs_the_last_good_one(procs):
+    sim = start_sim_tcp(procs, units="1")
+    last_good = procs.tmp / "last-good.yaml"
+    systemd = FakeSystemd(procs.tmp / "notify.sock")
+    proc = start_railgate(procs, config(sim), args=["--last-good", last_good])
+    assert wait_for(lambda: last_good.exists() and "device answering" in log_of(proc)), log_of(proc)
+    assert stop_gracefully(proc) == 0
+    # A bad edit (or a release that no longer accepts the file): the last good configuration runs, and says so.
+    bad = config(sim).replace("tags: [{name: speed, ref: 400006}]", "tags: [{name: speed, ref: 400006, type: flaot32}]")
+    proc = start_railgate(procs, bad, name="railgate-2", args=["--last-good", last_good],
+                          env={"NOTIFY_SOCKET": str(systemd.path)})
+    assert wait_for(lambda: "device answering" in log_of(proc)), log_of(proc)
+    assert 'unknown type "flaot32"' in log_of(proc)
+    assert "configuration rejected; running the last configuration that started" in log_of(proc)
+    systemd.collect(1.0)
+    assert any("STATUS=running the LAST GOOD configuration" in m for _, m in systemd.messages), systemd.messages
+    assert "flaot32" not in last_good.read_text()
+    assert stop_gracefully(proc) == 0
+    # Without a last good copy a rejected file ends with exit code 2 and its reason.
+    proc = start_railgate(procs, bad, name="railgate-3")
+    assert proc.wait(timeout=15) == 2 and 'unknown type "flaot32"' in log_of(proc)
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_units_verify_and_expose_little(tmp_path):
     # systemd-analyze verify wants the binary the unit names: point it at the built one.
