@@ -134,12 +134,12 @@ public struct CandidateConfig {
     static func replacing(_ node: Node, steps: ArraySlice<Step>, with value: Node?, path: String) throws(EditError) -> Node {
         guard let step = steps.first else { return value ?? node }
         let rest = steps.dropFirst()
+        /// An empty container for a missing level: a list when the next step indexes one.
         func fresh() -> Node {
-            if let next = rest.first, next != .key("") {
-                if case .key = next { return Node.mapping(Node.Mapping([])) }
-                return Node.sequence(Node.Sequence([]))
+            switch rest.first {
+            case .index?, .named?, .append?: return Node.sequence(Node.Sequence([]))
+            default: return Node.mapping(Node.Mapping([]))
             }
-            return Node.mapping(Node.Mapping([]))
         }
         switch step {
         case .key(let key):
