@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Modbus TCP transactions per second, side by side against one libmodbus
+server (Benchmarks/modbus/server.c, built here): the reference C loop over
+modbus_read_registers (client.c), pymodbus's client, and Railgate's bus
+poller (four devices of 2000 registers read 10 at a time, so the bus thread
+never waits for its poll period). Same request size everywhere: 10 holding
+registers. Prints each rate and Railgate's ratio to the C loop (goal ≥ 0.95).
+Every run is bounded in time."""
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build(work):
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    for name in ("server", "client"):
+        subprocess.run(["cc", "-O2", "-o", work / name, HERE / f"{name}.c", *flags], check=True)
+
+
+def serve(work, seconds):
+    port = free_port()
+    server = subprocess.Popen([work / "server", str(port), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    return port, server
+
+
+def c_loop(work, seconds):
+    port, server = serve(work, seconds + 5)
+    try:
+        out = subprocess.run([work / "client", str(port), str(seconds), "10"], capture_output=True, text=True,
+                             timeout=seconds + 30, check=True).stdout.split()
+        return float(out[0])
+    finally:
+        server.terminate()
+
+
+def pymodbus_loop(work, seconds):
+    from pymodbus.client import ModbusTcpClient
+    port, server = serve(work, seconds + 5)
+    try:
+        client = ModbusTcpClient("127.0.0.1", port=port)
+        assert client.connect()
+        done, end = 0, time.monotonic() + seconds
+        start = time.monotonic()
+        while time.monotonic() < end:
+            client.read_holding_registers(0, count=10, device_id=1)
+            done += 1
+        client.close()
+        return done / (time.monotonic() - start)
+    finally:
+        server.terminate()
+
+
+def console(sock_path, line):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(sock_path))
+        answers = []
+        for request in ({"line": ""}, {"line": line}):
+            s.sendall((json.dumps(request) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                data += s.recv(65536)
+            answers.append(json.loads(data))
+        return answers[-1]["text"]
+
+
+def requests(sock_path):
+    total = 0
+    for line in console(sock_path, "show stats").splitlines():
+        words = line.split()
+        if "requests" in words:
+            total += int(words[words.index("requests") + 1])
+    return total
+
+
+def railgate_loop(railgate, work, seconds):
+    port, server = serve(work, seconds + 30)
+    devices = "\n".join(
+        f"      - {{name: d{u}, unit: {u}, poll_ms: 10, max_gap: 0, max_registers: 10, tags: ["
+        + ", ".join(f"{{name: r{a}, table: holding-register, address: {a}}}" for a in range(0, 2000))
+        + "]}" for u in range(1, 5))
+    sock_path = work / "control.sock"
+    config = work / "throughput.yaml"
+    config.write_text(f"""gateway: {{id: bench, isa95: {{enterprise: bench}}}}
+console: {{socket: {sock_path}, history_dir: {work}/history}}
+south:
+  - name: tcp1
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {port}
+    devices:
+{devices}
+""")
+    gateway = subprocess.Popen([railgate, "run", "--config", config], stdout=subprocess.DEVNULL,
+                               stderr=open(work / "railgate.log", "w"))
+    try:
+        deadline = time.monotonic() + 30
+        while not sock_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # connected, first cycles done
+        first, t0 = requests(sock_path), time.monotonic()
+        time.sleep(seconds)
+        last, t1 = requests(sock_path), time.monotonic()
+        return (last - first) / (t1 - t0)
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=20)
+        server.terminate()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--railgate", required=True)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rg-mb-bench-") as tmp:
+        work = Path(tmp)
+        build(work)
+        reference = c_loop(work, args.seconds)
+        python = pymodbus_loop(work, args.seconds)
+        railgate = railgate_loop(args.railgate, work, args.seconds)
+    print(f"{'client':<34} {'transactions/s':>14} {'vs C loop':>10}")
+    print(f"{'C loop (libmodbus)':<34} {reference:>14.0f} {1.0:>10.2f}")
+    print(f"{'Railgate bus poller':<34} {railgate:>14.0f} {railgate / reference:>10.2f}  (goal >= 0.95)")
+    print(f"{'pymodbus client':<34} {python:>14.0f} {python / reference:>10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
