@@ -115,10 +115,10 @@ public final class ConsoleSession {
                 let diff = LineDiff.compare(Self.normalized(control.running().text, base: current.baseDirectory), current.yaml)
                 return Reply(ok: true, text: diff.isEmpty ? "no changes" : diff)
             }
-            if args.isEmpty { return Reply(ok: true, text: current.yaml) }
+            if args.isEmpty { return Reply(ok: true, text: Self.masked(current.yaml)) }
             do {
                 guard let node = try current.value(at: args[0]) else { return fail("\(args[0]) is not set") }
-                return Reply(ok: true, text: (try? Yams.serialize(node: node, width: -1, allowUnicode: true)) ?? "")
+                return Reply(ok: true, text: Self.masked((try? Yams.serialize(node: node, width: -1, allowUnicode: true)) ?? ""))
             } catch {
                 return fail("\(error)")
             }
@@ -236,7 +236,7 @@ public final class ConsoleSession {
         case "status": return Reply(ok: true, text: control.statusLines().joined(separator: "\n"))
         case "devices": return Reply(ok: true, text: control.deviceLines().joined(separator: "\n"))
         case "stats": return Reply(ok: true, text: control.statsLines().joined(separator: "\n"))
-        case "config": return Reply(ok: true, text: control.running().text)
+        case "config": return Reply(ok: true, text: Self.masked(control.running().text))
         case "log":
             let count = args.count > 1 ? Int(args[1]) ?? 40 : 40
             return Reply(ok: true, text: control.recentLog(count).joined(separator: "\n"))
@@ -438,6 +438,12 @@ public final class ConsoleSession {
             details = fields.keys.sorted().filter { $0 != "diff" }.map { "\($0)=\(fields[$0] ?? "")" }.joined(separator: " ")
         }
         return "\(time) \(event) by \(user) \(details)"
+    }
+
+    /// Configuration text with password values masked.
+    static func masked(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { LineDiff.maskingSecrets(String($0)) }
+            .joined(separator: "\n")
     }
 
     /// Text the user typed after the first `count` words, as typed.

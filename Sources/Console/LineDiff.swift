@@ -35,9 +35,21 @@ enum LineDiff {
         for index in keep.sorted() {
             if previous >= 0 && index > previous + 1 { out.append("  …") }
             let (mark, text) = lines[index]
-            out.append("\(mark) \(text)")
+            // Compared as written, shown masked: a changed password is a changed line without its value.
+            out.append("\(mark) \(maskingSecrets(text))")
             previous = index
         }
         return out.joined(separator: "\n")
+    }
+
+    /// `password: s3cret` → `password: ********` (also inside flow mappings), so
+    /// secrets reach neither the screen nor the audit trail.
+    static func maskingSecrets(_ line: String) -> String {
+        guard let range = line.range(of: "password:") else { return line }
+        let after = line[range.upperBound...]
+        let valueEnd = after.firstIndex { $0 == "," || $0 == "}" } ?? after.endIndex
+        let value = after[..<valueEnd].trimmingCharacters(in: .whitespaces)
+        guard !value.isEmpty else { return line }
+        return String(line[..<range.upperBound]) + " ********" + String(after[valueEnd...])
     }
 }

@@ -76,3 +76,15 @@ import Testing
         #expect(ConsoleSession.rest(of: "set  a.b   {x: 1, y: 2}", after: 2) == "{x: 1, y: 2}")
     }
 }
+
+@Suite struct SecretTests {
+    @Test func passwordsAreMaskedInDiffsAndListings() {
+        let masked = LineDiff.maskingSecrets("  password: s3cret")
+        #expect(!masked.contains("s3cret") && masked.hasPrefix("  password: ********"))
+        #expect(!LineDiff.maskingSecrets("mqtt: {host: b, password: s3cret, qos: 1}").contains("s3cret"))
+        #expect(LineDiff.maskingSecrets("mqtt: {host: b, password: s3cret, qos: 1}").hasSuffix(", qos: 1}"))
+        let diff = LineDiff.compare("mqtt:\n  password: old1\n", "mqtt:\n  password: new2\n")
+        #expect(!diff.contains("old1") && !diff.contains("new2") && diff.contains("-   password: ********"))
+        #expect(LineDiff.maskingSecrets("  host: broker") == "  host: broker")
+    }
+}
