@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Footprint and scaling for scripts/bench: Railgate (release build, static
+Swift stdlib) with 100, 1 000 and 10 000 Modbus tags polled from the libmodbus
+C server of Benchmarks/modbus, publishing to mosquitto and serving OPC UA.
+
+Per size: resident memory (VmRSS) after 5 s of steady state, CPU share over
+those 5 s (utime + stime from /proc), and start-up to the first MQTT message
+(process start → first publication seen by a paho subscriber). Goals from the
+product card: RSS ≤ 12 MB at 1 000 tags / 100 ms, ≤ 20 MB at 10 000 tags / 1 s;
+start-up ≤ 200 ms. Every run is bounded in time.
+
+What dominates RSS (measured with /proc/PID/smaps on the demo configuration):
+file-backed pages of the binary itself — the static Swift stdlib with
+Foundation and its ICU data — about 24 of 31 MB; anonymous memory (heap,
+stacks) is under 4 MB."""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+ROOT = Path(__file__).resolve().parents[2]
+MODBUS = ROOT / "Benchmarks" / "modbus"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def config(tags, poll_ms, modbus_port, mqtt_port, ua_port):
+    devices = []
+    left, unit = tags, 1
+    while left > 0:
+        count = min(2000, left)
+        devices.append(f"      - {{name: d{unit}, unit: {unit}, poll_ms: {poll_ms}, tags: ["
+                       + ", ".join(f"{{name: r{a}, table: holding-register, address: {a}}}" for a in range(count))
+                       + "]}")
+        left -= count
+        unit += 1
+    return f"""schema: 2
+gateway: {{id: bench, isa95: {{enterprise: bench}}}}
+mqtt: {{host: 127.0.0.1, port: {mqtt_port}, qos: 0, retain: false, topic_prefix: fp}}
+opcua: {{host: 127.0.0.1, port: {ua_port}}}
+south:
+  - name: tcp1
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {modbus_port}
+    devices:
+""" + "\n".join(devices) + "\n"
+
+
+def measure(railgate, work, tags, poll_ms, mqtt_port, server_bin):
+    modbus_port, ua_port = free_port(), free_port()
+    server = subprocess.Popen([server_bin, str(modbus_port), "60"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    first = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fp-{tags}")
+    client.on_message = lambda c, u, m: first.set()
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *a: subscribed.set()
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe("fp/#", qos=0)
+    client.connect("127.0.0.1", mqtt_port)
+    client.loop_start()
+    assert subscribed.wait(10)
+    path = work / f"fp{tags}.yaml"
+    path.write_text(config(tags, poll_ms, modbus_port, mqtt_port, ua_port))
+    started = time.monotonic()
+    proc = subprocess.Popen([railgate, "run", "--config", path], stdout=subprocess.DEVNULL,
+                            stderr=open(work / f"fp{tags}.log", "w"))
+    try:
+        first.wait(20)
+        startup_ms = (time.monotonic() - started) * 1000 if first.is_set() else float("nan")
+        time.sleep(3)  # steady state
+        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(5)
+        cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
+        return {"rss_mib": rss_kib(proc.pid) / 1024, "cpu": (cpu1 - cpu0) / (t1 - t0) * 100, "startup_ms": startup_ms}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        server.terminate()
+        client.loop_stop()
+        client.disconnect()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--railgate", required=True)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rg-footprint-") as tmp:
+        work = Path(tmp)
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        subprocess.run(["cc", "-O2", "-o", work / "server", MODBUS / "server.c", *flags], check=True)
+        mqtt_port = free_port()
+        (work / "mosquitto.conf").write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        broker = subprocess.Popen(["mosquitto", "-c", work / "mosquitto.conf"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        wait_port(mqtt_port)
+        try:
+            print(f"{'tags':>6} {'poll':>7} {'RSS MiB':>8} {'CPU %':>6} {'start-up ms':>12}  goal")
+            for tags, poll_ms, goal in [(100, 100, ""), (1000, 100, "RSS ≤ 12 MB, start-up ≤ 200 ms"),
+                                        (10000, 1000, "RSS ≤ 20 MB")]:
+                r = measure(args.railgate, work, tags, poll_ms, mqtt_port, work / "server")
+                print(f"{tags:>6} {poll_ms:>5}ms {r['rss_mib']:>8.1f} {r['cpu']:>6.1f} {r['startup_ms']:>12.0f}  {goal}")
+        finally:
+            broker.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
