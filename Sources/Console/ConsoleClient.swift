@@ -1,6 +1,7 @@
 import CEdit
 import Foundation
 import Glibc
+import RailgateCore
 
 /// `railgate console`: a line editor (libedit: history, tab completion)
 /// over the control socket. Plain text for an 80×24 VT100; long answers are
@@ -41,17 +42,8 @@ public final class ConsoleClient {
 
     private func connect() -> Bool {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard fd >= 0, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return fail("bad socket path \(socketPath)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        guard fd >= 0, let address = UnixSocketAddress(socketPath) else { return fail("bad socket path \(socketPath)") }
+        let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
         if result == 0 { return true }
         switch errno {
         case EACCES, EPERM:

@@ -1,30 +1,20 @@
 import Foundation
 import Glibc
 import Logging
+import RailgateCore
 
 /// systemd's service notification protocol (sd_notify(3)): newline-separated
 /// assignments in one datagram to the socket named by $NOTIFY_SOCKET. Outside
 /// systemd (no variable) every call does nothing.
 final class SystemdNotifier: @unchecked Sendable {
     private let fd: Int32
-    private var address = sockaddr_un()
-    private let length: socklen_t
+    private let address: UnixSocketAddress?
     /// Half of WATCHDOG_USEC: how often the watchdog wants to hear from us.
     let watchdogIntervalNs: Int64?
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        var path = environment["NOTIFY_SOCKET"] ?? ""
-        if path.hasPrefix("@") { path = "\0" + path.dropFirst() }  // abstract namespace
-        let bytes = Array(path.utf8)
-        if bytes.isEmpty || bytes.count >= MemoryLayout.size(ofValue: address.sun_path) {
-            fd = -1
-            length = 0
-        } else {
-            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-            length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
-        }
+        address = UnixSocketAddress(environment["NOTIFY_SOCKET"] ?? "")
+        fd = address == nil ? -1 : socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         // WATCHDOG_PID, when set, names the process the watchdog is meant for.
         let forUs = environment["WATCHDOG_PID"].map { Int32($0) == getpid() } ?? true
         if forUs, let usec = environment["WATCHDOG_USEC"].flatMap(Int64.init), usec > 0 {
@@ -40,12 +30,10 @@ final class SystemdNotifier: @unchecked Sendable {
 
     /// Sends `READY=1`, `STATUS=…`, `WATCHDOG=1`, `STOPPING=1` and the like.
     func notify(_ assignments: String) {
-        guard fd >= 0 else { return }
+        guard fd >= 0, let address else { return }
         let bytes = Array(assignments.utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), target, length) }
-            }
+        _ = address.withSockaddr { target, length in
+            bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), target, length) }
         }
     }
 }
