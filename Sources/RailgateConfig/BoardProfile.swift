@@ -32,13 +32,8 @@ public struct BoardProfile: Sendable, Equatable {
     /// Reads `gateway.board`; problems go to the log with the board file's lines.
     static func load(_ gateway: NodeReader, baseDirectory: String) -> BoardProfile? {
         guard let name = gateway.string("board") else { return nil }
-        let directories = searchPath(baseDirectory: baseDirectory)
-        guard let file = directories.map({ "\($0)/\(name).yaml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            let known = Set(directories.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
-                .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }).sorted()
-            gateway.issue("board", "no board profile \"\(name)\" in \(directories.joined(separator: ", "))\(known.isEmpty ? "" : " (found: \(known.joined(separator: ", ")))")")
-            return nil
-        }
+        guard let file = Configuration.findYAML(name, kind: "board profile", in: searchPath(baseDirectory: baseDirectory),
+                                                reader: gateway, key: "board") else { return nil }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8),
               let node = try? Yams.compose(yaml: text), node.mapping != nil else {
             gateway.issue("board", "board profile \(file) is not a YAML mapping")

@@ -102,10 +102,7 @@ extension Configuration {
             reader.issue("profile", "\"\(name)\" is not a profile name (letters, digits, -, _ and .)")
             return []
         }
-        guard let file = searchPath.map({ "\($0)/\(name).yaml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            let known = Set(searchPath.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
-                .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }).sorted()
-            reader.issue("profile", "no device profile \"\(name)\" in \(searchPath.joined(separator: ", "))\(known.isEmpty ? "" : " (found: \(known.joined(separator: ", ")))")")
+        guard let file = findYAML(name, kind: "device profile", in: searchPath, reader: reader, key: "profile") else {
             return []
         }
         let node: Node?
@@ -122,6 +119,18 @@ extension Configuration {
         let profile = NodeReader(node: node, path: "\(reader.childPath("profile"))[\(name)]", log: reader.log, file: file)
         profile.rejectUnknownKeys(["description", "tags"])
         return profile.sequence("tags", required: true)
+    }
+
+    /// `NAME.yaml` in the first directory of `searchPath` that has it; else an
+    /// issue at `key` naming the directories and the names they do have.
+    static func findYAML(_ name: String, kind: String, in searchPath: [String], reader: NodeReader, key: String) -> String? {
+        if let file = searchPath.map({ "\($0)/\(name).yaml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            return file
+        }
+        let known = Set(searchPath.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }).sorted()
+        reader.issue(key, "no \(kind) \"\(name)\" in \(searchPath.joined(separator: ", "))\(known.isEmpty ? "" : " (found: \(known.joined(separator: ", ")))")")
+        return nil
     }
 
     /// Duplicate names and overlapping addresses within one device.
