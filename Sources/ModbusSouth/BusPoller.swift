@@ -39,7 +39,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     // Shared with other threads.
     private let statistics: Mutex<[DeviceStats]>
     private let pendingWrites = WriteQueue()
-    private let pendingReads = Mutex<[DiagnosticRead]>([])
+    private let pendingReads = PendingQueue<DiagnosticRead>()
     private let thread = SouthThread()
     private var wakeup: Wakeup { thread.wakeup }
 
@@ -98,18 +98,13 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     }
 
     func enqueue(_ read: DiagnosticRead) {
-        pendingReads.withLock { $0.append(read) }
+        pendingReads.append(read)
         wakeup.signal()
     }
 
     /// Runs queued diagnostic reads on the bus thread.
     private func executeDiagnosticReads(_ connection: ModbusConnection) {
-        let reads = pendingReads.withLock { queue -> [DiagnosticRead] in
-            if queue.isEmpty { return [] }
-            defer { queue = [] }
-            return queue
-        }
-        for read in reads {
+        for read in pendingReads.takeAll() {
             if connection.isSerial { Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs) }
             execute(read, on: connection, registers: registers, bits: bits)
             lastFrameEnd = Clock.monotonicNs()
@@ -144,12 +139,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     /// Answers queued writes and diagnostic reads with `failed(why)`.
     private func failPendingWrites(_ why: String) {
         pendingWrites.failAll(why)
-        let reads = pendingReads.withLock { queue -> [DiagnosticRead] in
-            if queue.isEmpty { return [] }
-            defer { queue = [] }
-            return queue
-        }
-        for read in reads { read.completion(.failure(DiagnosticReadError(description: why))) }
+        for read in pendingReads.takeAll() { read.completion(.failure(DiagnosticReadError(description: why))) }
     }
 
     /// Completed cycles of one device. Allocates nothing (for benchmarks).

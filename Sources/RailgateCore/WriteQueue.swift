@@ -1,20 +1,14 @@
 import Synchronization
 
-/// Writes waiting for a south thread: queued from any thread, taken by the
+/// Requests waiting for a south thread: queued from any thread, taken by the
 /// bus or line thread between cycles.
-public final class WriteQueue: Sendable {
-    public struct Entry: Sendable {
-        public var tag: Int
-        public var value: WriteValue
-        public var completion: @Sendable (WriteOutcome) -> Void
-    }
-
+public final class PendingQueue<Entry: Sendable>: Sendable {
     private let entries = Mutex<[Entry]>([])
 
     public init() {}
 
-    public func append(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
-        entries.withLock { $0.append(Entry(tag: tag, value: value, completion: completion)) }
+    public func append(_ entry: Entry) {
+        entries.withLock { $0.append(entry) }
     }
 
     /// Everything queued, oldest first; the queue is left empty. Allocates
@@ -25,6 +19,22 @@ public final class WriteQueue: Sendable {
             defer { queue = [] }
             return queue
         }
+    }
+}
+
+/// A write waiting for its south thread.
+public struct PendingWrite: Sendable {
+    public var tag: Int
+    public var value: WriteValue
+    public var completion: @Sendable (WriteOutcome) -> Void
+}
+
+/// Writes waiting for a south thread.
+public typealias WriteQueue = PendingQueue<PendingWrite>
+
+extension PendingQueue where Entry == PendingWrite {
+    public func append(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        append(PendingWrite(tag: tag, value: value, completion: completion))
     }
 
     /// Answers everything queued with `failed(why)`.
