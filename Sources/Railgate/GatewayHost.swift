@@ -5,7 +5,6 @@ import RailgateAudit
 import RailgateConfig
 import RailgateCore
 import MQTTNorth
-import Synchronization
 
 /// Owns the running `Gateway` and replaces it on a console commit. The
 /// audit trail lives here, so one chain continues across replacements.
@@ -138,14 +137,12 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             let names = gateway.pollers.map(\.bus.name)
             return .failure(ConsoleError("no Modbus bus \"\(bus)\" (buses: \(names.isEmpty ? "none" : names.joined(separator: ", ")))"))
         }
-        let answer = Mutex<Result<[UInt16], ConsoleError>?>(nil)
-        let done = Wakeup()
+        let answer = Answer<Result<[UInt16], ConsoleError>>()
         poller.submitDiagnosticRead(unit: unit, table: table, start: start, count: count) { result in
-            answer.withLock { $0 = result.mapError { ConsoleError($0.description) } }
-            done.signal()
+            answer.deliver(result.mapError { ConsoleError($0.description) })
         }
-        done.wait(timeoutNs: Int64(poller.bus.timeoutMs) * 1_000_000 * 3 + 5_000_000_000)
-        return answer.withLock { $0 } ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
+        return answer.wait(timeoutNs: Int64(poller.bus.timeoutMs) * 1_000_000 * 3 + 5_000_000_000)
+            ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
     }
 
     func testMQTT() -> (ok: Bool, text: String) {

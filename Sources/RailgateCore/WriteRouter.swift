@@ -87,17 +87,8 @@ public final class WriteRouter: Sendable {
     /// Blocking form of `write` for threads that may wait (console, tests).
     public func writeAndWait(path: String, value: WriteValue, origin: String,
                              timeoutNs: Int64 = 10_000_000_000) -> WriteOutcome {
-        let answer = Answer()
-        write(path: path, value: value, origin: origin) { outcome in
-            answer.outcome.withLock { $0 = outcome }
-            answer.done.signal()
-        }
-        answer.done.wait(timeoutNs: timeoutNs)
-        return answer.outcome.withLock { $0 } ?? .failed("no answer from the bus within \(timeoutNs / 1_000_000) ms")
-    }
-
-    private final class Answer: Sendable {
-        let outcome = Mutex<WriteOutcome?>(nil)
-        let done = Wakeup()
+        let answer = Answer<WriteOutcome>()
+        write(path: path, value: value, origin: origin) { answer.deliver($0) }
+        return answer.wait(timeoutNs: timeoutNs) ?? .failed("no answer from the bus within \(timeoutNs / 1_000_000) ms")
     }
 }
