@@ -16,7 +16,6 @@ stacks) is under 4 MB."""
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,26 +25,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-ROOT = Path(__file__).resolve().parents[2]
-MODBUS = ROOT / "Benchmarks" / "modbus"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchlib import build_modbus, free_port, wait_port  # noqa: E402
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def cpu_seconds(pid):
@@ -123,9 +106,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rg-footprint-") as tmp:
         work = Path(tmp)
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True,
-                               check=True).stdout.split()
-        subprocess.run(["cc", "-O2", "-o", work / "server", MODBUS / "server.c", *flags], check=True)
+        build_modbus(work, names=("server",))
         mqtt_port = free_port()
         (work / "mosquitto.conf").write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         broker = subprocess.Popen(["mosquitto", "-c", work / "mosquitto.conf"], stdout=subprocess.DEVNULL,

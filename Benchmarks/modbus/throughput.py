@@ -16,20 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def build(work):
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True,
-                           check=True).stdout.split()
-    for name in ("server", "client"):
-        subprocess.run(["cc", "-O2", "-o", work / name, HERE / f"{name}.c", *flags], check=True)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchlib import build_modbus, free_port  # noqa: E402
 
 
 def serve(work, seconds):
@@ -130,7 +118,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rg-mb-bench-") as tmp:
         work = Path(tmp)
-        build(work)
+        build_modbus(work)
         reference = c_loop(work, args.seconds)
         python = pymodbus_loop(work, args.seconds)
         railgate = railgate_loop(args.railgate, work, args.seconds)

@@ -9,7 +9,6 @@ the pymodbus simulator, mosquitto and a paho subscriber.
 Every loop is bounded in count and time."""
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,23 +21,8 @@ import paho.mqtt.client as mqtt
 from pymodbus.client import ModbusTcpClient
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing on port {port}")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchlib import free_port, wait_port  # noqa: E402
 
 
 class Subscriber:

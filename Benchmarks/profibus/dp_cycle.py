@@ -13,9 +13,7 @@ minimum station delay min TSDR (11 bit times).
 Every run is bounded in time."""
 
 import argparse
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,10 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IDLE_BITS_PER_EXCHANGE = 33 + 11
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchlib import free_port  # noqa: E402
 
 
 def wait(predicate, timeout):
