@@ -133,8 +133,7 @@ public struct DPDiagnosis: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let hex = String(identNumber, radix: 16, uppercase: true)
-        var text = "ident 0x\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex), master \(masterAddress)"
+        var text = "ident \(Hex.word(identNumber)), master \(masterAddress)"
         let names = flags
         if !names.isEmpty { text += ", " + names.joined(separator: ", ") }
         if !extended.isEmpty { text += ", extended " + Hex.string(extended) }
@@ -142,12 +141,21 @@ public struct DPDiagnosis: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Formatting of octet strings for messages.
-enum Hex {
-    static func string(_ bytes: [UInt8]) -> String {
+/// Hexadecimal for messages and reports, the way PROFIBUS tools print it.
+public enum Hex {
+    /// `10 51 20 61`
+    public static func string(_ bytes: [UInt8]) -> String {
         bytes.map { byte in
             let text = String(byte, radix: 16, uppercase: true)
             return byte < 16 ? "0" + text : text
         }.joined(separator: " ")
+    }
+
+    /// `0x08`
+    public static func byte(_ value: UInt8) -> String { "0x" + string([value]) }
+
+    /// `0x5247`
+    public static func word(_ value: UInt16) -> String {
+        "0x" + [UInt8(value >> 8), UInt8(value & 0xFF)].map { string([$0]) }.joined()
     }
 }

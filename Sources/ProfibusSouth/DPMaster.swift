@@ -203,7 +203,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         case .offline:
             guard let diagnosis = readDiagnosis(index, port: port) else { return }
             if diagnosis.identNumber != slave.config.identNumber {
-                fault(index, "wrong ident number: the slave reports \(Self.hex16(diagnosis.identNumber)), \(slave.config.gsdFile) says \(Self.hex16(slave.config.identNumber)); no data exchange",
+                fault(index, "wrong ident number: the slave reports \(Hex.word(diagnosis.identNumber)), \(slave.config.gsdFile) says \(Hex.word(slave.config.identNumber)); no data exchange",
                       quality: Quality(reason: .config))
                 return
             }
@@ -281,7 +281,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                     fault(index, "the slave is no longer in data exchange (it answers \"service not active\"; restarted?)",
                           quality: Quality(reason: .protocolError))
                 } else {
-                    fault(index, "unexpected answer to Data_Exchange (function code \(Self.hex8(frame.fc)))",
+                    fault(index, "unexpected answer to Data_Exchange (function code \(Hex.byte(frame.fc)))",
                           quality: Quality(reason: .protocolError))
                 }
                 return
@@ -412,7 +412,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             }
             return diagnosis
         case .frame(let frame):
-            fault(index, "Slave_Diag answered with function code \(Self.hex8(frame.fc)) and \(frame.dataCount) octets",
+            fault(index, "Slave_Diag answered with function code \(Hex.byte(frame.fc)) and \(frame.dataCount) octets",
                   quality: Quality(reason: .protocolError))
         case .shortAck:
             fault(index, "Slave_Diag answered with a short acknowledgement", quality: Quality(reason: .protocolError))
@@ -442,7 +442,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             case FDL.FC.serviceNotActive: "service not active"
             case FDL.FC.noResource, FDL.FC.dataLowNoResource, FDL.FC.dataHighNoResource: "no resource"
             case FDL.FC.userError: "user error"
-            default: "function code \(Self.hex8(frame.fc))"
+            default: "function code \(Hex.byte(frame.fc))"
             }
             fault(index, "\(service) refused: \(why)", quality: Quality(reason: .protocolError))
         case .noAnswer(let quality):
@@ -630,9 +630,6 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             slave.awaitingExchange.append(write.completion)
         }
     }
-
-    static func hex8(_ value: UInt8) -> String { String(format: "0x%02X", value) }
-    static func hex16(_ value: UInt16) -> String { String(format: "0x%04X", value) }
 }
 
 /// Line-thread state of one slave: sequence position, FCB, process images.

@@ -1,5 +1,6 @@
 import ModbusSouth
 import Foundation
+import ProfibusSouth
 import RailgateConfig
 
 /// What `railgate check` prints: the buses, devices and the read plan of
@@ -39,10 +40,9 @@ struct ReadPlanReport {
             let serial = line.serial
             lines.append("profibus line \(line.name): \(serial.device) \(serial.baud) bit/s 8E1, master \(line.masterAddress), slot time \(line.slotTimeBits) bit times, cycle \(line.cycleMs) ms")
             for slave in line.slaves {
-                let ident = String(slave.identNumber, radix: 16, uppercase: true)
-                lines.append("  slave \(slave.name) address \(slave.address), ident 0x\(ident), \(slave.inputBytes) input / \(slave.outputBytes) output octets, \(slave.tags.count) tags")
-                lines.append("    modules: \(slave.modules.joined(separator: ", ")) (Chk_Cfg \(slave.configBytes.map { String(format: "%02X", $0) }.joined(separator: " ")))")
-                lines.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : slave.userParameters.map { String(format: "%02X", $0) }.joined(separator: " ")); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
+                lines.append("  slave \(slave.name) address \(slave.address), ident \(Hex.word(slave.identNumber)), \(slave.inputBytes) input / \(slave.outputBytes) output octets, \(slave.tags.count) tags")
+                lines.append("    modules: \(slave.modules.joined(separator: ", ")) (Chk_Cfg \(Hex.string(slave.configBytes)))")
+                lines.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : Hex.string(slave.userParameters)); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
             }
         }
         if !configuration.buses.isEmpty {
