@@ -1,8 +1,17 @@
-"""Helpers the benchmark scripts share: loopback ports and the libmodbus C
-programs of Benchmarks/modbus."""
+"""Helpers the benchmark scripts share: loopback ports, the libmodbus C
+programs of Benchmarks/modbus, and the machine-readable results file.
 
+Every figure a script prints is also recorded with `record(section, ...)`
+into the JSON file named by RAILGATE_BENCH_RESULTS (scripts/bench sets it to
+.build/bench/results.json); without that variable nothing is written.
+From a shell: python3 Benchmarks/benchlib.py record SECTION key=value ..."""
+
+import json
+import math
+import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,4 +41,81 @@ def build_modbus(work, names=("server", "client")):
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True,
                            check=True).stdout.split()
     for name in names:
-        subprocess.run(["cc", "-O2", "-o", Path(work) / name, MODBUS / f"{name}.c", *flags], check=True)
+        subprocess.run(["cc", "-O2", "-g", "-o", Path(work) / name, MODBUS / f"{name}.c", *flags], check=True)
+
+
+def console(sock_path, line):
+    """One command on Railgate's control socket; returns its text."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(str(sock_path))
+        answers = []
+        for request in ({"line": ""}, {"line": line}):
+            s.sendall((json.dumps(request) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise SystemExit(f"the control socket closed during {line!r}")
+                data += chunk
+            answers.append(json.loads(data))
+        return answers[-1]["text"]
+
+
+def device_stats(sock_path):
+    """Modbus device counters from `show stats`: {device: {"cycles": …,
+    "requests": …, "errors": …, "missed": …, "last_cycle_us": …}}."""
+    stats = {}
+    for line in console(sock_path, "show stats").splitlines():
+        words = line.split()
+        if len(words) > 11 and words[1] == "cycles" and words[9] == "last":
+            stats[words[0].rstrip(":")] = {"cycles": int(words[2]), "requests": int(words[4]),
+                                          "errors": int(words[6]), "missed": int(words[8]),
+                                          "last_cycle_us": int(words[11])}
+    return stats
+
+
+def wait_path(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{path} did not appear")
+        time.sleep(0.05)
+
+
+def record(section, **figures):
+    """Adds `figures` under `section` in the results file (merging with what
+    the section already holds)."""
+    path = os.environ.get("RAILGATE_BENCH_RESULTS")
+    if not path:
+        return
+    path = Path(path)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.setdefault(section, {}).update(figures)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def percentile(sorted_values, fraction):
+    """The nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(fraction * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+def _number(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3 or sys.argv[1] != "record":
+        sys.exit("usage: benchlib.py record SECTION key=value ...")
+    record(sys.argv[2], **{k: _number(v) for k, v in (arg.split("=", 1) for arg in sys.argv[3:])})

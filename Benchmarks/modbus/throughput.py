@@ -8,8 +8,6 @@ registers. Prints each rate and Railgate's ratio to the C loop (goal ≥ 0.95).
 Every run is bounded in time."""
 
 import argparse
-import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchlib import build_modbus, free_port  # noqa: E402
+from benchlib import build_modbus, device_stats, free_port, record  # noqa: E402
 
 
 def serve(work, seconds):
@@ -54,26 +52,8 @@ def pymodbus_loop(work, seconds):
         server.terminate()
 
 
-def console(sock_path, line):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(str(sock_path))
-        answers = []
-        for request in ({"line": ""}, {"line": line}):
-            s.sendall((json.dumps(request) + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                data += s.recv(65536)
-            answers.append(json.loads(data))
-        return answers[-1]["text"]
-
-
 def requests(sock_path):
-    total = 0
-    for line in console(sock_path, "show stats").splitlines():
-        words = line.split()
-        if "requests" in words:
-            total += int(words[words.index("requests") + 1])
-    return total
+    return sum(device["requests"] for device in device_stats(sock_path).values())
 
 
 def railgate_loop(railgate, work, seconds):
@@ -126,6 +106,9 @@ def main():
     print(f"{'C loop (libmodbus)':<34} {reference:>14.0f} {1.0:>10.2f}")
     print(f"{'Railgate bus poller':<34} {railgate:>14.0f} {railgate / reference:>10.2f}  (goal >= 0.95)")
     print(f"{'pymodbus client':<34} {python:>14.0f} {python / reference:>10.2f}")
+    record("modbus_tcp_throughput", c_loop_tps=round(reference), railgate_tps=round(railgate),
+           pymodbus_tps=round(python), railgate_ratio=round(railgate / reference, 3),
+           pymodbus_ratio=round(python / reference, 3), goal_ratio=0.95)
     return 0
 
 

@@ -39,7 +39,7 @@ public final class AuditTrail: Sendable {
     }
 
     deinit {
-        state.withLock { close($0.fd) }
+        _ = state.withLock { close($0.fd) }
     }
 
     /// Appends one entry; returns its hash. `details` keys keep their order.

@@ -27,11 +27,18 @@ public final class TagEngine: @unchecked Sendable {
     /// Bus threads signal this after pushing a cycle's samples.
     public let wakeup: Wakeup
 
-    // Engine-thread state, indexed by tag.
-    private var lastValue: [SampleValue]
-    private var lastQuality: [Quality]
-    private var emitted: [Bool]
-    private var lastText: [[UInt8]]
+    /// What was last emitted for a tag (engine thread only).
+    private struct Emitted {
+        var value: SampleValue = .zero
+        var quality = Quality(reason: .waitingForInitialData)
+        var emitted = false
+        var text: [UInt8] = []
+    }
+
+    /// Engine-thread state, indexed by tag: one allocation for the engine's
+    /// life, reached through a pointer so that the sampling path pays no
+    /// exclusivity checks (which `var` arrays of a class cost per access).
+    private let last: UnsafeMutableBufferPointer<Emitted>
     private let kinds: [ValueKind]
     private let deadbands: [Double]
 
@@ -55,12 +62,15 @@ public final class TagEngine: @unchecked Sendable {
         precondition(self.ringBases.count == rings.count, "one base per ring")
         self.sinks = sinks
         let count = table.count
-        lastValue = Array(repeating: .zero, count: count)
-        lastQuality = Array(repeating: Quality(reason: .waitingForInitialData), count: count)
-        emitted = Array(repeating: false, count: count)
-        lastText = Array(repeating: [], count: count)
+        last = .allocate(capacity: count)
+        _ = last.initialize(from: repeatElement(Emitted(), count: count))
         kinds = table.tags.map(\.kind)
         deadbands = table.tags.map(\.deadband)
+    }
+
+    deinit {
+        last.baseAddress?.deinitialize(count: last.count)
+        last.deallocate()
     }
 
     public var stats: TagEngineStats {
@@ -138,32 +148,33 @@ public final class TagEngine: @unchecked Sendable {
         var newText: String? = nil
         var textChanged = false
         if kind == .string && sample.quality.isGood {
-            textChanged = !lastText[index].elementsEqual(text)
-            if textChanged || !emitted[index] {
-                lastText[index] = Array(text)
+            textChanged = !last[index].text.elementsEqual(text)
+            if textChanged || !last[index].emitted {
+                last[index].text = Array(text)
                 newText = String(decoding: text, as: UTF8.self)
             }
         }
         table.store(sample, gatewayTimestamp: now, text: newText)
 
+        let previous = last[index]
         let isChange: Bool
-        if !emitted[index] || sample.quality != lastQuality[index] {
+        if !previous.emitted || sample.quality != previous.quality {
             isChange = true
         } else if !sample.quality.isGood {
             isChange = false
         } else if kind == .string {
             isChange = textChanged
         } else if deadbands[index] > 0 {
-            let delta = sample.value.numeric(kind) - lastValue[index].numeric(kind)
+            let delta = sample.value.numeric(kind) - previous.value.numeric(kind)
             isChange = abs(delta) > deadbands[index] || delta.isNaN
         } else {
-            isChange = sample.value != lastValue[index]
+            isChange = sample.value != previous.value
         }
         guard isChange else { return false }
 
-        emitted[index] = true
-        lastQuality[index] = sample.quality
-        if sample.quality.isGood { lastValue[index] = sample.value }
+        last[index].emitted = true
+        last[index].quality = sample.quality
+        if sample.quality.isGood { last[index].value = sample.value }
         for sink in sinks { sink.ring.push(sample) }
         return true
     }
