@@ -159,6 +159,14 @@ final class Connection {
             UAIds.Encoding.activateSessionRequest)
     }
 
+    /// Ends the session (a closed socket alone leaves it to time out, as
+    /// OPC UA wants, and later runs would meet the server's session limit).
+    func closeSession() {
+        let _: CloseSessionResponse? = try? call(
+            CloseSessionRequest(requestHeader: RequestHeader(authenticationToken: token), deleteSubscriptions: true),
+            UAIds.Encoding.closeSessionRequest)
+    }
+
     func call<Request: UACodable, Response: UACodable>(_ request: Request, _ encoding: NodeId) throws -> Response {
         var w = UAWriter()
         w.writeUInt32(channelId)
@@ -216,6 +224,7 @@ for _ in 0..<options.connections {
             }
             done += 1
         }
+        connection.closeSession()
         counter.lock.lock(); counter.requests += done; counter.lock.unlock()
     }.start()
 }

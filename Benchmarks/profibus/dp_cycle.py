@@ -25,7 +25,7 @@ IDLE_BITS_PER_EXCHANGE = 33 + 11
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchlib import free_port  # noqa: E402
+from benchlib import free_port, record  # noqa: E402
 
 
 def wait(predicate, timeout):
@@ -94,6 +94,7 @@ def main():
     args = parser.parse_args()
     print(f"{'slaves':>6} {'cycles':>7} {'octets/cycle':>12} {'CPU µs/cycle':>12} {'PTY µs/cycle':>12}"
           f" {'wire µs @187.5k':>15} {'wire µs @1.5M':>13} {'CPU/wire @1.5M':>14}")
+    figures = {}
     with tempfile.TemporaryDirectory(prefix="rg-dp-bench-") as tmp:
         for n in (int(x) for x in args.slaves.split(",")):
             r = run(args.railgate, n, args.seconds, Path(tmp))
@@ -102,6 +103,11 @@ def main():
             wire_fast = bits / 1_500_000 * 1e6
             print(f"{n:>6} {r['cycles']:>7} {r['octets']:>12.1f} {r['cpu_us']:>12.1f} {r['wall_us']:>12.0f}"
                   f" {wire_slow:>15.0f} {wire_fast:>13.0f} {r['cpu_us'] / wire_fast:>14.2f}")
+            figures[f"slaves_{n}"] = {"cycles": r["cycles"], "octets": round(r["octets"], 1),
+                                      "cpu_us": round(r["cpu_us"], 1), "pty_us": round(r["wall_us"]),
+                                      "wire_us_187k5": round(wire_slow), "wire_us_1m5": round(wire_fast),
+                                      "cpu_vs_wire_1m5": round(r["cpu_us"] / wire_fast, 3)}
+    record("profibus_dp_cycle", **figures)
 
 
 if __name__ == "__main__":

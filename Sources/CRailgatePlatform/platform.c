@@ -2,6 +2,7 @@
 #include "platform.h"
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -35,6 +36,8 @@ static int64_t now_ns(clockid_t clock) {
 int64_t rg_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
 int64_t rg_thread_cpu_ns(void) { return now_ns(CLOCK_THREAD_CPUTIME_ID); }
 int64_t rg_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
+
+void rg_release_free_heap(void) { (void)malloc_trim(0); }
 
 int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns) {
     struct timespec ts;

@@ -37,6 +37,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
                           metadata: ["file": "\(path)", "changes": "\(configuration.migrationNotes.map(\.description).joined(separator: "; "))"])
         }
         try current.start()
+        Heap.releaseFreePages()
     }
 
     func stop() { current.stop() }
@@ -92,6 +93,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             try next.start()
             gateway = next
             text = newText
+            Heap.releaseFreePages()
             logger.notice("configuration applied", metadata: [
                 "file": "\(path)", "south_kept_running": "\(next.pollers.count + next.dpMasters.count - restarted)",
                 "south_started": "\(restarted)"])

@@ -17,6 +17,12 @@ int64_t rg_realtime_ns(void);
 /* CPU time the calling thread has used, in nanoseconds. */
 int64_t rg_thread_cpu_ns(void);
 
+/* Hands the heap's free pages back to the kernel (glibc malloc_trim). Loading
+ * a large configuration frees several times the memory it keeps; without
+ * this, those pages stay resident. Call after a configuration is applied,
+ * never from the sampling loop. */
+void rg_release_free_heap(void);
+
 /* Waits on a POSIX semaphore until an absolute CLOCK_MONOTONIC deadline.
  * Returns 0 when the semaphore was taken, -1 on timeout. Restarts on EINTR. */
 int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns);
