@@ -109,7 +109,10 @@ def top_functions(files, count=8):
         for line in text.splitlines():
             match = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*)", line)
             if match and "PROGRAM TOTALS" not in match.group(2):
-                rows.append((int(match.group(1).replace(",", "")), match.group(2)))
+                # "file:function [object]" → "function (object file name)"
+                where = re.match(r"([^\s:(]*):(.*) \[(.*)\]$", match.group(2))
+                name = f"{where.group(2)} ({Path(where.group(3)).name})" if where else match.group(2)
+                rows.append((int(match.group(1).replace(",", "")), name))
     merged = {}
     for ir, name in rows:
         merged[name] = merged.get(name, 0) + ir

@@ -71,18 +71,20 @@ extension UAServerCore {
 
     static func filterTimestamps(_ value: DataValue, _ which: TimestampsToReturn) -> DataValue {
         var result = value
-        let now = UADateTime(unixNanoseconds: RailgateClock.now())
+        // The clock is read only for values without a server timestamp of
+        // their own (tag values carry when Railgate took them in).
+        func now() -> UADateTime { UADateTime(unixNanoseconds: RailgateClock.now()) }
         switch which {
         case .source:
             result.serverTimestamp = nil
         case .server:
             result.sourceTimestamp = nil
-            result.serverTimestamp = result.serverTimestamp ?? now
+            if result.serverTimestamp == nil { result.serverTimestamp = now() }
         case .neither:
             result.sourceTimestamp = nil
             result.serverTimestamp = nil
         default:
-            result.serverTimestamp = result.serverTimestamp ?? now
+            if result.serverTimestamp == nil { result.serverTimestamp = now() }
         }
         return result
     }
