@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -12,8 +13,12 @@ public final class UAServer: @unchecked Sendable {
     private var channel: (any Channel)?
     private let logger: Logger
 
-    /// Builds the address space from the gateway model; does not listen yet.
-    public init(config: OPCUAConfig, model: GatewayModel, identity: ServerIdentity, writes: WriteRouter?, logger: Logger) {
+    /// Builds the address space from the gateway model and loads (or, the
+    /// first time, creates) the application certificate when secured
+    /// channels are configured; does not listen yet.
+    public init(config: OPCUAConfig, model: GatewayModel, identity: ServerIdentity, writes: WriteRouter?,
+                logger: Logger) throws {
+        let security = try Self.channelSecurity(config, identity: identity, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         loop.execute { Clock.nameCurrentThread("rg-opcua") }
@@ -22,8 +27,50 @@ public final class UAServer: @unchecked Sendable {
         builder.addNamespace0(identity: identity, objects: [gateway.top])
         let space = builder.build(table: model.table, tagNodes: gateway.tagNodes)
         core = UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop,
-                            writes: writes, logger: logger)
+                            writes: writes, logger: logger, security: security)
         self.logger = logger
+    }
+
+    /// The certificate, policies and modes of `opcua.security`; Security
+    /// None only without it. An unknown client certificate is refused,
+    /// kept in rejected/ and logged with its thumbprint.
+    static func channelSecurity(_ config: OPCUAConfig, identity: ServerIdentity,
+                                logger: Logger) throws -> ChannelSecurity {
+        guard let settings = config.security else { return .noneOnly }
+        let policies = settings.policies.compactMap { SecurityPolicy(name: $0) }
+        let modes = settings.modes.map { $0 == "sign" ? MessageSecurityMode.sign : .signAndEncrypt }
+        guard policies.contains(where: { $0 != .none }) else {
+            return ChannelSecurity(certificate: nil, policies: policies, modes: modes, checkClient: { _ in nil })
+        }
+        let store = PKIStore(root: settings.pkiDir)
+        var hosts = [config.endpointHost] + settings.certificateHosts
+        if let name = Self.hostName(), !hosts.contains(name) { hosts.append(name) }
+        let (certificate, created) = try store.loadOrCreate(applicationUri: identity.applicationUri,
+                                                            applicationName: "\(identity.productName) \(identity.applicationUri)",
+                                                            hostNames: hosts)
+        let thumbprint = PKIStore.hex(certificate.thumbprint)
+        if created {
+            logger.notice("OPC UA application certificate created", metadata: [
+                "file": "\(store.ownCertificate.path)", "thumbprint": "\(thumbprint)", "uri": "\(identity.applicationUri)"])
+        }
+        if certificate.notValidAfter < Date() {
+            logger.error("the OPC UA application certificate has expired; clients will refuse it",
+                         metadata: ["file": "\(store.ownCertificate.path)", "expired": "\(certificate.notValidAfter)"])
+        }
+        return ChannelSecurity(certificate: certificate, policies: policies, modes: modes) { der in
+            guard let problem = store.check(der) else { return nil }
+            let file = store.reject(der)
+            logger.warning("OPC UA client certificate rejected", metadata: [
+                "reason": "\(problem.reason)", "file": "\(file.map { store.rejectedFolder.appendingPathComponent($0).path } ?? "?")",
+                "trust": "opcua trust \(file.map { String($0.prefix(16)) } ?? "?")"])
+            return problem
+        }
+    }
+
+    static func hostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return nil }
+        return String(cString: buffer)
     }
 
     /// Listens on `config.host:config.port`.

@@ -39,14 +39,25 @@ public final class UAServerCore: @unchecked Sendable {
     var monitoredItemCount = 0
     var nextChannelId: UInt32 = 1
     private var sweeper: RepeatedTask?
+    /// The certificate, policies and modes secured channels use.
+    public let security: ChannelSecurity
+    /// Policy, mode and client certificate of each open channel.
+    var channels: [UInt32: ChannelInfo] = [:]
+
+    struct ChannelInfo {
+        var policy: SecurityPolicy
+        var mode: MessageSecurityMode
+        var clientCertificate: [UInt8]?
+    }
 
     /// Request handler by request encoding id; one entry per implemented service.
     typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void
     var services: [NodeId: Handler] = [:]
 
     public init(config: OPCUAConfig, addressSpace: AddressSpace, identity: ServerIdentity, eventLoop: any EventLoop,
-                writes: WriteRouter?, logger: Logger) {
+                writes: WriteRouter?, logger: Logger, security: ChannelSecurity = .noneOnly) {
         self.config = config
+        self.security = security
         self.addressSpace = addressSpace
         self.identity = identity
         self.eventLoop = eventLoop
@@ -60,6 +71,11 @@ public final class UAServerCore: @unchecked Sendable {
 
     func stop() {
         sweeper?.cancel()
+    }
+
+    /// A channel was opened or renewed (UAConnectionHandler).
+    func channelOpened(_ id: UInt32, policy: SecurityPolicy, mode: MessageSecurityMode, clientCertificate: [UInt8]?) {
+        channels[id] = ChannelInfo(policy: policy, mode: mode, clientCertificate: clientCertificate)
     }
 
     func allocateChannelId() -> UInt32 {
@@ -167,6 +183,7 @@ public final class UAServerCore: @unchecked Sendable {
     /// A connection closed: its sessions stay (a client may reconnect and
     /// reactivate them) but their queued Publish requests are dropped.
     func channelClosed(_ channelId: UInt32) {
+        channels[channelId] = nil
         for session in sessions.values where session.channelId == channelId {
             session.publishQueue.removeAll()
         }

@@ -83,8 +83,8 @@ final class Gateway {
         engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring),
                            ringBases: south.bases + profibus.bases, sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
-        opcua = configuration.opcua.map { config in
-            UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
+        opcua = try configuration.opcua.map { config in
+            try UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
                                                           dpMasters: profibus.masters, opcua: config),
                      identity: Gateway.identity(configuration, opcua: config), writes: writes,
                      logger: Logger(label: "railgate.opcua"))

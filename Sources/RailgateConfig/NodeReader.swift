@@ -123,6 +123,31 @@ struct NodeReader {
         return readers
     }
 
+    /// The items of a list of scalars `key` (`[a, b]`), each with its path
+    /// and line for issues.
+    func scalars(_ key: String) -> [(text: String, path: String, line: Int?)] {
+        guard let value = child(key) else { return [] }
+        guard let items = value.sequence else {
+            issue(key, "expected a list")
+            return []
+        }
+        var result: [(text: String, path: String, line: Int?)] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(childPath(key))[\(index)]"
+            guard let text = item.scalar?.string else {
+                log.add(path: itemPath, line: item.mark?.line, message: "expected a single value", file: file)
+                continue
+            }
+            result.append((text, itemPath, item.mark?.line))
+        }
+        return result
+    }
+
+    /// Records a problem at an exact path and line.
+    func issue(path: String, line: Int?, _ message: String) {
+        log.add(path: path, line: line ?? self.line, message: message, file: file)
+    }
+
     /// A two-number list `[low, high]`.
     func range(_ key: String) -> ClosedRange<Double>? {
         guard let value = child(key) else { return nil }

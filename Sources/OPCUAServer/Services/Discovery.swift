@@ -10,21 +10,39 @@ extension UAServerCore {
                                discoveryUrls: [config.endpointUrl])
     }
 
-    var userTokenPolicies: [UserTokenPolicy] {
+    /// The user token policies of an endpoint. A password travels encrypted
+    /// with the endpoint's policy; on a None endpoint with the strongest
+    /// secure policy offered (in clear text only when the server has no
+    /// certificate).
+    func userTokenPolicies(for policy: SecurityPolicy) -> [UserTokenPolicy] {
         var policies: [UserTokenPolicy] = []
         if config.anonymous { policies.append(UserTokenPolicy(policyId: "anonymous", tokenType: .anonymous)) }
         if !config.users.isEmpty {
-            policies.append(UserTokenPolicy(policyId: "username", tokenType: .userName,
-                                            securityPolicyUri: SecurityPolicy.none.uri))
+            let passwordPolicy = policy != .none ? policy : (passwordPolicyForNone ?? .none)
+            policies.append(UserTokenPolicy(policyId: "username_\(passwordPolicy.name)", tokenType: .userName,
+                                            securityPolicyUri: passwordPolicy.uri))
         }
         return policies
     }
 
+    /// The policy that encrypts passwords sent over a None channel.
+    var passwordPolicyForNone: SecurityPolicy? {
+        guard security.certificate != nil else { return nil }
+        return security.policies.filter { $0 != .none }.max { $0.securityLevel < $1.securityLevel }
+    }
+
     var endpoints: [EndpointDescription] {
-        [EndpointDescription(endpointUrl: config.endpointUrl, server: applicationDescription, serverCertificate: nil,
-                             securityMode: .none, securityPolicyUri: SecurityPolicy.none.uri,
-                             userIdentityTokens: userTokenPolicies, transportProfileUri: Self.transportProfile,
-                             securityLevel: 0)]
+        var list: [EndpointDescription] = []
+        for policy in security.policies {
+            for mode in policy == .none ? [MessageSecurityMode.none] : security.modes {
+                list.append(EndpointDescription(
+                    endpointUrl: config.endpointUrl, server: applicationDescription,
+                    serverCertificate: security.certificate?.der, securityMode: mode, securityPolicyUri: policy.uri,
+                    userIdentityTokens: userTokenPolicies(for: policy), transportProfileUri: Self.transportProfile,
+                    securityLevel: policy.securityLevel * 2 + (mode == .signAndEncrypt ? 1 : 0)))
+            }
+        }
+        return list
     }
 
     func registerDiscovery() {

@@ -21,24 +21,55 @@ extension UAServerCore {
                 authenticationToken: NodeId(namespace: 0, .opaque(Self.randomBytes(32))),
                 name: request.sessionName ?? "session \(number)", timeoutMs: timeout,
                 channelId: context.channelId, now: RailgateClock.now())
+            // Part 4 §5.6.2: on a secured channel the server proves it holds its
+            // key by signing the client's certificate and nonce.
+            var signature = SignatureData()
+            if let channel = self.channels[context.channelId], channel.policy != .none,
+               let own = self.security.certificate {
+                guard let clientNonce = request.clientNonce, clientNonce.count >= 32 else {
+                    throw ServiceError(.badNonceInvalid)
+                }
+                guard request.clientCertificate == nil || request.clientCertificate == channel.clientCertificate else {
+                    throw ServiceError(.badCertificateInvalid)
+                }
+                guard let bytes = try? channel.policy.sign((channel.clientCertificate ?? []) + clientNonce,
+                                                           with: own.privateKey) else {
+                    throw ServiceError(.badInternalError)
+                }
+                signature = SignatureData(algorithm: channel.policy.asymmetricSignatureURI, signature: bytes)
+            }
+            session.serverNonce = Self.randomBytes(32)
             self.sessions[session.authenticationToken] = session
             self.logger.info("OPC UA session created", metadata: [
                 "session": "\(session.name)", "client": "\(request.clientDescription.applicationUri ?? "?")"])
             return CreateSessionResponse(
                 responseHeader: context.responseHeader(), sessionId: session.sessionId,
                 authenticationToken: session.authenticationToken, revisedSessionTimeout: timeout,
-                serverNonce: Self.randomBytes(32), serverCertificate: nil, serverEndpoints: self.endpoints,
-                serverSignature: SignatureData(), maxRequestMessageSize: UInt32(self.config.maxMessageSize))
+                serverNonce: session.serverNonce, serverCertificate: self.security.certificate?.der,
+                serverEndpoints: self.endpoints, serverSignature: signature,
+                maxRequestMessageSize: UInt32(self.config.maxMessageSize))
         }
 
         register(UAIds.Encoding.activateSessionRequest, UAIds.Encoding.activateSessionResponse) {
             (request: ActivateSessionRequest, context) throws(ServiceError) in
             guard let session = context.session else { throw ServiceError(.badSessionIdInvalid) }
-            // Security None: a session may move to another channel only as its own identity.
-            session.identity = try self.authenticate(request.userIdentityToken)
+            // Part 4 §5.6.3: on a secured channel the client signs our
+            // certificate and the nonce we gave it last.
+            if let channel = self.channels[context.channelId], channel.policy != .none {
+                guard let own = self.security.certificate, let certificate = channel.clientCertificate,
+                      let key = try? SecureChannel.publicKey(of: certificate),
+                      let signed = request.clientSignature.signature,
+                      channel.policy.verify(signed, of: own.der + session.serverNonce, with: key) else {
+                    self.logger.warning("OPC UA session activation refused: wrong client signature",
+                                        metadata: ["session": "\(session.name)"])
+                    throw ServiceError(.badApplicationSignatureInvalid)
+                }
+            }
+            session.identity = try self.authenticate(request.userIdentityToken, session: session)
             session.channelId = context.channelId
             session.isActivated = true
-            return ActivateSessionResponse(responseHeader: context.responseHeader(), serverNonce: Self.randomBytes(32))
+            session.serverNonce = Self.randomBytes(32)
+            return ActivateSessionResponse(responseHeader: context.responseHeader(), serverNonce: session.serverNonce)
         }
 
         register(UAIds.Encoding.closeSessionRequest, UAIds.Encoding.closeSessionResponse) {
@@ -57,17 +88,14 @@ extension UAServerCore {
     }
 
     /// Checks an identity token against the configuration; returns who it is.
-    func authenticate(_ token: ExtensionObject) throws(ServiceError) -> String {
+    func authenticate(_ token: ExtensionObject, session: UASession) throws(ServiceError) -> String {
         do {
             if token.isNull || token.typeId == UAIds.Encoding.anonymousIdentityToken {
                 guard config.anonymous else { throw ServiceError(.badIdentityTokenRejected) }
                 return "anonymous"
             }
             if let user = try token.decode(UserNameIdentityToken.self, encodingId: UAIds.Encoding.userNameIdentityToken) {
-                // Without a security policy the password arrives in clear text
-                // (encryptionAlgorithm null); encrypted secrets need the security work.
-                guard user.encryptionAlgorithm == nil else { throw ServiceError(.badIdentityTokenInvalid) }
-                let password = user.password ?? []
+                let password = try self.password(of: user, nonce: session.serverNonce)
                 guard let name = user.userName,
                       let known = config.users.first(where: { $0.name == name }),
                       Self.constantTimeEqual(Array(known.password.utf8), password) else {
@@ -82,6 +110,37 @@ extension UAServerCore {
             throw ServiceError(.badIdentityTokenInvalid)
         }
         throw ServiceError(.badIdentityTokenInvalid)
+    }
+
+    /// The password of a UserName token: in clear text (no encryption
+    /// algorithm, allowed only where no certificate exists to encrypt with),
+    /// or RSA-encrypted for our certificate as length (4 bytes, little
+    /// endian) + password + the server nonce (Part 4 §7.36.4).
+    func password(of user: UserNameIdentityToken, nonce: [UInt8]) throws(ServiceError) -> [UInt8] {
+        guard let algorithm = user.encryptionAlgorithm, !algorithm.isEmpty else {
+            guard security.certificate == nil else {
+                logger.warning("OPC UA login refused: password sent in clear text", metadata: ["user": "\(user.userName ?? "(none)")"])
+                throw ServiceError(.badIdentityTokenInvalid)
+            }
+            return user.password ?? []
+        }
+        guard let own = security.certificate,
+              let policy = security.policies.first(where: { $0 != .none && $0.asymmetricEncryptionURI == algorithm }) else {
+            throw ServiceError(.badIdentityTokenInvalid)
+        }
+        let plain: [UInt8]
+        do {
+            plain = try policy.decrypt(user.password ?? [], with: own.privateKey)
+        } catch {
+            throw ServiceError(.badIdentityTokenInvalid)
+        }
+        guard plain.count >= 4 else { throw ServiceError(.badIdentityTokenInvalid) }
+        let length = Int(plain[0]) | Int(plain[1]) << 8 | Int(plain[2]) << 16 | Int(plain[3]) << 24
+        guard length >= nonce.count, length <= plain.count - 4,
+              Self.constantTimeEqual(Array(plain[(4 + length - nonce.count)..<(4 + length)]), nonce) else {
+            throw ServiceError(.badIdentityTokenInvalid)
+        }
+        return Array(plain[4..<(4 + length - nonce.count)])
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

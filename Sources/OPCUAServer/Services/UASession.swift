@@ -10,6 +10,9 @@ public final class UASession {
     /// Who the session acts for: `anonymous` or the user name.
     public internal(set) var identity = "anonymous"
     var lastActivity: Int64
+    /// The nonce of the last CreateSession or ActivateSession response: the
+    /// client signs it (secured channels) and appends it to an encrypted password.
+    var serverNonce: [UInt8] = []
     /// Browse continuation points: id → remaining references.
     var continuationPoints: [[UInt8]: [ReferenceDescription]] = [:]
     var nextContinuation: UInt32 = 0

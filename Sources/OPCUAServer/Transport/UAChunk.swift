@@ -23,6 +23,18 @@ public struct UAChunk: Sendable, Equatable {
     }
 
     /// Header + body as sent.
+    /// The 8-byte message header of a chunk of `size` bytes in all.
+    static func header(_ type: UAMessageType, _ chunkType: ChunkType, size: Int) -> [UInt8] {
+        var writer = UAWriter(capacity: 8)
+        writer.writeBytes(type.rawValue.utf8)
+        writer.writeByte(chunkType.rawValue)
+        writer.writeUInt32(UInt32(size))
+        return writer.bytes
+    }
+
+    /// This chunk's message header, as it came on the wire.
+    var header: [UInt8] { Self.header(messageType, chunkType, size: body.count + 8) }
+
     public var bytes: [UInt8] {
         var writer = UAWriter(capacity: body.count + 8)
         writer.writeBytes(messageType.rawValue.utf8)

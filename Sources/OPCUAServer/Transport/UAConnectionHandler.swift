@@ -15,9 +15,13 @@ final class UAConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var helloTimer: Scheduled<Void>?
 
+    static let securityStatuses: Set<StatusCode> = [.badSecurityChecksFailed, .badSecurityPolicyRejected,
+                                                    .badSecurityModeRejected, .badNonceInvalid]
+
     init(core: UAServerCore) {
         self.core = core
-        secure = SecureChannel(channelId: core.allocateChannelId(), maxMessageSize: core.config.maxMessageSize)
+        secure = SecureChannel(channelId: core.allocateChannelId(), maxMessageSize: core.config.maxMessageSize,
+                               security: core.security)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -45,13 +49,21 @@ final class UAConnectionHandler: ChannelInboundHandler {
                 context.flush()
             case .opened(let requestId, let request):
                 helloTimer?.cancel()
+                core.channelOpened(secure.channelId, policy: secure.policy, mode: secure.mode,
+                                   clientCertificate: secure.clientCertificate)
                 write(secure.openResponse(requestId: requestId, request: request, now: now))
                 context.flush()
             case .deliver(let requestId, let body):
                 core.handle(body, channelId: secure.channelId) { [weak self] response in
                     self?.send(response, requestId: requestId)
                 }
-            case .close(let error):
+            case .close(var error):
+                if let refused = error, Self.securityStatuses.contains(refused.error) {
+                    // The log says why; the client only learns that the checks failed.
+                    core.logger.warning("OPC UA secure channel refused", metadata: [
+                        "peer": "\(context.remoteAddress?.description ?? "?")", "reason": "\(refused.reason ?? "")"])
+                    error = UAErrorMessage(refused.error, reason: "security checks failed")
+                }
                 fail(error)
             }
         }
