@@ -29,7 +29,7 @@ public final class ConsoleSession {
         public var close = false
     }
 
-    static let operational = ["show", "monitor", "write", "diag", "test", "configure", "help", "exit"]
+    static let operational = ["show", "monitor", "write", "diag", "test", "opcua", "configure", "help", "exit"]
     static let configuration = ["set", "delete", "load", "show", "validate", "commit", "confirm", "rollback", "discard",
                                 "help", "exit"]
     static let showTargets = ["status", "devices", "tags", "tag", "values", "stats", "config", "log", "audit"]
@@ -48,6 +48,7 @@ public final class ConsoleSession {
             guard args == ["mqtt"] else { return fail("usage: test mqtt") }
             let (ok, text) = control.testMQTT()
             return Reply(ok: ok, text: ok ? text : "error: " + text)
+        case "opcua": return opcua(args)
         case "monitor":
             // The client polls `show values` until a key is pressed.
             guard args.first == "tag", args.count >= 2 else { return fail("usage: monitor tag NAME…") }
@@ -229,6 +230,26 @@ public final class ConsoleSession {
 
     // MARK: Operational commands
 
+    private func opcua(_ args: [String]) -> Reply {
+        switch args.first {
+        case "certificates":
+            guard let lines = control.opcuaCertificates() else {
+                return fail("the OPC UA server has no secured channels (opcua.security)")
+            }
+            return Reply(ok: true, text: lines.joined(separator: "\n"))
+        case "trust" where args.count == 2:
+            switch control.opcuaTrust(args[1]) {
+            case .success(let file):
+                control.audit("opcua certificate trusted", user: user, details: [("file", file)])
+                return Reply(ok: true, text: "trusted \(file); the client may connect now")
+            case .failure(let error):
+                return fail(error.description)
+            }
+        default:
+            return fail("usage: opcua certificates | opcua trust THUMBPRINT")
+        }
+    }
+
     private func show(_ args: [String]) -> Reply {
         guard let what = args.first else { return fail("show what? \(Self.showTargets.joined(separator: ", "))") }
         let table = control.tagTable()
@@ -386,6 +407,8 @@ public final class ConsoleSession {
         write tag NAME VALUE     write through the write policy (audited)
         diag modbus read BUS UNIT TABLE ADDR COUNT   raw registers or bits (0-based address)
         test mqtt                publish a test message and wait for the broker's acknowledgement
+        opcua certificates       OPC UA client certificates rejected and trusted
+        opcua trust THUMBPRINT   trust a rejected client certificate (8+ characters; audited)
         configure                edit a candidate configuration
         exit
         """

@@ -35,4 +35,10 @@ public protocol GatewayControl: AnyObject, Sendable {
     func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError>
     /// A test publication to the configured broker, on a connection of its own.
     func testMQTT() -> (ok: Bool, text: String)
+    /// OPC UA client certificates, rejected then trusted, one line each;
+    /// nil when the OPC UA server has no secured channels.
+    func opcuaCertificates() -> [String]?
+    /// Moves the rejected client certificate whose file name or thumbprint
+    /// starts with `prefix` to trusted/; returns its file name.
+    func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError>
 }

@@ -12,13 +12,18 @@ public final class UAServer: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private var channel: (any Channel)?
     private let logger: Logger
+    /// The certificate folders, when secured channels are configured.
+    public let pki: PKIStore?
 
     /// Builds the address space from the gateway model and loads (or, the
     /// first time, creates) the application certificate when secured
     /// channels are configured; does not listen yet.
+    /// - Parameter audit: records a security event (refused certificate,
+    ///   failed activation, refused write) in the audit trail: event, user, details.
     public init(config: OPCUAConfig, model: GatewayModel, identity: ServerIdentity, writes: WriteRouter?,
-                logger: Logger) throws {
-        let security = try Self.channelSecurity(config, identity: identity, logger: logger)
+                logger: Logger, audit: @escaping UAServerCore.Audit = { _, _, _ in }) throws {
+        pki = config.security.map { PKIStore(root: $0.pkiDir) }
+        let security = try Self.channelSecurity(config, identity: identity, logger: logger, audit: audit)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         loop.execute { Clock.nameCurrentThread("rg-opcua") }
@@ -27,15 +32,15 @@ public final class UAServer: @unchecked Sendable {
         builder.addNamespace0(identity: identity, objects: [gateway.top])
         let space = builder.build(table: model.table, tagNodes: gateway.tagNodes)
         core = UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop,
-                            writes: writes, logger: logger, security: security)
+                            writes: writes, logger: logger, security: security, audit: audit)
         self.logger = logger
     }
 
     /// The certificate, policies and modes of `opcua.security`; Security
     /// None only without it. An unknown client certificate is refused,
     /// kept in rejected/ and logged with its thumbprint.
-    static func channelSecurity(_ config: OPCUAConfig, identity: ServerIdentity,
-                                logger: Logger) throws -> ChannelSecurity {
+    static func channelSecurity(_ config: OPCUAConfig, identity: ServerIdentity, logger: Logger,
+                                audit: @escaping UAServerCore.Audit) throws -> ChannelSecurity {
         guard let settings = config.security else { return .noneOnly }
         let policies = settings.policies.compactMap { SecurityPolicy(name: $0) }
         let modes = settings.modes.map { $0 == "sign" ? MessageSecurityMode.sign : .signAndEncrypt }
@@ -60,6 +65,8 @@ public final class UAServer: @unchecked Sendable {
         return ChannelSecurity(certificate: certificate, policies: policies, modes: modes) { der in
             guard let problem = store.check(der) else { return nil }
             let file = store.reject(der)
+            audit("opcua certificate rejected", "opcua client",
+                  [("reason", problem.reason), ("file", file ?? "?"), ("status", "\(problem.status)")])
             logger.warning("OPC UA client certificate rejected", metadata: [
                 "reason": "\(problem.reason)", "file": "\(file.map { store.rejectedFolder.appendingPathComponent($0).path } ?? "?")",
                 "trust": "opcua trust \(file.map { String($0.prefix(16)) } ?? "?")"])
@@ -70,7 +77,7 @@ public final class UAServer: @unchecked Sendable {
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return nil }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Listens on `config.host:config.port`.

@@ -54,10 +54,16 @@ public final class UAServerCore: @unchecked Sendable {
     typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void
     var services: [NodeId: Handler] = [:]
 
+    /// Records a security event in the audit trail: event, user, details.
+    public typealias Audit = @Sendable (String, String, [(String, String)]) -> Void
+    let audit: Audit
+
     public init(config: OPCUAConfig, addressSpace: AddressSpace, identity: ServerIdentity, eventLoop: any EventLoop,
-                writes: WriteRouter?, logger: Logger, security: ChannelSecurity = .noneOnly) {
+                writes: WriteRouter?, logger: Logger, security: ChannelSecurity = .noneOnly,
+                audit: @escaping Audit = { _, _, _ in }) {
         self.config = config
         self.security = security
+        self.audit = audit
         self.addressSpace = addressSpace
         self.identity = identity
         self.eventLoop = eventLoop
@@ -77,6 +83,8 @@ public final class UAServerCore: @unchecked Sendable {
     func channelOpened(_ id: UInt32, policy: SecurityPolicy, mode: MessageSecurityMode, clientCertificate: [UInt8]?) {
         channels[id] = ChannelInfo(policy: policy, mode: mode, clientCertificate: clientCertificate)
     }
+
+    static let discoveryRequests: Set<NodeId> = [UAIds.Encoding.getEndpointsRequest, UAIds.Encoding.findServersRequest]
 
     func allocateChannelId() -> UInt32 {
         defer { nextChannelId &+= 1 }
@@ -99,6 +107,12 @@ public final class UAServerCore: @unchecked Sendable {
             let start = reader.offset
             header = try RequestHeader(from: &reader)
             reader = UAReader(body, offset: start)
+            // Part 4 §5.4 / Part 6 §6.7.1: a server that does not offer Security
+            // None still answers discovery on a None channel, and nothing else.
+            if (channels[channelId]?.policy ?? SecurityPolicy.none) == .none, !security.policies.contains(.none),
+               !Self.discoveryRequests.contains(typeId) {
+                throw ServiceError(.badSecurityPolicyRejected)
+            }
             let session = sessions[header.authenticationToken]
             if let session {
                 guard session.channelId == channelId || typeId == UAIds.Encoding.activateSessionRequest else {

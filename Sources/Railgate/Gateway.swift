@@ -87,7 +87,13 @@ final class Gateway {
             try UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
                                                           dpMasters: profibus.masters, opcua: config),
                      identity: Gateway.identity(configuration, opcua: config), writes: writes,
-                     logger: Logger(label: "railgate.opcua"))
+                     logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
+                         do {
+                             try trail?.append(event: event, user: user, fields: details)
+                         } catch {
+                             Logger(label: "railgate.audit").critical("audit trail not written", metadata: ["error": "\(error)"])
+                         }
+                     })
         }
         logger.info("configuration loaded", metadata: [
             "file": "\(configPath)", "buses": "\(configuration.buses.count + configuration.profibus.count)", "tags": "\(tags.count)",

@@ -5,6 +5,7 @@ import RailgateAudit
 import RailgateConfig
 import RailgateCore
 import MQTTNorth
+import OPCUAServer
 
 /// Owns the running `Gateway` and replaces it on a console commit. The
 /// audit trail lives here, so one chain continues across replacements.
@@ -111,7 +112,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         }
     }
 
-    func write(path: String, value: WriteValue, origin: String) -> WriteOutcome {
+    func write(path: String, value: RailgateCore.WriteValue, origin: String) -> WriteOutcome {
         current.writes.writeAndWait(path: path, value: value, origin: origin)
     }
 
@@ -145,6 +146,30 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         }
         return answer.wait(timeoutNs: Int64(poller.bus.timeoutMs) * 1_000_000 * 3 + 5_000_000_000)
             ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
+    }
+
+    func opcuaCertificates() -> [String]? {
+        guard let pki = current.opcua?.pki else { return nil }
+        var lines: [String] = []
+        for (title, folder) in [("rejected", pki.rejectedFolder), ("trusted", pki.trustedFolder)] {
+            let entries = pki.list(folder)
+            lines.append("\(title) (\(folder.path)): \(entries.isEmpty ? "none" : "\(entries.count)")")
+            for entry in entries {
+                lines.append("  \(entry.thumbprint)  \(entry.subject)")
+            }
+        }
+        return lines
+    }
+
+    func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError> {
+        guard let pki = current.opcua?.pki else {
+            return .failure(ConsoleError("the OPC UA server has no secured channels (opcua.security)"))
+        }
+        do {
+            return .success(try pki.trust(prefix))
+        } catch {
+            return .failure(ConsoleError(error.reason))
+        }
     }
 
     func testMQTT() -> (ok: Bool, text: String) {

@@ -45,7 +45,7 @@ extension Configuration {
         }
         let gateway = readGateway(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
-        let opcua = reader.mapping("opcua").flatMap(readOPCUA)
+        let opcua = reader.mapping("opcua").flatMap { readOPCUA($0, schema: schema ?? ConfigSchema.current) }
         let console = reader.mapping("console").map(readConsole)
         let board = reader.mapping("gateway").flatMap { BoardProfile.load($0, baseDirectory: baseDirectory) }
         var buses: [BusConfig] = []

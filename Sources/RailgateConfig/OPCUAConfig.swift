@@ -1,8 +1,28 @@
+import Foundation
+
 /// The built-in OPC UA server. Off unless the `opcua` section is present.
 public struct OPCUAConfig: Sendable, Equatable {
     public struct User: Sendable, Equatable {
         public var name: String
-        public var password: String
+        /// Salted scrypt hash in PHC form (`$scrypt$ln=14,r=8,p=1$salt$hash`),
+        /// made by `railgate hash-password`.
+        public var passwordHash: String?
+        /// A clear-text password: schema 1 and 2 files only (read with a note).
+        public var password: String?
+        public var role: Role
+
+        public init(name: String, passwordHash: String? = nil, password: String? = nil, role: Role = .readOnly) {
+            self.name = name
+            self.passwordHash = passwordHash
+            self.password = password
+            self.role = role
+        }
+    }
+
+    /// What a session may do: read and browse, or also write writable tags.
+    public enum Role: String, Sendable, Equatable, CaseIterable {
+        case readOnly = "read-only"
+        case `operator`
     }
 
     /// Address to listen on (`0.0.0.0` for every interface, `127.0.0.1` for local clients only).
@@ -17,6 +37,8 @@ public struct OPCUAConfig: Sendable, Equatable {
     /// Largest number of nodes in one Read/Write/Browse/… request.
     public var maxNodesPerRequest: Int
     public var anonymous: Bool
+    /// Role of anonymous sessions.
+    public var anonymousRole: Role = .readOnly
     public var users: [User]
     /// OPC UA clients may write writable tags (the gateway's write policy applies too).
     public var writes: Bool
@@ -44,23 +66,41 @@ public struct OPCUAConfig: Sendable, Equatable {
 }
 
 extension Configuration {
-    static func readOPCUA(_ reader: NodeReader) -> OPCUAConfig? {
+    /// `schema` is the file's: before 3, users had clear-text passwords and
+    /// every session could write (when `writes` allowed it), so such files
+    /// keep that (noted by the migration).
+    static func readOPCUA(_ reader: NodeReader, schema: Int) -> OPCUAConfig? {
         reader.rejectUnknownKeys(["host", "port", "endpoint_host", "max_sessions", "max_subscriptions_per_session",
                                   "max_monitored_items", "max_message_size", "max_nodes_per_request", "anonymous",
-                                  "users", "writes", "security"])
+                                  "anonymous_role", "users", "writes", "security"])
         let host = reader.string("host") ?? "0.0.0.0"
+        let legacy = schema < 3
+        let defaultRole: OPCUAConfig.Role = legacy ? .operator : .readOnly
+        var names = Set<String>()
         let users = reader.sequence("users").compactMap { user -> OPCUAConfig.User? in
-            user.rejectUnknownKeys(["name", "password"])
-            guard let name = user.string("name", required: true), let password = user.scalar("password", required: true) else {
-                return nil
+            user.rejectUnknownKeys(["name", "password", "password_hash", "role"])
+            let role = readRole(user, "role") ?? defaultRole
+            guard let name = user.string("name", required: true) else { return nil }
+            if !names.insert(name).inserted { user.issue("name", "user \"\(name)\" is listed twice") }
+            if let hash = user.scalar("password_hash") {
+                if let problem = PasswordHashFormat.problem(hash) { user.issue("password_hash", problem) }
+                return OPCUAConfig.User(name: name, passwordHash: hash, role: role)
             }
-            return OPCUAConfig.User(name: name, password: password)
+            if let password = user.scalar("password") {
+                guard legacy else {
+                    user.issue("password", "passwords are not kept in clear text (schema 3): replace it with password_hash: the output of `railgate hash-password`")
+                    return nil
+                }
+                return OPCUAConfig.User(name: name, password: password, role: role)
+            }
+            user.issue(nil, "user \"\(name)\" needs password_hash: (made by `railgate hash-password`)")
+            return nil
         }
         let anonymous = reader.bool("anonymous") ?? true
         if !anonymous && users.isEmpty && reader.child("users") == nil {
-            reader.issue("anonymous", "with anonymous: false, list users: [{name, password}] or no client can log in")
+            reader.issue("anonymous", "with anonymous: false, list users: [{name, password_hash, role}] or no client can log in")
         }
-        return OPCUAConfig(
+        var config = OPCUAConfig(
             host: host,
             port: reader.int("port", range: 1...65535) ?? 4840,
             endpointHost: reader.string("endpoint_host") ?? (host == "0.0.0.0" || host == "::" ? "localhost" : host),
@@ -73,6 +113,17 @@ extension Configuration {
             users: users,
             writes: reader.bool("writes") ?? false,
             security: reader.mapping("security").map(readSecurity))
+        config.anonymousRole = readRole(reader, "anonymous_role") ?? defaultRole
+        return config
+    }
+
+    static func readRole(_ reader: NodeReader, _ key: String) -> OPCUAConfig.Role? {
+        guard let text = reader.string(key) else { return nil }
+        guard let role = OPCUAConfig.Role(rawValue: text) else {
+            reader.issue(key, "role \"\(text)\" is unknown; use read-only or operator")
+            return nil
+        }
+        return role
     }
 
     static func readSecurity(_ reader: NodeReader) -> OPCUAConfig.Security {
@@ -88,7 +139,7 @@ extension Configuration {
             if !policies.contains(name) { policies.append(name) }
         }
         if reader.child("policies") == nil { policies = names }
-        if reader.child("policies") != nil && policies.isEmpty {
+        if reader.child("policies")?.sequence?.isEmpty == true {
             reader.issue("policies", "list at least one policy")
         }
         var modes: [String] = []
@@ -100,9 +151,38 @@ extension Configuration {
             if !modes.contains(item.text) { modes.append(item.text) }
         }
         if reader.child("modes") == nil { modes = OPCUAConfig.Security.modeNames }
-        if reader.child("modes") != nil && modes.isEmpty { reader.issue("modes", "list sign, sign_and_encrypt or both") }
+        if reader.child("modes")?.sequence?.isEmpty == true { reader.issue("modes", "list sign, sign_and_encrypt or both") }
         let hosts = reader.scalars("certificate_hosts").map(\.text)
         return OPCUAConfig.Security(policies: policies, modes: modes,
                                     pkiDir: reader.string("pki_dir") ?? "/var/lib/railgate/pki", certificateHosts: hosts)
+    }
+}
+
+/// The shape of a `password_hash` value (checked when the configuration is
+/// read; the OPC UA server verifies passwords against it).
+public enum PasswordHashFormat {
+    /// `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt, base64>$<hash, base64>`.
+    public static func parse(_ text: String) -> (logN: Int, r: Int, p: Int, salt: [UInt8], hash: [UInt8])? {
+        let parts = text.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0].isEmpty, parts[1] == "scrypt" else { return nil }
+        var numbers: [String: Int] = [:]
+        for item in parts[2].split(separator: ",") {
+            let pair = item.split(separator: "=")
+            guard pair.count == 2, let value = Int(pair[1]) else { return nil }
+            numbers[String(pair[0])] = value
+        }
+        guard let logN = numbers["ln"], let r = numbers["r"], let p = numbers["p"],
+              (10...20).contains(logN), (1...32).contains(r), (1...16).contains(p),
+              let salt = Data(base64Encoded: padded(parts[3])), salt.count >= 16,
+              let hash = Data(base64Encoded: padded(parts[4])), hash.count >= 32 else { return nil }
+        return (logN, r, p, Array(salt), Array(hash))
+    }
+
+    public static func problem(_ text: String) -> String? {
+        parse(text) == nil ? "not a password hash made by `railgate hash-password` ($scrypt$ln=…,r=…,p=…$salt$hash)" : nil
+    }
+
+    static func padded(_ text: Substring) -> String {
+        String(text) + String(repeating: "=", count: (4 - text.count % 4) % 4)
     }
 }

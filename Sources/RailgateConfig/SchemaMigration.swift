@@ -8,8 +8,11 @@ import Yams
 /// - 1: the first release.
 /// - 2: a Modbus bus's response timeout is `response_timeout_ms`, the name
 ///   PROFIBUS lines use (it was `timeout_ms`).
+/// - 3: OPC UA users have a `password_hash` (never a clear-text `password`)
+///   and a `role`; sessions are read-only unless their role is `operator`
+///   (before, every session could write when `opcua.writes` allowed it).
 public enum ConfigSchema {
-    public static let current = 2
+    public static let current = 3
 
     /// One change made to an older configuration.
     public struct Note: Sendable, Equatable, CustomStringConvertible {
@@ -42,6 +45,22 @@ public enum ConfigSchema {
                 migrated.append(.mapping(entry))
             }
             mapping["south"] = .sequence(Node.Sequence(migrated))
+        }
+        if version < 3, let opcua = mapping["opcua"]?.mapping {
+            for (index, user) in (opcua["users"]?.sequence ?? []).enumerated() {
+                guard let entry = user.mapping else { continue }
+                if let password = entry["password"] {
+                    notes.append(Note(line: password.mark?.line,
+                                      text: "opcua.users[\(index)].password is kept in clear text: replace it with password_hash (railgate hash-password)"))
+                }
+                if entry["role"] == nil {
+                    notes.append(Note(line: user.mark?.line, text: "opcua.users[\(index)] has role operator (schema 3 users are read-only unless given role: operator)"))
+                }
+            }
+            if opcua["anonymous"]?.bool != false, opcua["anonymous_role"] == nil, opcua["writes"]?.bool == true {
+                notes.append(Note(line: opcua["writes"]?.mark?.line,
+                                  text: "opcua.anonymous_role is operator (schema 3 anonymous sessions are read-only unless anonymous_role: operator)"))
+            }
         }
         root = .mapping(mapping)
         return version

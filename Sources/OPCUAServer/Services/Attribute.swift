@@ -138,6 +138,14 @@ extension UAServerCore {
                 results[index] = .badNotWritable
                 continue
             }
+            guard session.role == .operator else {
+                logger.warning("OPC UA write refused: the session's role is read-only", metadata: [
+                    "user": "\(session.identity)", "session": "\(session.name)", "tag": "\(table.tags[tagIndex].path)"])
+                audit("opcua write refused", "opcua:\(session.identity)@\(session.name)",
+                      [("tag", table.tags[tagIndex].path), ("reason", "role read-only")])
+                results[index] = .badUserAccessDenied
+                continue
+            }
             if item.value.sourceTimestamp != nil || item.value.serverTimestamp != nil
                 || (item.value.status.map { $0 != .good } ?? false) {
                 // Part 4 §5.10.4: a server that cannot write status or timestamps says so.

@@ -18,7 +18,7 @@ extension UAServerCore {
         var policies: [UserTokenPolicy] = []
         if config.anonymous { policies.append(UserTokenPolicy(policyId: "anonymous", tokenType: .anonymous)) }
         if !config.users.isEmpty {
-            let passwordPolicy = policy != .none ? policy : (passwordPolicyForNone ?? .none)
+            let passwordPolicy = policy != .none ? policy : (passwordPolicyForNone ?? SecurityPolicy.none)
             policies.append(UserTokenPolicy(policyId: "username_\(passwordPolicy.name)", tokenType: .userName,
                                             securityPolicyUri: passwordPolicy.uri))
         }

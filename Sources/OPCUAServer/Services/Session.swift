@@ -2,6 +2,7 @@
 // CloseSession, Cancel (answers 0 cancelled: requests are not queued long
 // enough to cancel, except Publish, which is answered on close).
 
+import RailgateConfig
 import RailgateCore
 
 extension UAServerCore {
@@ -62,10 +63,18 @@ extension UAServerCore {
                       channel.policy.verify(signed, of: own.der + session.serverNonce, with: key) else {
                     self.logger.warning("OPC UA session activation refused: wrong client signature",
                                         metadata: ["session": "\(session.name)"])
+                    self.audit("opcua activation refused", "opcua client",
+                               [("session", session.name), ("reason", "wrong client signature")])
                     throw ServiceError(.badApplicationSignatureInvalid)
                 }
             }
-            session.identity = try self.authenticate(request.userIdentityToken, session: session)
+            do throws(ServiceError) {
+                (session.identity, session.role) = try self.authenticate(request.userIdentityToken, session: session)
+            } catch {
+                self.audit("opcua activation refused", Self.claimedUser(request.userIdentityToken),
+                           [("session", session.name), ("status", "\(error.status)")])
+                throw error
+            }
             session.channelId = context.channelId
             session.isActivated = true
             session.serverNonce = Self.randomBytes(32)
@@ -87,22 +96,22 @@ extension UAServerCore {
         }
     }
 
-    /// Checks an identity token against the configuration; returns who it is.
-    func authenticate(_ token: ExtensionObject, session: UASession) throws(ServiceError) -> String {
+    /// Checks an identity token against the configuration; returns who it
+    /// is and what it may do.
+    func authenticate(_ token: ExtensionObject, session: UASession) throws(ServiceError) -> (String, OPCUAConfig.Role) {
         do {
             if token.isNull || token.typeId == UAIds.Encoding.anonymousIdentityToken {
                 guard config.anonymous else { throw ServiceError(.badIdentityTokenRejected) }
-                return "anonymous"
+                return ("anonymous", config.anonymousRole)
             }
             if let user = try token.decode(UserNameIdentityToken.self, encodingId: UAIds.Encoding.userNameIdentityToken) {
                 let password = try self.password(of: user, nonce: session.serverNonce)
-                guard let name = user.userName,
-                      let known = config.users.first(where: { $0.name == name }),
-                      Self.constantTimeEqual(Array(known.password.utf8), password) else {
+                guard let name = user.userName, let known = config.users.first(where: { $0.name == name }),
+                      Self.matches(password, known) else {
                     logger.warning("OPC UA login refused", metadata: ["user": "\(user.userName ?? "(none)")"])
                     throw ServiceError(.badUserAccessDenied)
                 }
-                return name
+                return (name, known.role)
             }
         } catch let error as ServiceError {
             throw error
@@ -141,6 +150,19 @@ extension UAServerCore {
             throw ServiceError(.badIdentityTokenInvalid)
         }
         return Array(plain[4..<(4 + length - nonce.count)])
+    }
+
+    /// The user name a token claims, for the audit trail of a refusal.
+    static func claimedUser(_ token: ExtensionObject) -> String {
+        if let user = try? token.decode(UserNameIdentityToken.self, encodingId: UAIds.Encoding.userNameIdentityToken) {
+            return "opcua:\(user.userName ?? "(none)")"
+        }
+        return "opcua:anonymous"
+    }
+
+    static func matches(_ password: [UInt8], _ user: OPCUAConfig.User) -> Bool {
+        if let hash = user.passwordHash { return PasswordHash.verify(password, against: hash) }
+        return constantTimeEqual(Array((user.password ?? "").utf8), password)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -1,3 +1,5 @@
+import RailgateConfig
+
 /// One client session (Part 4 §5.6). Lives on the server's event loop.
 public final class UASession {
     public let sessionId: NodeId
@@ -9,6 +11,8 @@ public final class UASession {
     public internal(set) var isActivated = false
     /// Who the session acts for: `anonymous` or the user name.
     public internal(set) var identity = "anonymous"
+    /// Read-only, or operator (may write writable tags).
+    public internal(set) var role = OPCUAConfig.Role.readOnly
     var lastActivity: Int64
     /// The nonce of the last CreateSession or ActivateSession response: the
     /// client signs it (secured channels) and appends it to an encrypted password.

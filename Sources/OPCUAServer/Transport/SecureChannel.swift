@@ -152,7 +152,10 @@ public struct SecureChannel: Sendable {
         let policyUri = try header.readString()
         let senderCertificate = try header.readByteString()
         let receiverThumbprint = try header.readByteString()
-        guard let requested = SecurityPolicy(rawValue: policyUri ?? ""), security.policies.contains(requested) else {
+        // None is always accepted for discovery; the server core refuses
+        // every other service on it when None is not offered.
+        guard let requested = SecurityPolicy(rawValue: policyUri ?? ""),
+              requested == .none || security.policies.contains(requested) else {
             throw UATransportError(.badSecurityPolicyRejected, "security policy \(policyUri ?? "(null)") is not offered")
         }
         if state == .open {
