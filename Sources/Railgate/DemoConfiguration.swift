@@ -4,7 +4,7 @@ enum DemoConfiguration {
     static let yaml = """
 # Railgate demo: a simulated energy meter on Modbus TCP (scripts/sim/modbus_sim.py) and
 # two simulated PROFIBUS-DP slaves (scripts/sim/profibus_sim.py), published to a local MQTT broker and served over OPC UA. `scripts/demo` runs exactly this file.
-schema: 2                 # configuration schema this file is written in
+schema: 3                 # configuration schema this file is written in
 gateway:
   id: demo-gw
   isa95:                  # builds tag paths and MQTT topics

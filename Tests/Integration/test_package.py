@@ -96,7 +96,7 @@ def test_install_edit_upgrade_remove_purge(root, packages):
     assert sh("chroot", root, "railgate", "check", "--config", "/etc/railgate/railgate.yaml").returncode == 0
 
     # The operator edits the configuration (in the schema 1 style an older release wrote); the gateway has state on disk.
-    edited = config.read_text().replace("id: railgate-gw", "id: press-line-7").replace("schema: 2\n", "")
+    edited = config.read_text().replace("id: railgate-gw", "id: press-line-7").replace("schema: 3\n", "")
     config.write_text(edited.replace("    port: 502\n", "    port: 502\n    timeout_ms: 2000\n"))
     (root / "var" / "lib" / "railgate" / "journal" / "segment-000001.rgj").write_bytes(b"RGJ1 kept across upgrades")
 
@@ -107,7 +107,7 @@ def test_install_edit_upgrade_remove_purge(root, packages):
     assert sh("chroot", root, "railgate", "version").stdout.strip() == "railgate 0.1.0"
     # The new release reads the older schema and says what it changed.
     check = sh("chroot", root, "railgate", "check", "--config", "/etc/railgate/railgate.yaml").stdout
-    assert "schema 1 → 2: read with these changes" in check and "timeout_ms is now south[0].response_timeout_ms" in check, check
+    assert "schema 1 → 3: read with these changes" in check and "timeout_ms is now south[0].response_timeout_ms" in check, check
 
     # A configuration the new version rejects: the package installs, the service is left alone, the reason is shown.
     config.write_text(config.read_text().replace("type: float32", "type: flaot32"))

@@ -187,6 +187,9 @@ public struct RSAPrivateKey: @unchecked Sendable {
         encryption = try _RSA.Encryption.PrivateKey(derRepresentation: signing.derRepresentation)
     }
 
+    /// A new 2048-bit key.
+    static func generate() throws -> RSAPrivateKey { try RSAPrivateKey(_RSA.Signing.PrivateKey(keySize: .bits2048)) }
+
     var bytes: Int { signing.keySizeInBits / 8 }
     var publicKey: RSAPublicKey { get throws { try RSAPublicKey(derRepresentation: Array(signing.publicKey.derRepresentation)) } }
 }
