@@ -192,6 +192,30 @@ def test_each_policy_and_mode_browses_reads_subscribes_and_writes(secured, polic
     assert any(e["event"] == "write" and "operator1" in e["user"] for e in audit_events(secured))
 
 
+def test_the_token_is_renewed_with_new_keys(secured):
+    """asyncua renews at 75 % of the lifetime; the shortest Railgate grants
+    is 10 s, so reads keep working across a renewal at about 7.5 s."""
+    async def scenario():
+        client = await secure_client(secured, "Aes256_Sha256_RsaPss", "SignAndEncrypt")
+        client.secure_channel_timeout = 10_000
+        async with client:
+            speed = client.get_node(f"ns=1;s={BASE}/speed")
+            await wait_good(speed)
+            first = client.uaclient.protocol._connection.security_token.TokenId
+            deadline = asyncio.get_running_loop().time() + 12
+            while asyncio.get_running_loop().time() < deadline:
+                assert await speed.read_value() == 1450
+                if client.uaclient.protocol._connection.security_token.TokenId != first:
+                    break
+                await asyncio.sleep(0.2)
+            renewed = client.uaclient.protocol._connection.security_token.TokenId
+            assert renewed != first
+            for _ in range(5):  # messages under the new token's keys
+                assert await speed.read_value() == 1450
+
+    run(scenario())
+
+
 @pytest.mark.gateway(trusted=False)
 def test_an_untrusted_certificate_is_refused_kept_and_trusted_from_the_console(secured):
     async def connect():
