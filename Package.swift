@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RailgateConfig", targets: ["RailgateConfig"]),
         .library(name: "ModbusSouth", targets: ["ModbusSouth"]),
         .library(name: "ProfibusSouth", targets: ["ProfibusSouth"]),
+        .library(name: "CANSouth", targets: ["CANSouth"]),
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
         .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
@@ -65,6 +66,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        .target(name: "CANSouth", dependencies: [
+            "RailgateCore", "RailgateConfig", "CSocketCAN", "CRailgatePlatform",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "OPCUAServer", dependencies: [
             "RailgateCore", "RailgateConfig",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -89,6 +94,7 @@ let package = Package(
         .testTarget(name: "ProfibusSouthTests", dependencies: ["ProfibusSouth", "RailgateConfig", "RailgateCore"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
+        .testTarget(name: "CANSouthTests", dependencies: ["CANSouth", "RailgateConfig"]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
             "OPCUAServer", "RailgateConfig", "RailgateCore",
             .product(name: "NIOCore", package: "swift-nio"),
