@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "Railgate", dependencies: [
-            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "MQTTNorth",
+            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "CANSouth", "MQTTNorth",
             "OPCUAServer", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

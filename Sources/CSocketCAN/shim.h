@@ -1,5 +1,5 @@
 #ifndef RAILGATE_CSOCKETCAN_SHIM_H
 #define RAILGATE_CSOCKETCAN_SHIM_H
-/* Prepared for the CAN south bus; no target imports it yet. */
+/* libsocketcan: CAN interface control for CANSouth. */
 #include <libsocketcan.h>
 #endif

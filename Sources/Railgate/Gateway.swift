@@ -1,3 +1,4 @@
+import CANSouth
 import Foundation
 import Logging
 import ModbusSouth
@@ -17,6 +18,7 @@ final class Gateway {
     let engine: TagEngine
     let pollers: [BusPoller]
     let dpMasters: [DPMaster]
+    let canBuses: [CANBus]
     let mqtt: (any MQTTSink)?
     let writes: WriteRouter
     let opcua: UAServer?
@@ -50,10 +52,14 @@ final class Gateway {
                                      engineWakeup: engineWakeup, logger: Logger(label: "railgate.profibus"),
                                      reusing: previous?.dpMasters ?? [])
         dpMasters = profibus.masters
+        let can = CANBuses(configuration: configuration, firstTag: south.writeTargets.count + profibus.writeTargets.count,
+                           tags: tags, engineWakeup: engineWakeup, logger: Logger(label: "railgate.can"),
+                           reusing: previous?.canBuses ?? [])
+        canBuses = can.buses
         let audit = Logger(label: "railgate.audit")
         auditTrail = trail
-        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets,
-                                 localIndices: south.localIndices + profibus.localIndices) { record in
+        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets + can.writeTargets,
+                                 localIndices: south.localIndices + profibus.localIndices + can.localIndices) { record in
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
@@ -80,8 +86,8 @@ final class Gateway {
             mqtt = nil
         }
         self.mqtt = mqtt
-        engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring),
-                           ringBases: south.bases + profibus.bases, sinks: mqtt.map { [$0.queue] } ?? [],
+        engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring) + can.buses.map(\.ring),
+                           ringBases: south.bases + profibus.bases + can.bases, sinks: mqtt.map { [$0.queue] } ?? [],
                            wakeup: engineWakeup)
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
@@ -96,7 +102,7 @@ final class Gateway {
                      })
         }
         logger.info("configuration loaded", metadata: [
-            "file": "\(configPath)", "buses": "\(configuration.buses.count + configuration.profibus.count)", "tags": "\(tags.count)",
+            "file": "\(configPath)", "buses": "\(configuration.buses.count + configuration.profibus.count + configuration.can.count)", "tags": "\(tags.count)",
             "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
     }
 
@@ -118,6 +124,7 @@ final class Gateway {
         try opcua?.start()
         for poller in pollers { poller.start() }
         for master in dpMasters { master.start() }
+        for bus in canBuses { bus.start() }
         recordEvent("start", details: ["version": RailgateVersion.string, "config": configPath,
                                        "config_sha256": Gateway.fileDigest(configPath)])
         logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
@@ -125,18 +132,21 @@ final class Gateway {
     }
 
     /// South threads that `other` does not run too.
-    func southThreads(notIn other: Gateway?) -> (pollers: [BusPoller], masters: [DPMaster]) {
+    func southThreads(notIn other: Gateway?) -> (pollers: [BusPoller], masters: [DPMaster], can: [CANBus]) {
         let keptPollers = Set((other?.pollers ?? []).map(ObjectIdentifier.init))
         let keptMasters = Set((other?.dpMasters ?? []).map(ObjectIdentifier.init))
+        let keptCAN = Set((other?.canBuses ?? []).map(ObjectIdentifier.init))
         return (pollers.filter { !keptPollers.contains(ObjectIdentifier($0)) },
-                dpMasters.filter { !keptMasters.contains(ObjectIdentifier($0)) })
+                dpMasters.filter { !keptMasters.contains(ObjectIdentifier($0)) },
+                canBuses.filter { !keptCAN.contains(ObjectIdentifier($0)) })
     }
 
     /// Stops the south threads that `replacement` does not keep running.
     func stopSouth(notIn replacement: Gateway?) {
-        let (pollers, masters) = southThreads(notIn: replacement)
+        let (pollers, masters, can) = southThreads(notIn: replacement)
         for poller in pollers { poller.stop() }
         for master in masters { master.stop() }
+        for bus in can { bus.stop() }
     }
 
     /// Stops the engine (after a last drain) and the north side: OPC UA, then
@@ -174,6 +184,13 @@ final class Gateway {
                     "fcs_errors": "\(stats.fcsErrors)", "restarts": "\(stats.restarts)", "writes": "\(stats.writes)"])
             }
         }
+        for bus in canBuses {
+            let stats = bus.stats
+            logger.info("can bus totals", metadata: [
+                "bus": "\(bus.bus.name)", "frames": "\(stats.frames)", "unknown": "\(stats.unknown)",
+                "error_frames": "\(stats.errorFrames)", "short_frames": "\(stats.shortFrames)",
+                "timeouts": "\(stats.timeouts)", "writes": "\(stats.writes)"])
+        }
         if let mqtt {
             logger.info("mqtt totals: \(mqtt.statsLine)")
         }
@@ -186,6 +203,7 @@ final class Gateway {
         if let since = engine.sinceLastLoopNs, since > limitNs { return "tag engine (\(since / 1_000_000) ms)" }
         if let poller = pollers.first(where: { $0.isStalled(limitNs: limitNs) }) { return "bus \(poller.bus.name)" }
         if let master = dpMasters.first(where: { $0.isStalled(limitNs: limitNs) }) { return "PROFIBUS line \(master.line.name)" }
+        if let bus = canBuses.first(where: { $0.isStalled(limitNs: limitNs) }) { return "CAN bus \(bus.bus.name)" }
         return nil
     }
 

@@ -89,14 +89,14 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
                                    engineWakeup: engineWakeup, reusing: old)
             replacement = next
             let fresh = next.southThreads(notIn: old)
-            let restarted = fresh.pollers.count + fresh.masters.count
+            let restarted = fresh.pollers.count + fresh.masters.count + fresh.can.count
             old.stopSouth(notIn: next)
             try next.start()
             gateway = next
             text = newText
             Heap.releaseFreePages()
             logger.notice("configuration applied", metadata: [
-                "file": "\(path)", "south_kept_running": "\(next.pollers.count + next.dpMasters.count - restarted)",
+                "file": "\(path)", "south_kept_running": "\(next.pollers.count + next.dpMasters.count + next.canBuses.count - restarted)",
                 "south_started": "\(restarted)"])
         } catch {
             logger.error("new configuration did not start; the previous one runs again", metadata: ["error": "\(error)"])
@@ -188,7 +188,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             "gateway   \(configuration.gateway.id) (\(configuration.gateway.hierarchy.levels.joined(separator: "/")))",
             "version   \(RailgateVersion.string), up \(uptime / 3600)h\(uptime / 60 % 60)m\(uptime % 60)s",
             "config    \(path) sha256 \(Gateway.fileDigest(path).prefix(16))…",
-            "south     \(configuration.buses.count) Modbus bus(es), \(configuration.profibus.count) PROFIBUS line(s), \(gateway.table.count) tags",
+            "south     \(configuration.buses.count) Modbus bus(es), \(configuration.profibus.count) PROFIBUS line(s), \(configuration.can.count) CAN bus(es), \(gateway.table.count) tags",
             "writes    \(configuration.gateway.writesEnabled ? "enabled" : "disabled")",
         ]
         if let mqtt = configuration.mqtt, let sink = gateway.mqtt {
@@ -223,6 +223,10 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             for stats in poller.stats {
                 lines.append("\(stats.device): cycles \(stats.cycles) requests \(stats.requests) errors \(stats.errors) missed \(stats.missedDeadlines) last cycle \(stats.lastCycleNs / 1000) µs writes \(stats.writes)/\(stats.writeErrors) failed")
             }
+        }
+        for bus in gateway.canBuses {
+            let stats = bus.stats
+            lines.append("can \(bus.bus.name): frames \(stats.frames) unknown \(stats.unknown) error frames \(stats.errorFrames) short \(stats.shortFrames) timeouts \(stats.timeouts) writes \(stats.writes)/\(stats.writeErrors) failed\(stats.lastError.map { "  last error: \($0)" } ?? "")")
         }
         for master in gateway.dpMasters {
             let line = master.lineStats

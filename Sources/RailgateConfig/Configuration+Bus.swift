@@ -21,7 +21,7 @@ extension Configuration {
         case nil:
             break
         case let other?:
-            reader.issue("protocol", "unknown protocol \"\(other)\" (expected modbus-tcp or modbus-rtu)")
+            reader.issue("protocol", "unknown protocol \"\(other)\" (expected modbus-tcp, modbus-rtu, profibus-dp or can)")
         }
         let isRTU = proto == "modbus-rtu"
         let timeout = reader.int("response_timeout_ms", range: 10...60_000) ?? 1000

@@ -50,19 +50,23 @@ extension Configuration {
         let board = reader.mapping("gateway").flatMap { BoardProfile.load($0, baseDirectory: baseDirectory) }
         var buses: [BusConfig] = []
         var lines: [ProfibusLineConfig] = []
+        var can: [CANBusConfig] = []
         for bus in reader.sequence("south", required: true) {
-            if bus.child("protocol")?.scalar?.string == "profibus-dp" {
+            if bus.child("protocol")?.scalar?.string == "can" {
+                if let line = readCANBus(bus, baseDirectory: baseDirectory) { can.append(line) }
+            } else if bus.child("protocol")?.scalar?.string == "profibus-dp" {
                 if let line = readProfibusLine(bus, baseDirectory: baseDirectory, board: board) { lines.append(line) }
             } else if let modbus = readBus(bus, profiles: profileSearchPath(reader, baseDirectory: baseDirectory), board: board) {
                 buses.append(modbus)
             }
         }
-        checkUniqueNames(buses, lines, reader: reader)
+        checkUniqueNames(buses, lines, can, reader: reader)
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
         var configuration = Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
                                           console: console)
+        configuration.can = can
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration
@@ -227,10 +231,12 @@ extension Configuration {
         }
     }
 
-    private static func checkUniqueNames(_ buses: [BusConfig], _ lines: [ProfibusLineConfig], reader: NodeReader) {
+    private static func checkUniqueNames(_ buses: [BusConfig], _ lines: [ProfibusLineConfig], _ can: [CANBusConfig],
+                                         reader: NodeReader) {
         var busNames: Set<String> = []
         var deviceNames: Set<String> = []
         let all = buses.map { ($0.name, $0.line, $0.devices.map(\.name)) } + lines.map { ($0.name, $0.line, $0.slaves.map(\.name)) }
+            + can.map { ($0.name, $0.line, $0.devices.map(\.name)) }
         for (name, line, devices) in all {
             if !busNames.insert(name).inserted {
                 reader.log.add(path: "south", line: line, message: "duplicate bus name \"\(name)\"")

@@ -9,6 +9,8 @@ public struct Configuration: Sendable, Equatable {
     public var buses: [BusConfig]
     /// PROFIBUS-DP lines.
     public var profibus: [ProfibusLineConfig]
+    /// CAN buses.
+    public var can: [CANBusConfig] = []
     /// The control socket for `railgate console`; nil: no socket.
     public var console: ConsoleConfig?
     /// The schema the file was written in, and what was changed to read it
@@ -46,6 +48,17 @@ public struct Configuration: Sendable, Equatable {
                 for tag in slave.tags {
                     tags.append(makeTag(tag.name, device: slave.name, type: tag.type, order: tag.order, value: tag.value,
                                         writable: tag.writable, stringLength: 0))
+                }
+            }
+        }
+        for bus in can {
+            for device in bus.devices {
+                for (_, signal) in CANBusConfig.signals(of: device) {
+                    let range = signal.minimum < signal.maximum ? signal.minimum...signal.maximum : nil
+                    tags.append(Tag(name: signal.name, device: device.name,
+                                    path: gateway.hierarchy.path(device: device.name, tag: signal.name),
+                                    dataType: .float64, unit: signal.unit.isEmpty ? nil : signal.unit,
+                                    writable: device.writable.contains(signal.name), range: range))
                 }
             }
         }

@@ -1,0 +1,312 @@
+import Glibc
+import Logging
+import RailgateConfig
+import RailgateCore
+import Synchronization
+
+/// Counters of one CAN bus, readable from any thread.
+public struct CANBusStats: Sendable, Equatable {
+    public var frames = 0
+    /// Frames whose id no configured message has (not passed by the kernel filter on seqpacket sources).
+    public var unknown = 0
+    public var errorFrames = 0
+    /// Frames shorter than one of their signals needs.
+    public var shortFrames = 0
+    public var timeouts = 0
+    public var reopens = 0
+    public var writes = 0
+    public var writeErrors = 0
+    public var lastError: String?
+}
+
+/// One CAN bus: its thread (`rg-s-<bus>`) reads frames from a SocketCAN
+/// interface (or a seqpacket socket), decodes the signals of the configured
+/// messages with the DBC's layouts and pushes one sample per signal into
+/// the ring. A message not seen within its timeout makes its tags Bad.
+///
+/// HOT PATH: `handle(frame:)` and everything it calls allocates nothing;
+/// the tables are built in `init`.
+public final class CANBus: TagWriteTarget, @unchecked Sendable {
+    public let bus: CANBusConfig
+    public let ring: SampleRing
+    private let tags: [Tag]
+    private let engineWakeup: Wakeup
+    private let logger: Logger
+    private let thread = SouthThread()
+
+    /// One configured message, compiled.
+    struct Entry {
+        var name: String
+        var device: Int
+        var firstTag: Int
+        var codecs: [SignalCodec]
+        var multiplex: [DBCFile.Signal.Multiplex]
+        /// Index of the multiplexer signal among `codecs`, if any.
+        var multiplexer: Int?
+        var timeoutNs: Int64
+        var id: UInt32
+        var extended: Bool
+        var length: Int
+    }
+
+    private let entries: [Entry]
+    /// (id | CAN_EFF_FLAG for extended ids) → entry.
+    private let byKey: [UInt32: Int]
+    // Owned by the bus thread.
+    private var lastSeen: [Int64]
+    private var timedOut: [Bool]
+    private var source: CANFrameSource?
+    private var reopenAtNs: Int64 = 0
+    private var backoffMs: Int
+    private var lastLoggedError: String?
+    private let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: SocketCAN.fdFrameSize, alignment: 8)
+    private let outgoing = UnsafeMutableRawBufferPointer.allocate(byteCount: SocketCAN.fdFrameSize, alignment: 8)
+    private let pending = PendingQueue<PendingWrite>()
+    private let statistics = Mutex(CANBusStats())
+
+    public init(bus: CANBusConfig, tags: [Tag], engineWakeup: Wakeup, logger: Logger) {
+        self.bus = bus
+        self.tags = tags
+        self.engineWakeup = engineWakeup
+        self.logger = logger
+        backoffMs = bus.reconnectMinMs
+        var entries: [Entry] = []
+        var byKey: [UInt32: Int] = [:]
+        var next = 0
+        for (deviceIndex, device) in bus.devices.enumerated() {
+            for (index, message) in device.messages.enumerated() {
+                let codecs = message.signals.map(SignalCodec.init)
+                entries.append(Entry(name: message.name, device: deviceIndex, firstTag: next, codecs: codecs,
+                                     multiplex: message.signals.map(\.multiplex),
+                                     multiplexer: message.signals.firstIndex { $0.multiplex == .multiplexer },
+                                     timeoutNs: Int64(device.timeoutMs[index]) * 1_000_000, id: message.id,
+                                     extended: message.extended, length: message.length))
+                byKey[message.extended ? message.id | SocketCAN.effFlag : message.id] = entries.count - 1
+                next += codecs.count
+            }
+        }
+        self.entries = entries
+        self.byKey = byKey
+        lastSeen = Array(repeating: 0, count: entries.count)
+        timedOut = Array(repeating: false, count: entries.count)
+        ring = SampleRing(minimumCapacity: max(256, next * 8))
+        frame.initializeMemory(as: UInt8.self, repeating: 0)
+        outgoing.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    deinit {
+        frame.deallocate()
+        outgoing.deallocate()
+    }
+
+    public var ownTags: [Tag] { tags }
+    public var stats: CANBusStats { statistics.withLock { $0 } }
+    public func isStalled(limitNs: Int64) -> Bool { thread.isStalled(limitNs: limitNs) }
+
+    public func start() {
+        thread.start(name: "rg-s-\(bus.name)") { [self] in run() }
+    }
+
+    public func stop() {
+        thread.stop(timeoutNs: 2_000_000_000)
+        pending.failAll("the CAN bus stopped")
+    }
+
+    public func submitWrite(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        pending.append(tag: tag, value: value, completion: completion)
+        thread.wakeup.signal()
+    }
+
+    // MARK: Bus thread
+
+    private func run() {
+        let start = Clock.monotonicNs()
+        for index in lastSeen.indices { lastSeen[index] = start }
+        while thread.isRunning {
+            thread.beat()
+            guard let source = openIfNeeded() else {
+                thread.wait(untilMonotonicNs: reopenAtNs)
+                continue
+            }
+            executePendingWrites(source)
+            let n = source.read(into: frame, timeoutMs: 50)
+            if n < 0 {
+                lost("the interface or socket closed or failed (errno \(errno))")
+                continue
+            }
+            var pushed = false
+            if n > 0 { pushed = handle(length: n) }
+            if checkTimeouts(now: Clock.monotonicNs()) { pushed = true }
+            if pushed { engineWakeup.signal() }
+        }
+        source = nil
+    }
+
+    private func openIfNeeded() -> CANFrameSource? {
+        if let source { return source }
+        guard Clock.monotonicNs() >= reopenAtNs else { return nil }
+        do {
+            if case .interface(let name) = bus.source {
+                try CANInterfaceControl.configure(name, bitrate: bus.bitrate, restartMs: bus.restartMs)
+            }
+            let opened = try CANFrameSource.open(bus, ids: entries.map { ($0.id, $0.extended) })
+            source = opened
+            backoffMs = bus.reconnectMinMs
+            lastLoggedError = nil
+            logger.info("CAN bus open", metadata: ["bus": "\(bus.name)", "source": "\(opened.description)"])
+            return opened
+        } catch {
+            fail(error.description)
+            return nil
+        }
+    }
+
+    /// The source failed: every tag Bad (disconnected), reopened after a backoff.
+    private func lost(_ reason: String) {
+        source = nil
+        statistics.withLock { $0.reopens += 1 }
+        fail(reason)
+    }
+
+    private func fail(_ reason: String) {
+        statistics.withLock { $0.lastError = reason }
+        if lastLoggedError != reason {
+            logger.error("CAN bus down; its tags are bad until it comes back", metadata: ["bus": "\(bus.name)", "error": "\(reason)"])
+            lastLoggedError = reason
+        }
+        let now = Clock.realtimeNs()
+        for entry in entries {
+            for index in entry.codecs.indices {
+                ring.push(Sample(tag: UInt32(entry.firstTag + index), quality: Quality(reason: .disconnected), timestamp: now, value: .zero))
+            }
+        }
+        engineWakeup.signal()
+        reopenAtNs = Clock.monotonicNs() + Int64(backoffMs) * 1_000_000
+        backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
+    }
+
+    // MARK: Sampling loop (HOT PATH)
+
+    /// Decodes the frame record in `frame`; true when samples were pushed.
+    @inline(__always)
+    private func handle(length n: Int) -> Bool {
+        guard n >= 8 else { return false }
+        let canId = frame.load(fromByteOffset: 0, as: UInt32.self)
+        statistics.withLock { $0.frames += 1 }
+        if canId & SocketCAN.errFlag != 0 {
+            statistics.withLock { $0.errorFrames += 1 }
+            return false
+        }
+        if canId & SocketCAN.rtrFlag != 0 { return false }
+        let key = canId & SocketCAN.effFlag != 0 ? canId & (SocketCAN.effMask | SocketCAN.effFlag) : canId & SocketCAN.sffMask
+        guard let index = byKey[key] else {
+            statistics.withLock { $0.unknown += 1 }
+            return false
+        }
+        let declared = Int(frame.load(fromByteOffset: 4, as: UInt8.self))
+        let available = min(declared, n - 8, SocketCAN.fdFrameSize - 8)
+        let data = UnsafeRawBufferPointer(rebasing: frame[8..<(8 + max(0, available))])
+        let entry = entries[index]
+        let now = Clock.realtimeNs()
+        var muxValue: UInt64?
+        if let multiplexer = entry.multiplexer { muxValue = entry.codecs[multiplexer].raw(data) }
+        var short = false
+        for signal in entry.codecs.indices {
+            if case .multiplexed(let wanted) = entry.multiplex[signal], muxValue != wanted { continue }
+            let tag = UInt32(entry.firstTag + signal)
+            let codec = entry.codecs[signal]
+            if let raw = codec.raw(data) {
+                ring.push(Sample(tag: tag, quality: .good, timestamp: now, value: SampleValue(double: codec.physical(raw))))
+            } else {
+                short = true
+                ring.push(Sample(tag: tag, quality: Quality(reason: .protocolError), timestamp: now, value: .zero))
+            }
+        }
+        if short { statistics.withLock { $0.shortFrames += 1 } }
+        lastSeen[index] = Clock.monotonicNs()
+        timedOut[index] = false
+        return true
+    }
+
+    /// Marks the tags of messages overdue as Bad (timeout), once per outage.
+    @inline(__always)
+    private func checkTimeouts(now: Int64) -> Bool {
+        var pushed = false
+        for index in entries.indices where !timedOut[index] && now - lastSeen[index] > entries[index].timeoutNs {
+            timedOut[index] = true
+            pushed = true
+            let entry = entries[index]
+            let stamp = Clock.realtimeNs()
+            for signal in entry.codecs.indices {
+                ring.push(Sample(tag: UInt32(entry.firstTag + signal), quality: Quality(reason: .timeout), timestamp: stamp,
+                                 value: .zero))
+            }
+            statistics.withLock { $0.timeouts += 1 }
+        }
+        return pushed
+    }
+
+    // MARK: Writes
+
+    /// Sends each queued write as one frame of its message: the signal's
+    /// raw value over zeros for the other signals.
+    private func executePendingWrites(_ source: CANFrameSource) {
+        for write in pending.takeAll() {
+            guard let (index, signal) = locate(tag: write.tag) else {
+                write.completion(.refused("no such CAN signal"))
+                continue
+            }
+            let entry = entries[index]
+            let codec = entry.codecs[signal]
+            let value: Double
+            switch write.value {
+            case .number(let number): value = number
+            case .bool(let flag): value = flag ? 1 : 0
+            case .text:
+                write.completion(.refused("a CAN signal takes a number"))
+                continue
+            }
+            guard let raw = codec.raw(forPhysical: value) else {
+                write.completion(.refused("\(value) is out of the signal's range"))
+                continue
+            }
+            let record = entry.length > 8 ? SocketCAN.fdFrameSize : SocketCAN.frameSize
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: outgoing[0..<record])
+            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            bytes.storeBytes(of: entry.extended ? entry.id | SocketCAN.effFlag : entry.id, toByteOffset: 0, as: UInt32.self)
+            bytes.storeBytes(of: UInt8(entry.length), toByteOffset: 4, as: UInt8.self)
+            codec.insert(raw, into: UnsafeMutableRawBufferPointer(rebasing: bytes[8..<(8 + entry.length)]))
+            if source.write(UnsafeRawBufferPointer(bytes)) {
+                statistics.withLock { $0.writes += 1 }
+                write.completion(.done)
+            } else {
+                statistics.withLock { $0.writeErrors += 1 }
+                write.completion(.failed("sending the frame failed (errno \(errno))"))
+            }
+        }
+    }
+
+    private func locate(tag: Int) -> (Int, Int)? {
+        for (index, entry) in entries.enumerated() where tag >= entry.firstTag && tag < entry.firstTag + entry.codecs.count {
+            return (index, tag - entry.firstTag)
+        }
+        return nil
+    }
+}
+
+/// One `CANBus` per configured CAN bus and where its tags sit among the gateway's.
+public struct CANBuses {
+    public let layout: SouthLayout<CANBus>
+    public var buses: [CANBus] { layout.threads }
+    public var bases: [Int] { layout.bases }
+    public var writeTargets: [(any TagWriteTarget)?] { layout.writeTargets }
+    public var localIndices: [Int] { layout.localIndices }
+
+    public init(configuration: Configuration, firstTag: Int, tags: [Tag], engineWakeup: Wakeup, logger: Logger,
+                reusing running: [CANBus] = []) {
+        layout = SouthLayout(
+            configuration.can, firstTag: firstTag, tags: tags, tagCount: { $0.tagCount },
+            reuse: { bus, own in running.first { $0.bus.sameSettings(as: bus) && $0.ownTags == own } },
+            make: { bus, own in CANBus(bus: bus, tags: own, engineWakeup: engineWakeup, logger: logger) })
+    }
+}

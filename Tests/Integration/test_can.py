@@ -1,0 +1,195 @@
+"""The CAN bus against cantools: frames of hardware/dbc/RG_MACHINE.dbc, encoded
+by cantools, reach Railgate as `struct can_frame` records over a SOCK_SEQPACKET
+socket (this machine's kernel has no SocketCAN: the same frame path, one
+record per packet), and every published signal must equal cantools' decoding
+of the same frame. Also: message timeouts, short frames, unknown ids, a write
+sent as a frame, a missing interface and a malformed DBC named by line."""
+
+import random
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import cantools
+import pytest
+
+from conftest import RAILGATE, ROOT, free_port, log_of, start_railgate, stop_gracefully, wait_for
+
+DBC = ROOT / "hardware" / "dbc" / "RG_MACHINE.dbc"
+EFF = 0x8000_0000
+
+
+class FramePeer:
+    """The other end of the bus: a SOCK_SEQPACKET listener Railgate connects
+    to; sends cantools-encoded frames and keeps what Railgate sends."""
+
+    def __init__(self, path):
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.server.bind(str(path))
+        self.server.listen(1)
+        self.connection = None
+        self.received = []
+        self.connected = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.connection, _ = self.server.accept()
+        self.connected.set()
+        while True:
+            try:
+                record = self.connection.recv(72)
+            except OSError:
+                return
+            if not record:
+                return
+            self.received.append(record)
+
+    def send(self, message, data, length=None):
+        can_id = message.frame_id | (EFF if message.is_extended_frame else 0)
+        self.send_raw(can_id, data, length)
+
+    def send_raw(self, can_id, data, length=None):
+        payload = bytes(data).ljust(8, b"\0")[:8]
+        self.connection.send(struct.pack("<IB3x8s", can_id, len(data) if length is None else length, payload))
+
+    def close(self):
+        for s in (self.connection, self.server):
+            if s:
+                s.close()
+
+
+def can_config(prefix, broker_port, peer_path, dbc=DBC, interface=None, extra=""):
+    return f"""
+schema: 3
+gateway: {{id: {prefix}, isa95: {{enterprise: acme}}, writes: true}}
+mqtt: {{host: 127.0.0.1, port: {broker_port}, topic_prefix: {prefix}}}
+{extra}
+south:
+  - name: can1
+    protocol: can
+    interface: {interface or f"seqpacket:{peer_path}"}
+    dbc: {dbc}
+    reconnect_min_ms: 100
+    reconnect_max_ms: 500
+    devices:
+      - {{name: engine, messages: [EEC1, ET1]}}
+      - {{name: battery, messages: [BatteryStatus, BatteryCells], timeout_ms: 400}}
+      - {{name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction]}}
+"""
+
+
+@pytest.fixture
+def can_gateway(procs, broker, collector_factory, request):
+    prefix = f"rgcan-{request.node.name[5:25].replace('_', '-')}"
+    peer = FramePeer(procs.tmp / "can.sock")
+    collector = collector_factory(f"{prefix}/#")
+    sock = procs.tmp / "control.sock"
+    proc = start_railgate(procs, can_config(prefix, broker, procs.tmp / "can.sock",
+                                            extra=f"console: {{socket: {sock}, history_dir: {procs.tmp}/history}}"))
+    assert peer.connected.wait(15), log_of(proc)
+    proc.peer, proc.mqtt, proc.prefix, proc.sock = peer, collector, prefix, sock
+    yield proc
+    peer.close()
+
+
+def topic(gateway, device, signal):
+    return f"{gateway.prefix}/acme/{device}/{signal}"
+
+
+def random_values(message, rng):
+    """Values within each signal's range, on its scale grid."""
+    values = {}
+    for signal in message.signals:
+        low, high = signal.minimum, signal.maximum
+        if signal.is_float:
+            values[signal.name] = round(rng.uniform(low, high), 2)
+        else:
+            steps = int((high - low) / signal.scale)
+            values[signal.name] = low + rng.randint(0, steps) * signal.scale
+    return values
+
+
+def test_every_signal_matches_cantools(can_gateway):
+    db = cantools.database.load_file(DBC)
+    rng = random.Random(2026)
+    devices = {"EEC1": "engine", "ET1": "engine", "BatteryStatus": "battery", "DriveStatus": "drive"}
+    for round_ in range(5):
+        expected = {}
+        for name, device in devices.items():
+            message = db.get_message_by_name(name)
+            data = message.encode(random_values(message, rng))
+            can_gateway.peer.send(message, data)
+            for signal, value in message.decode(data, decode_choices=False).items():
+                expected[(device, signal)] = value
+        for (device, signal), value in expected.items():
+            payload = can_gateway.mqtt.wait(topic(can_gateway, device, signal),
+                                            lambda p, v=value: p["quality"] == "good" and abs(p["value"] - v) <= 1e-6 * max(1, abs(v)),
+                                            timeout=10)
+            assert payload is not None, (round_, device, signal, value, can_gateway.mqtt.all(topic(can_gateway, device, signal)), log_of(can_gateway))
+    unit = can_gateway.mqtt.latest(topic(can_gateway, "engine", "EngineSpeed"))
+    assert unit["unit"] == "rpm"
+
+
+def test_multiplexed_signals_follow_their_multiplexer(can_gateway):
+    db = cantools.database.load_file(DBC)
+    cells = db.get_message_by_name("BatteryCells")
+    group0 = cells.encode({"CellGroup": 0, "CellVoltage1": 3.301, "CellVoltage2": 3.302, "CellTempMax": 21})
+    group1 = cells.encode({"CellGroup": 1, "CellVoltage3": 3.303, "CellVoltage4": 3.304, "CellTempMax": 22})
+    can_gateway.peer.send(cells, group0)
+    can_gateway.peer.send(cells, group1)
+    for signal, value in {"CellVoltage1": 3.301, "CellVoltage2": 3.302, "CellVoltage3": 3.303, "CellVoltage4": 3.304}.items():
+        assert can_gateway.mqtt.wait(topic(can_gateway, "battery", signal), lambda p, v=value: abs(p["value"] - v) < 1e-9), signal
+    # Group 1 did not overwrite the group 0 cells.
+    assert all(abs(p["value"] - 3.301) < 1e-9 for p in can_gateway.mqtt.all(topic(can_gateway, "battery", "CellVoltage1"))
+               if p["quality"] == "good")
+
+
+def test_silence_short_frames_and_unknown_ids(can_gateway):
+    db = cantools.database.load_file(DBC)
+    status = db.get_message_by_name("BatteryStatus")
+    data = status.encode({"PackVoltage": 400, "PackCurrent": 10, "StateOfCharge": 50, "ContactorState": 2, "Fault": 0})
+    can_gateway.peer.send(status, data)
+    voltage = topic(can_gateway, "battery", "PackVoltage")
+    assert can_gateway.mqtt.wait(voltage, lambda p: p["quality"] == "good"), log_of(can_gateway)
+    # Four bytes: PackVoltage and PackCurrent fit, StateOfCharge (byte 4) does not.
+    can_gateway.peer.send(status, data[:4])
+    assert can_gateway.mqtt.wait(topic(can_gateway, "battery", "StateOfCharge"), lambda p: p["quality"] != "good")
+    # Ids nobody configured are ignored and counted.
+    for _ in range(3):
+        can_gateway.peer.send_raw(0x7AB, b"\x01\x02")
+    # The message stops: after its 400 ms timeout its tags are bad.
+    assert can_gateway.mqtt.wait(voltage, lambda p: p.get("reason") == "timeout", timeout=5), can_gateway.mqtt.all(voltage)
+    console = subprocess.run([RAILGATE, "console", "--socket", can_gateway.sock], input="show stats\n",
+                             capture_output=True, text=True, timeout=30)
+    assert "unknown 3" in console.stdout and "short 1" in console.stdout, console.stdout
+
+
+def test_a_write_is_sent_as_a_frame(can_gateway):
+    db = cantools.database.load_file(DBC)
+    console = subprocess.run([RAILGATE, "console", "--socket", can_gateway.sock],
+                             input="write tag drive/SpeedSetpoint -1234.5\n", capture_output=True, text=True, timeout=30)
+    assert "done" in console.stdout.lower() or "ok" in console.stdout.lower(), console.stdout + console.stderr
+    assert wait_for(lambda: can_gateway.peer.received, 10), log_of(can_gateway)
+    can_id, length = struct.unpack("<IB", can_gateway.peer.received[0][:5])
+    command = db.get_message_by_name("DriveCommand")
+    assert can_id == command.frame_id and length == command.length
+    assert command.decode(can_gateway.peer.received[0][8:8 + length])["SpeedSetpoint"] == -1234.5
+
+
+def test_a_missing_interface_is_named(procs, broker):
+    proc = start_railgate(procs, can_config("rgcan-missing", broker, None, interface="can9"))
+    assert wait_for(lambda: "CAN interface can9:" in log_of(proc), 10), log_of(proc)
+    assert proc.poll() is None  # the gateway keeps running and retrying
+    assert stop_gracefully(proc) == 0
+
+
+def test_a_malformed_dbc_is_named_with_file_and_line(tmp_path):
+    broken = tmp_path / "broken.dbc"
+    broken.write_text(DBC.read_text().replace("SG_ EngineSpeed : 24|16@1+", "SG_ EngineSpeed : 24|16@3+"))
+    config = tmp_path / "can.yaml"
+    config.write_text(can_config("rgcan-bad", free_port(), tmp_path / "x.sock", dbc=broken))
+    result = subprocess.run([RAILGATE, "check", "--config", config], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"DBC {broken}:21: signal EngineSpeed: expected start|length@order±" in result.stdout + result.stderr, result.stdout + result.stderr
