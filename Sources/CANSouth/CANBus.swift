@@ -50,8 +50,10 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     }
 
     private let entries: [Entry]
-    /// (id | CAN_EFF_FLAG for extended ids) → entry.
+    /// (id | CAN_EFF_FLAG for extended ids) → entry; on J1939 buses
+    /// PGN << 8 | source address, and PGN << 8 | 0xFF for devices of any address.
     private let byKey: [UInt32: Int]
+    private let anyAddress: UInt32 = 0xFF
     // Owned by the bus thread.
     private var lastSeen: [Int64]
     private var timedOut: [Bool]
@@ -81,7 +83,12 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                                      multiplexer: message.signals.firstIndex { $0.multiplex == .multiplexer },
                                      timeoutNs: Int64(device.timeoutMs[index]) * 1_000_000, id: message.id,
                                      extended: message.extended, length: message.length))
-                byKey[message.extended ? message.id | SocketCAN.effFlag : message.id] = entries.count - 1
+                if bus.j1939 {
+                    let address = device.sourceAddress.map(UInt32.init) ?? 0xFF
+                    byKey[J1939.pgn(message.id) << 8 | address] = entries.count - 1
+                } else {
+                    byKey[message.extended ? message.id | SocketCAN.effFlag : message.id] = entries.count - 1
+                }
                 next += codecs.count
             }
         }
@@ -129,6 +136,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                 continue
             }
             executePendingWrites(source)
+            recoverFromBusOff()
             let n = source.read(into: frame, timeoutMs: 50)
             if n < 0 {
                 lost("the interface or socket closed or failed (errno \(errno))")
@@ -149,7 +157,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             if case .interface(let name) = bus.source {
                 try CANInterfaceControl.configure(name, bitrate: bus.bitrate, restartMs: bus.restartMs)
             }
-            let opened = try CANFrameSource.open(bus, ids: entries.map { ($0.id, $0.extended) })
+            let opened = try CANFrameSource.open(bus, ids: bus.j1939 ? [] : entries.map { ($0.id, $0.extended) })
             source = opened
             backoffMs = bus.reconnectMinMs
             lastLoggedError = nil
@@ -185,6 +193,22 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
     }
 
+    /// Once a second on a SocketCAN interface: a controller that went
+    /// bus-off is restarted (when the kernel's restart-ms does not do it).
+    private var nextStateCheckNs: Int64 = 0
+
+    private func recoverFromBusOff() {
+        guard case .interface(let name) = bus.source, bus.restartMs == nil else { return }
+        let now = Clock.monotonicNs()
+        guard now >= nextStateCheckNs else { return }
+        nextStateCheckNs = now + 1_000_000_000
+        guard CANInterfaceControl.state(name) == SocketCAN.stateBusOff else { return }
+        let restarted = CANInterfaceControl.restart(name)
+        statistics.withLock { $0.lastError = "bus-off\(restarted ? "; restarted" : "; restart failed (needs CAP_NET_ADMIN)")" }
+        logger.warning("CAN controller bus-off", metadata: ["bus": "\(bus.name)", "interface": "\(name)",
+                                                           "restarted": "\(restarted)"])
+    }
+
     // MARK: Sampling loop (HOT PATH)
 
     /// Decodes the frame record in `frame`; true when samples were pushed.
@@ -198,8 +222,16 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             return false
         }
         if canId & SocketCAN.rtrFlag != 0 { return false }
-        let key = canId & SocketCAN.effFlag != 0 ? canId & (SocketCAN.effMask | SocketCAN.effFlag) : canId & SocketCAN.sffMask
-        guard let index = byKey[key] else {
+        let extended = canId & SocketCAN.effFlag != 0
+        let found: Int?
+        if bus.j1939 {
+            let id = canId & SocketCAN.effMask
+            let pgn = J1939.pgn(id)
+            found = extended ? (byKey[pgn << 8 | J1939.sourceAddress(id)] ?? byKey[pgn << 8 | anyAddress]) : nil
+        } else {
+            found = byKey[extended ? canId & (SocketCAN.effMask | SocketCAN.effFlag) : canId & SocketCAN.sffMask]
+        }
+        guard let index = found else {
             statistics.withLock { $0.unknown += 1 }
             return false
         }
@@ -273,7 +305,12 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             let record = entry.length > 8 ? SocketCAN.fdFrameSize : SocketCAN.frameSize
             let bytes = UnsafeMutableRawBufferPointer(rebasing: outgoing[0..<record])
             bytes.initializeMemory(as: UInt8.self, repeating: 0)
-            bytes.storeBytes(of: entry.extended ? entry.id | SocketCAN.effFlag : entry.id, toByteOffset: 0, as: UInt32.self)
+            var id = entry.id
+            if bus.j1939, let address = bus.devices[entry.device].sourceAddress {
+                // A command to the device: its address as the destination of a PDU1 PGN.
+                if (id >> 16) & 0xFF < 240 { id = (id & ~0xFF00) | UInt32(address) << 8 }
+            }
+            bytes.storeBytes(of: entry.extended ? id | SocketCAN.effFlag : id, toByteOffset: 0, as: UInt32.self)
             bytes.storeBytes(of: UInt8(entry.length), toByteOffset: 4, as: UInt8.self)
             codec.insert(raw, into: UnsafeMutableRawBufferPointer(rebasing: bytes[8..<(8 + entry.length)]))
             if source.write(UnsafeRawBufferPointer(bytes)) {

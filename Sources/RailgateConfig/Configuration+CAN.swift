@@ -21,6 +21,9 @@ public struct CANBusConfig: Sendable, Equatable {
         public var timeoutMs: [Int]
         /// Signals the device may write (`writable: [...]`).
         public var writable: Set<String>
+        /// J1939: the device's source address; frames of its messages' PGNs
+        /// from other addresses are not its (nil: any address).
+        public var sourceAddress: Int?
         public var line: Int?
     }
 
@@ -31,6 +34,9 @@ public struct CANBusConfig: Sendable, Equatable {
     public var restartMs: Int?
     /// Accept CAN FD frames (72-byte records).
     public var fd: Bool
+    /// J1939 network: 29-bit ids are matched by PGN (and the device's source
+    /// address), not as a whole: the DBC's priority and address are ignored.
+    public var j1939: Bool
     public var dbcFile: String
     public var devices: [Device]
     public var reconnectMinMs: Int
@@ -50,7 +56,7 @@ public struct CANBusConfig: Sendable, Equatable {
 
 extension Configuration {
     static func readCANBus(_ reader: NodeReader, baseDirectory: String) -> CANBusConfig? {
-        reader.rejectUnknownKeys(["name", "protocol", "interface", "bitrate", "restart_ms", "fd", "dbc", "devices",
+        reader.rejectUnknownKeys(["name", "protocol", "interface", "bitrate", "restart_ms", "fd", "j1939", "dbc", "devices",
                                   "reconnect_min_ms", "reconnect_max_ms"])
         let name = checkName(reader, "name")
         var source: CANBusConfig.Source?
@@ -66,6 +72,7 @@ extension Configuration {
         let bitrate = reader.int("bitrate", range: 10_000...8_000_000)
         let restart = reader.int("restart_ms", range: 0...60_000)
         let fd = reader.bool("fd") ?? false
+        let j1939 = reader.bool("j1939") ?? false
         var dbc: DBCFile?
         var dbcPath = ""
         if let file = reader.string("dbc", required: true) {
@@ -81,7 +88,9 @@ extension Configuration {
         var devices: [CANBusConfig.Device] = []
         var claimed: [String: String] = [:]
         for device in deviceReaders {
-            device.rejectUnknownKeys(["name", "messages", "timeout_ms", "writable"])
+            device.rejectUnknownKeys(["name", "messages", "timeout_ms", "writable", "source_address"])
+            let sourceAddress = device.int("source_address", range: 0...253)
+            if sourceAddress != nil && !j1939 { device.issue("source_address", "source_address needs j1939: true on the bus") }
             guard let deviceName = checkName(device, "name") else { continue }
             var messages: [DBCFile.Message] = []
             var timeouts: [Int] = []
@@ -92,6 +101,9 @@ extension Configuration {
                     device.issue(path: item.path, line: item.line,
                                  "message \(item.text) is not in \(dbcPath) (it has \(dbc.messages.map(\.name).joined(separator: ", ")))")
                     continue
+                }
+                if j1939 && !message.extended {
+                    device.issue(path: item.path, line: item.line, "message \(message.name) has an 11-bit id; J1939 messages have 29-bit ids")
                 }
                 if let owner = claimed[message.name] {
                     device.issue(path: item.path, line: item.line, "message \(message.name) already belongs to device \(owner)")
@@ -119,12 +131,31 @@ extension Configuration {
                 }
             }
             devices.append(CANBusConfig.Device(name: deviceName, messages: messages, timeoutMs: timeouts,
-                                               writable: writable, line: device.line))
+                                               writable: writable, sourceAddress: sourceAddress, line: device.line))
         }
         guard let name, let source, dbc != nil else { return nil }
-        return CANBusConfig(name: name, source: source, bitrate: bitrate, restartMs: restart, fd: fd, dbcFile: dbcPath,
+        return CANBusConfig(name: name, source: source, bitrate: bitrate, restartMs: restart, fd: fd, j1939: j1939,
+                            dbcFile: dbcPath,
                             devices: devices, reconnectMinMs: reader.int("reconnect_min_ms", range: 10...3_600_000) ?? 500,
                             reconnectMaxMs: reader.int("reconnect_max_ms", range: 10...3_600_000) ?? 30_000,
                             line: reader.line)
     }
+}
+
+/// J1939 (SAE J1939-21) fields of a 29-bit identifier.
+public enum J1939 {
+    /// The parameter group number: for PDU1 formats (PF < 240) the PDU
+    /// specific octet is a destination address, not part of the PGN.
+    @inline(__always)
+    public static func pgn(_ id: UInt32) -> UInt32 {
+        let pf = (id >> 16) & 0xFF
+        let pgn = (id >> 8) & 0x3FFFF
+        return pf < 240 ? pgn & 0x3FF00 : pgn
+    }
+
+    @inline(__always)
+    public static func sourceAddress(_ id: UInt32) -> UInt32 { id & 0xFF }
+
+    @inline(__always)
+    public static func priority(_ id: UInt32) -> UInt32 { (id >> 26) & 0x7 }
 }

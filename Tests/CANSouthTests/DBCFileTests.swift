@@ -51,3 +51,15 @@ struct DBCFileTests {
         #expect(error(head + "SG_MUL_VAL_ 100 A M 0-0;\n").hasPrefix("line 4: extended multiplexing"))
     }
 }
+
+struct J1939Tests {
+    @Test func pgnAndAddressesComeOutOfTheIdentifier() {
+        // EEC1 from the engine (SA 0): priority 3, PGN 61444 (PDU2, 0xF004).
+        #expect(J1939.pgn(0x0CF0_0400) == 61444 && J1939.sourceAddress(0x0CF0_0400) == 0 && J1939.priority(0x0CF0_0400) == 3)
+        // A request (PDU1, PF 0xEA) to address 0x00 from 0xF9: the destination is not part of the PGN.
+        #expect(J1939.pgn(0x18EA_00F9) == 0xEA00 && J1939.sourceAddress(0x18EA_00F9) == 0xF9)
+        #expect(J1939.pgn(0x18EA_17F9) == 0xEA00)
+        // The data page bit belongs to the PGN.
+        #expect(J1939.pgn(0x19FE_F100) == 0x1FEF1)
+    }
+}

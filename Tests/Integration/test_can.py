@@ -178,6 +178,35 @@ def test_a_write_is_sent_as_a_frame(can_gateway):
     assert command.decode(can_gateway.peer.received[0][8:8 + length])["SpeedSetpoint"] == -1234.5
 
 
+def test_j1939_matches_by_pgn_and_source_address(procs, broker, collector_factory):
+    """The DBC's EEC1 id carries address 0xFE; on a J1939 bus the engine at
+    address 0 sends it as 0x0CF00400. Another ECU's EEC1 (address 0x17) is not
+    the engine's."""
+    db = cantools.database.load_file(DBC)
+    eec1 = db.get_message_by_name("EEC1")
+    peer = FramePeer(procs.tmp / "j1939.sock")
+    collector = collector_factory("rgcan-j1939/#")
+    config = can_config("rgcan-j1939", broker, procs.tmp / "j1939.sock").replace(
+        "    reconnect_min_ms: 100", "    j1939: true\n    reconnect_min_ms: 100").replace(
+        "{name: engine, messages: [EEC1, ET1]}", "{name: engine, messages: [EEC1, ET1], source_address: 0}").replace(
+        "      - {name: battery, messages: [BatteryStatus, BatteryCells], timeout_ms: 400}\n", "").replace(
+        "      - {name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction]}\n", "")
+    proc = start_railgate(procs, config)
+    assert peer.connected.wait(15), log_of(proc)
+    try:
+        other = eec1.encode({"EngineTorqueMode": 0, "DriverDemandTorque": 0, "ActualEngineTorque": 0,
+                             "EngineSpeed": 999.0, "SourceAddress": 0x17})
+        peer.send_raw(EFF | 0x0CF00417, other)
+        engine = eec1.encode({"EngineTorqueMode": 1, "DriverDemandTorque": 10, "ActualEngineTorque": 5,
+                              "EngineSpeed": 1800.5, "SourceAddress": 0})
+        peer.send_raw(EFF | 0x0CF00400, engine)
+        speed = "rgcan-j1939/acme/engine/EngineSpeed"
+        assert collector.wait(speed, lambda p: p["value"] == 1800.5), log_of(proc)
+        assert all(p["value"] != 999.0 for p in collector.all(speed) if "value" in p)
+    finally:
+        peer.close()
+
+
 def test_a_missing_interface_is_named(procs, broker):
     proc = start_railgate(procs, can_config("rgcan-missing", broker, None, interface="can9"))
     assert wait_for(lambda: "CAN interface can9:" in log_of(proc), 10), log_of(proc)
