@@ -114,7 +114,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "SamplingLoop",
             dependencies: [
-                "ModbusSouth", "ProfibusSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
+                "ModbusSouth", "ProfibusSouth", "CANSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],

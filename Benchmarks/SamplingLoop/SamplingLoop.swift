@@ -9,6 +9,7 @@ import Benchmark
 import Foundation
 import Glibc
 import Logging
+import CANSouth
 import ModbusSouth
 import ProfibusSouth
 import MQTTNorth
@@ -183,6 +184,81 @@ final class DPFixture: @unchecked Sendable {
 
 nonisolated(unsafe) var dpFixture: DPFixture?
 
+/// A CAN bus reading `struct can_frame` records from a seqpacket socket
+/// this fixture serves (the same frame path as a SocketCAN socket), with the
+/// sample DBC's engine, battery and drive messages, and the engine.
+final class CANFixture: @unchecked Sendable {
+    let bus: CANBus
+    let engine: TagEngine
+    let listener: Int32
+    var peer: Int32 = -1
+    /// Four frames (EEC1, ET1, BatteryStatus, BatteryCells), 16 bytes each, sent round-robin.
+    let frames = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+
+    init() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path = NSTemporaryDirectory() + "rg-bench-can-\(getpid()).sock"
+        unlink(path)
+        let listening = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
+        guard let address = UnixSocketAddress(path), address.withSockaddr({ bind(listening, $0, $1) }) == 0,
+              listen(listening, 1) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        listener = listening
+        let configuration = try Configuration.load(yaml: """
+            gateway: {id: bench, isa95: {enterprise: bench}}
+            south:
+              - name: can1
+                protocol: can
+                interface: seqpacket:\(path)
+                dbc: \(root.appendingPathComponent("hardware/dbc/RG_MACHINE.dbc").path)
+                devices:
+                  - {name: engine, messages: [EEC1, ET1], timeout_ms: 60000}
+                  - {name: battery, messages: [BatteryStatus, BatteryCells], timeout_ms: 60000}
+            """)
+        let tags = configuration.tags()
+        let wakeup = Wakeup()
+        bus = CANBus(bus: configuration.can[0], tags: tags, engineWakeup: wakeup, logger: Logger(label: "bench"))
+        engine = TagEngine(table: TagTable(tags: tags), rings: [bus.ring], sinks: [], wakeup: wakeup)
+        // Frames as cantools encodes them (see Tests/CANSouthTests/SignalCodecTests.swift).
+        let records: [(UInt32, String)] = [(0x8CF0_04FE, "03a5719d2f000000"), (0x98FE_F1FE, "7f23d02e00000000"),
+                                           (0x400, "9d19fb2e99a00000"), (0x401, "01f00ce20cf90000")]
+        frames.initializeMemory(as: UInt8.self, repeating: 0)
+        for (index, (id, hex)) in records.enumerated() {
+            frames.storeBytes(of: id, toByteOffset: index * 16, as: UInt32.self)
+            frames.storeBytes(of: UInt8(8), toByteOffset: index * 16 + 4, as: UInt8.self)
+            for byte in 0..<8 {
+                let start = hex.index(hex.startIndex, offsetBy: byte * 2)
+                frames[index * 16 + 8 + byte] = UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+            }
+        }
+        let engine = self.engine
+        Thread { engine.run() }.start()
+        bus.start()
+        peer = accept(listener, nil, nil)
+        guard peer >= 0 else { throw CocoaError(.fileReadUnknown) }
+        send(400)
+        let deadline = Date().addingTimeInterval(30)
+        while bus.stats.frames < 400 && Date() < deadline { usleep(10_000) }
+        guard bus.stats.frames >= 400 else { throw CocoaError(.featureUnsupported) }
+    }
+
+    /// Sends `count` frames (blocking when the socket buffer is full); allocates nothing.
+    func send(_ count: Int) {
+        for index in 0..<count {
+            _ = Glibc.send(peer, frames.baseAddress! + (index % 4) * 16, 16, 0)
+        }
+    }
+
+    func stop() {
+        bus.stop()
+        engine.stop()
+        close(peer)
+        close(listener)
+    }
+}
+
+nonisolated(unsafe) var canFixture: CANFixture?
+
 /// Mallocs, wall clock and syscalls over 100 steady-state cycles of a south
 /// thread (and the engine draining its ring). `cycles` reads the counter.
 func cycleBenchmark(_ name: String, cycles: @escaping @Sendable () -> Int?,
@@ -214,6 +290,26 @@ let benchmarks: @Sendable () -> Void = {
                    cycles: { dpFixture?.master.cycles(slave: 1) },
                    setup: { dpFixture = try DPFixture() },
                    teardown: { dpFixture?.stop(); dpFixture = nil })
+
+    // CAN: 10 000 frames decoded (20 signals of 4 messages) and drained.
+    Benchmark(
+        "CAN sampling loop: 10 000 frames, 4 messages, 20 signals",
+        configuration: .init(
+            metrics: [.mallocCountTotal, .wallClock, .throughput],
+            warmupIterations: 1,
+            scalingFactor: .one,
+            maxDuration: .seconds(60),
+            maxIterations: 5),
+        closure: { benchmark in
+            guard let fixture = canFixture else { return }
+            let start = fixture.bus.stats.frames
+            benchmark.startMeasurement()
+            fixture.send(10_000)
+            while fixture.bus.stats.frames < start + 10_000 { usleep(200) }
+            benchmark.stopMeasurement()
+        },
+        setup: { canFixture = try CANFixture() },
+        teardown: { canFixture?.stop(); canFixture = nil })
 
     // Journal throughput: append 10 000 records (fsync every second), then
     // read and commit them all, in a fresh directory each iteration.
