@@ -83,6 +83,28 @@ def wait_path(path, timeout=30):
         time.sleep(0.05)
 
 
+def meter_config(modbus_port, count, sections="", poll_ms=100):
+    """A configuration with one Modbus TCP device `bench/meter` whose tags
+    t0…t<count-1> are holding registers 0…count-1, plus `sections` (YAML
+    placed before `south:`, e.g. an opcua section)."""
+    tags = "\n".join(f"          - {{name: t{i}, table: holding-register, address: {i}}}" for i in range(count))
+    return f"""schema: 3
+gateway: {{id: bench, isa95: {{enterprise: bench}}}}
+{sections}
+south:
+  - name: bench
+    protocol: modbus-tcp
+    host: 127.0.0.1
+    port: {modbus_port}
+    devices:
+      - name: meter
+        unit: 1
+        poll_ms: {poll_ms}
+        tags:
+{tags}
+"""
+
+
 def record(section, **figures):
     """Adds `figures` under `section` in the results file (merging with what
     the section already holds)."""

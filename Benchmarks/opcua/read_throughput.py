@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, record, wait_path, wait_port  # noqa: E402
+from benchlib import build_modbus, free_port, meter_config, record, wait_path, wait_port  # noqa: E402
 
 VARIABLES = 1000
 
@@ -73,22 +73,8 @@ def main():
             modbus_port, ua_port, ref_port = free_port(), free_port(), free_port()
             procs.append(subprocess.Popen([work / "server", str(modbus_port), "900"], stdout=subprocess.DEVNULL))
             wait_port(modbus_port)
-            tags = "\n".join(f"          - {{name: t{i}, table: holding-register, address: {i}}}"
-                             for i in range(VARIABLES))
-            (work / "opcua.yaml").write_text(f"""gateway: {{id: bench, isa95: {{enterprise: bench}}}}
-opcua: {{host: 127.0.0.1, port: {ua_port}}}
-south:
-  - name: bench
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {modbus_port}
-    devices:
-      - name: meter
-        unit: 1
-        poll_ms: 100
-        tags:
-{tags}
-""")
+            (work / "opcua.yaml").write_text(meter_config(modbus_port, VARIABLES,
+                                                          f"opcua: {{host: 127.0.0.1, port: {ua_port}}}"))
             ours_nodes = work / "railgate-nodes.txt"
             ours_nodes.write_text("".join(f"ns=1;s=bench/meter/t{i}\n" for i in range(VARIABLES)))
             theirs_nodes = work / "asyncua-nodes.txt"

@@ -26,7 +26,7 @@ from asyncua.crypto.security_policies import SecurityPolicyAes256Sha256RsaPss, S
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, record, wait_port  # noqa: E402
+from benchlib import build_modbus, free_port, meter_config, record, wait_port  # noqa: E402
 
 VARIABLES = 100
 CASES = [("None", None, None),
@@ -98,25 +98,9 @@ def main():
             modbus_port, ua_port = free_port(), free_port()
             procs.append(subprocess.Popen([work / "server", str(modbus_port), "600"], stdout=subprocess.DEVNULL))
             wait_port(modbus_port)
-            tags = "\n".join(f"          - {{name: t{i}, table: holding-register, address: {i}}}" for i in range(VARIABLES))
-            (work / "ua.yaml").write_text(f"""schema: 3
-gateway: {{id: bench, isa95: {{enterprise: bench}}}}
-opcua:
-  host: 127.0.0.1
-  port: {ua_port}
-  security: {{pki_dir: {work / 'pki'}}}
-south:
-  - name: bench
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {modbus_port}
-    devices:
-      - name: meter
-        unit: 1
-        poll_ms: 100
-        tags:
-{tags}
-""")
+            (work / "ua.yaml").write_text(meter_config(
+                modbus_port, VARIABLES,
+                f"opcua: {{host: 127.0.0.1, port: {ua_port}, security: {{pki_dir: {work / 'pki'}}}}}"))
             gateway = subprocess.Popen([args.railgate, "run", "--config", work / "ua.yaml"], stdout=subprocess.DEVNULL,
                                        stderr=open(work / "railgate.log", "w"))
             procs.append(gateway)

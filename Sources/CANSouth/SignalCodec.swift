@@ -24,33 +24,39 @@ public struct SignalCodec: Sendable, Equatable {
         lastByte = DBCFile.bits(of: signal).map { $0 >> 3 }.max() ?? 0
     }
 
+    /// Walks the signal's bits byte by byte: `body(byte, shift, width,
+    /// valueShift)` says that `width` bits at `shift` in data byte `byte`
+    /// are bits `valueShift..<valueShift + width` of the raw value. Intel
+    /// signals run upwards from their least significant bit; Motorola ones
+    /// from their most significant bit down through the bytes in order.
+    @inline(__always)
+    func forEachPiece(_ body: (_ byte: Int, _ shift: Int, _ width: Int, _ valueShift: Int) -> Void) {
+        var position = startBit
+        var done = 0
+        while done < length {
+            let bit = position & 7
+            if littleEndian {
+                let width = min(8 - bit, length - done)
+                body(position >> 3, bit, width, done)
+                position += width
+                done += width
+            } else {
+                let width = min(bit + 1, length - done)
+                body(position >> 3, bit + 1 - width, width, length - done - width)
+                position = ((position >> 3) + 1) * 8 + 7
+                done += width
+            }
+        }
+    }
+
     /// The raw bits, or nil when `data` is too short.
     @inline(__always)
     public func raw(_ data: UnsafeRawBufferPointer) -> UInt64? {
         guard data.count > lastByte else { return nil }
         var value: UInt64 = 0
-        if littleEndian {
-            var done = 0
-            var position = startBit
-            while done < length {
-                let bit = position & 7
-                let take = min(8 - bit, length - done)
-                let bits = (UInt64(data[position >> 3]) >> UInt64(bit)) & ((1 << UInt64(take)) - 1)
-                value |= bits << UInt64(done)
-                done += take
-                position += take
-            }
-        } else {
-            var remaining = length
-            var position = startBit
-            while remaining > 0 {
-                let bit = position & 7
-                let take = min(bit + 1, remaining)
-                let bits = (UInt64(data[position >> 3]) >> UInt64(bit + 1 - take)) & ((1 << UInt64(take)) - 1)
-                value = value << UInt64(take) | bits
-                remaining -= take
-                position = ((position >> 3) + 1) * 8 + 7
-            }
+        forEachPiece { byte, shift, width, valueShift in
+            let bits = (UInt64(data[byte]) >> UInt64(shift)) & ((1 << UInt64(width)) - 1)
+            value |= bits << UInt64(valueShift)
         }
         return value
     }
@@ -76,33 +82,10 @@ public struct SignalCodec: Sendable, Equatable {
     /// Writes `raw` into `data` at the signal's bits (for outgoing frames).
     public func insert(_ raw: UInt64, into data: UnsafeMutableRawBufferPointer) {
         guard data.count > lastByte else { return }
-        let value = length == 64 ? raw : raw & ((1 << UInt64(length)) - 1)
-        if littleEndian {
-            var done = 0
-            var position = startBit
-            while done < length {
-                let bit = position & 7
-                let take = min(8 - bit, length - done)
-                let mask = UInt8(truncatingIfNeeded: ((1 << UInt64(take)) - 1) << UInt64(bit))
-                let bits = UInt8(truncatingIfNeeded: (value >> UInt64(done)) << UInt64(bit)) & mask
-                data[position >> 3] = (data[position >> 3] & ~mask) | bits
-                done += take
-                position += take
-            }
-        } else {
-            var remaining = length
-            var position = startBit
-            while remaining > 0 {
-                let bit = position & 7
-                let take = min(bit + 1, remaining)
-                let shift = bit + 1 - take
-                let mask = UInt8(truncatingIfNeeded: ((1 << UInt64(take)) - 1) << UInt64(shift))
-                let chunk = (value >> UInt64(remaining - take)) & ((1 << UInt64(take)) - 1)
-                let bits = UInt8(truncatingIfNeeded: chunk << UInt64(shift)) & mask
-                data[position >> 3] = (data[position >> 3] & ~mask) | bits
-                remaining -= take
-                position = ((position >> 3) + 1) * 8 + 7
-            }
+        forEachPiece { byte, shift, width, valueShift in
+            let mask = UInt8(truncatingIfNeeded: ((1 << UInt64(width)) - 1) << UInt64(shift))
+            let bits = UInt8(truncatingIfNeeded: ((raw >> UInt64(valueShift)) & ((1 << UInt64(width)) - 1)) << UInt64(shift))
+            data[byte] = (data[byte] & ~mask) | bits
         }
     }
 
