@@ -17,6 +17,8 @@ public struct CANBusStats: Sendable, Equatable {
     public var writes = 0
     public var writeErrors = 0
     public var lastError: String?
+    /// The interface or socket is not open.
+    public var down = true
 }
 
 /// One CAN bus: its thread (`rg-s-<bus>`) reads frames from a SocketCAN
@@ -65,6 +67,14 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private let outgoing = UnsafeMutableRawBufferPointer.allocate(byteCount: SocketCAN.fdFrameSize, alignment: 8)
     private let pending = PendingQueue<PendingWrite>()
     private let statistics = Mutex(CANBusStats())
+    /// Per device: frames received and messages overdue (guarded by `healthLock`;
+    /// fixed storage, so the bus thread never reallocates it).
+    private struct DeviceCounters {
+        var frames = 0
+        var overdue = 0
+    }
+    private let counters: UnsafeMutableBufferPointer<DeviceCounters>
+    private let healthLock = Mutex(())
 
     public init(bus: CANBusConfig, tags: [Tag], engineWakeup: Wakeup, logger: Logger) {
         self.bus = bus
@@ -97,6 +107,8 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         lastSeen = Array(repeating: 0, count: entries.count)
         timedOut = Array(repeating: false, count: entries.count)
         ring = SampleRing(minimumCapacity: max(256, next * 8))
+        counters = .allocate(capacity: max(1, bus.devices.count))
+        counters.initialize(repeating: DeviceCounters())
         frame.initializeMemory(as: UInt8.self, repeating: 0)
         outgoing.initializeMemory(as: UInt8.self, repeating: 0)
     }
@@ -104,6 +116,17 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     deinit {
         frame.deallocate()
         outgoing.deallocate()
+        counters.deallocate()
+    }
+
+    /// A device's health for north (OPC UA device objects): Bad while the bus
+    /// is down or one of its messages is overdue; `requests` counts its frames.
+    public func health(device: Int) -> DeviceHealth {
+        let bus = stats
+        let (frames, overdue) = healthLock.withLock { _ in (counters[device].frames, counters[device].overdue) }
+        let quality = bus.down ? Quality(reason: .disconnected)
+            : overdue > 0 ? Quality(reason: .timeout) : frames == 0 ? Quality(reason: .waitingForInitialData) : .good
+        return DeviceHealth(quality: quality, requests: frames, errors: overdue, lastError: bus.lastError, lastCycleNs: 0)
     }
 
     public var ownTags: [Tag] { tags }
@@ -159,6 +182,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             }
             let opened = try CANFrameSource.open(bus, ids: bus.j1939 ? [] : entries.map { ($0.id, $0.extended) })
             source = opened
+            statistics.withLock { $0.down = false }
             backoffMs = bus.reconnectMinMs
             lastLoggedError = nil
             logger.info("CAN bus open", metadata: ["bus": "\(bus.name)", "source": "\(opened.description)"])
@@ -177,7 +201,10 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     }
 
     private func fail(_ reason: String) {
-        statistics.withLock { $0.lastError = reason }
+        statistics.withLock {
+            $0.lastError = reason
+            $0.down = true
+        }
         if lastLoggedError != reason {
             logger.error("CAN bus down; its tags are bad until it comes back", metadata: ["bus": "\(bus.name)", "error": "\(reason)"])
             lastLoggedError = reason
@@ -256,7 +283,12 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         }
         if short { statistics.withLock { $0.shortFrames += 1 } }
         lastSeen[index] = Clock.monotonicNs()
+        let recovered = timedOut[index]
         timedOut[index] = false
+        healthLock.withLock { _ in
+            counters[entry.device].frames += 1
+            if recovered { counters[entry.device].overdue -= 1 }
+        }
         return true
     }
 
@@ -274,6 +306,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                                  value: .zero))
             }
             statistics.withLock { $0.timeouts += 1 }
+            healthLock.withLock { _ in counters[entry.device].overdue += 1 }
         }
         return pushed
     }

@@ -91,7 +91,7 @@ final class Gateway {
                            wakeup: engineWakeup)
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
-                                                          dpMasters: profibus.masters, opcua: config),
+                                                          dpMasters: profibus.masters, canBuses: can.buses, opcua: config),
                      identity: Gateway.identity(configuration, opcua: config), writes: writes,
                      logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
                          do {
@@ -252,7 +252,7 @@ final class Gateway {
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
     static func model(_ configuration: Configuration, table: TagTable, pollers: [BusPoller], dpMasters: [DPMaster],
-                      opcua: OPCUAConfig) -> GatewayModel {
+                      canBuses: [CANBus], opcua: OPCUAConfig) -> GatewayModel {
         var owners: [String: (BusPoller, Int)] = [:]
         for poller in pollers {
             for (index, device) in poller.bus.devices.enumerated() { owners[device.name] = (poller, index) }
@@ -261,12 +261,18 @@ final class Gateway {
         for master in dpMasters {
             for (index, slave) in master.line.slaves.enumerated() { slaves[slave.name] = (master, index) }
         }
+        var canDevices: [String: (CANBus, Int)] = [:]
+        for bus in canBuses {
+            for (index, device) in bus.bus.devices.enumerated() { canDevices[device.name] = (bus, index) }
+        }
         let devices = owners
         let dpSlaves = slaves
+        let can = canDevices
         return GatewayModel(
             namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
             table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled,
             deviceHealth: { name in
+                if let (bus, index) = can[name] { return bus.health(device: index) }
                 if let (master, index) = dpSlaves[name] {
                     let stats = master.stats[index]
                     return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
