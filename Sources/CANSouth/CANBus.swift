@@ -19,6 +19,8 @@ public struct CANBusStats: Sendable, Equatable {
     public var lastError: String?
     /// The interface or socket is not open.
     public var down = true
+    /// A bus-off error frame came, and no frame since.
+    public var busOff = false
 }
 
 /// One CAN bus: its thread (`rg-s-<bus>`) reads frames from a SocketCAN
@@ -49,6 +51,8 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         var id: UInt32
         var extended: Bool
         var length: Int
+        /// Resend period of a written message, ns (0: sent once per write).
+        var periodNs: Int64
     }
 
     private let entries: [Entry]
@@ -64,7 +68,12 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private var backoffMs: Int
     private var lastLoggedError: String?
     private let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: SocketCAN.fdFrameSize, alignment: 8)
-    private let outgoing = UnsafeMutableRawBufferPointer.allocate(byteCount: SocketCAN.fdFrameSize, alignment: 8)
+    /// The last written frame record of each message (72 bytes each), and
+    /// when a periodic one is due again (0: not sending).
+    private let sent: UnsafeMutableRawBufferPointer
+    private var nextSendNs: [Int64]
+    /// Set by a bus-off error frame until frames flow again.
+    private var busOff = false
     private let pending = PendingQueue<PendingWrite>()
     private let statistics = Mutex(CANBusStats())
     /// Per device: frames received and messages overdue (guarded by `healthLock`;
@@ -92,7 +101,8 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                                      multiplex: message.signals.map(\.multiplex),
                                      multiplexer: message.signals.firstIndex { $0.multiplex == .multiplexer },
                                      timeoutNs: Int64(device.timeoutMs[index]) * 1_000_000, id: message.id,
-                                     extended: message.extended, length: message.length))
+                                     extended: message.extended, length: message.length,
+                                     periodNs: Int64(device.sendPeriodMs[message.name] ?? 0) * 1_000_000))
                 if bus.j1939 {
                     let address = device.sourceAddress.map(UInt32.init) ?? 0xFF
                     byKey[J1939.pgn(message.id) << 8 | address] = entries.count - 1
@@ -105,17 +115,19 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         self.entries = entries
         self.byKey = byKey
         lastSeen = Array(repeating: 0, count: entries.count)
+        nextSendNs = Array(repeating: 0, count: entries.count)
+        sent = .allocate(byteCount: max(1, entries.count) * SocketCAN.fdFrameSize, alignment: 8)
+        sent.initializeMemory(as: UInt8.self, repeating: 0)
         timedOut = Array(repeating: false, count: entries.count)
         ring = SampleRing(minimumCapacity: max(256, next * 8))
         counters = .allocate(capacity: max(1, bus.devices.count))
         counters.initialize(repeating: DeviceCounters())
         frame.initializeMemory(as: UInt8.self, repeating: 0)
-        outgoing.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     deinit {
         frame.deallocate()
-        outgoing.deallocate()
+        sent.deallocate()
         counters.deallocate()
     }
 
@@ -124,7 +136,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     public func health(device: Int) -> DeviceHealth {
         let bus = stats
         let (frames, overdue) = healthLock.withLock { _ in (counters[device].frames, counters[device].overdue) }
-        let quality = bus.down ? Quality(reason: .disconnected)
+        let quality = bus.down || bus.busOff ? Quality(reason: .disconnected)
             : overdue > 0 ? Quality(reason: .timeout) : frames == 0 ? Quality(reason: .waitingForInitialData) : .good
         return DeviceHealth(quality: quality, requests: frames, errors: overdue, lastError: bus.lastError, lastCycleNs: 0)
     }
@@ -160,7 +172,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             }
             executePendingWrites(source)
             recoverFromBusOff()
-            let n = source.read(into: frame, timeoutMs: 50)
+            let n = source.read(into: frame, timeoutMs: sendPeriodic(source, now: Clock.monotonicNs()))
             if n < 0 {
                 lost("the interface or socket closed or failed (errno \(errno))")
                 continue
@@ -246,6 +258,19 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         statistics.withLock { $0.frames += 1 }
         if canId & SocketCAN.errFlag != 0 {
             statistics.withLock { $0.errorFrames += 1 }
+            // CAN_ERR_BUSOFF: the controller left the bus; nothing it reads is current.
+            if canId & 0x40 != 0 && !busOff {
+                busOff = true
+                let now = Clock.realtimeNs()
+                for entry in entries {
+                    for signal in entry.codecs.indices {
+                        ring.push(Sample(tag: UInt32(entry.firstTag + signal), quality: Quality(reason: .disconnected),
+                                         timestamp: now, value: .zero))
+                    }
+                }
+                statistics.withLock { $0.busOff = true }
+                return true
+            }
             return false
         }
         if canId & SocketCAN.rtrFlag != 0 { return false }
@@ -267,6 +292,10 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         let data = UnsafeRawBufferPointer(rebasing: frame[8..<(8 + max(0, available))])
         let entry = entries[index]
         let now = Clock.realtimeNs()
+        if busOff {
+            busOff = false
+            statistics.withLock { $0.busOff = false }
+        }
         var muxValue: UInt64?
         if let multiplexer = entry.multiplexer { muxValue = entry.codecs[multiplexer].raw(data) }
         var short = false
@@ -313,8 +342,9 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
 
     // MARK: Writes
 
-    /// Sends each queued write as one frame of its message: the signal's
-    /// raw value over zeros for the other signals.
+    /// Sends each queued write as one frame of its message: the signal's raw
+    /// value, the other signals as last written (zero before); a message with
+    /// a send period is then repeated at that period.
     private func executePendingWrites(_ source: CANFrameSource) {
         for write in pending.takeAll() {
             guard let (index, signal) = locate(tag: write.tag) else {
@@ -336,24 +366,43 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                 continue
             }
             let record = entry.length > 8 ? SocketCAN.fdFrameSize : SocketCAN.frameSize
-            let bytes = UnsafeMutableRawBufferPointer(rebasing: outgoing[0..<record])
-            bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: sent[(index * SocketCAN.fdFrameSize)..<(index * SocketCAN.fdFrameSize + record)])
             var id = entry.id
             if bus.j1939, let address = bus.devices[entry.device].sourceAddress {
                 // A command to the device: its address as the destination of a PDU1 PGN.
                 if (id >> 16) & 0xFF < 240 { id = (id & ~0xFF00) | UInt32(address) << 8 }
             }
+            // The other signals keep the values last written (zero before).
             bytes.storeBytes(of: entry.extended ? id | SocketCAN.effFlag : id, toByteOffset: 0, as: UInt32.self)
             bytes.storeBytes(of: UInt8(entry.length), toByteOffset: 4, as: UInt8.self)
             codec.insert(raw, into: UnsafeMutableRawBufferPointer(rebasing: bytes[8..<(8 + entry.length)]))
             if source.write(UnsafeRawBufferPointer(bytes)) {
                 statistics.withLock { $0.writes += 1 }
+                if entry.periodNs > 0 { nextSendNs[index] = Clock.monotonicNs() + entry.periodNs }
                 write.completion(.done)
             } else {
                 statistics.withLock { $0.writeErrors += 1 }
                 write.completion(.failed("sending the frame failed (errno \(errno))"))
             }
         }
+    }
+
+    /// Sends the periodic messages that are due; returns how long the next
+    /// read may wait (ms) before one is due again.
+    private func sendPeriodic(_ source: CANFrameSource, now: Int64) -> Int32 {
+        var waitNs: Int64 = 50_000_000
+        for index in entries.indices where entries[index].periodNs > 0 && nextSendNs[index] > 0 {
+            if now >= nextSendNs[index] {
+                let record = entries[index].length > 8 ? SocketCAN.fdFrameSize : SocketCAN.frameSize
+                let offset = index * SocketCAN.fdFrameSize
+                if !source.write(UnsafeRawBufferPointer(rebasing: sent[offset..<(offset + record)])) {
+                    statistics.withLock { $0.writeErrors += 1 }
+                }
+                nextSendNs[index] = max(nextSendNs[index] + entries[index].periodNs, now + 1)
+            }
+            waitNs = min(waitNs, nextSendNs[index] - now)
+        }
+        return Int32(max(0, waitNs / 1_000_000))
     }
 
     private func locate(tag: Int) -> (Int, Int)? {

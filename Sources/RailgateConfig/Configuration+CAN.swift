@@ -24,6 +24,8 @@ public struct CANBusConfig: Sendable, Equatable {
         /// J1939: the device's source address; frames of its messages' PGNs
         /// from other addresses are not its (nil: any address).
         public var sourceAddress: Int?
+        /// Messages sent again every this many ms once written (`send_period_ms: {Message: ms}`).
+        public var sendPeriodMs: [String: Int] = [:]
         public var line: Int?
     }
 
@@ -88,7 +90,7 @@ extension Configuration {
         var devices: [CANBusConfig.Device] = []
         var claimed: [String: String] = [:]
         for device in deviceReaders {
-            device.rejectUnknownKeys(["name", "messages", "timeout_ms", "writable", "source_address"])
+            device.rejectUnknownKeys(["name", "messages", "timeout_ms", "writable", "source_address", "send_period_ms"])
             let sourceAddress = device.int("source_address", range: 0...253)
             if sourceAddress != nil && !j1939 { device.issue("source_address", "source_address needs j1939: true on the bus") }
             guard let deviceName = checkName(device, "name") else { continue }
@@ -124,6 +126,26 @@ extension Configuration {
                     device.issue(path: item.path, line: item.line, "writable signal \(item.text) is not in the device's messages")
                 }
             }
+            var periods: [String: Int] = [:]
+            if let section = device.mapping("send_period_ms") {
+                for (key, value) in section.node.mapping ?? [:] {
+                    guard let message = key.string else { continue }
+                    let path = section.childPath(message)
+                    guard let ms = value.int, (10...60_000).contains(ms) else {
+                        section.issue(path: path, line: value.mark?.line, "a period of 10 to 60000 ms")
+                        continue
+                    }
+                    guard let owned = messages.first(where: { $0.name == message }) else {
+                        section.issue(path: path, line: key.mark?.line, "message \(message) is not one of the device's messages")
+                        continue
+                    }
+                    guard owned.signals.contains(where: { writable.contains($0.name) }) else {
+                        section.issue(path: path, line: key.mark?.line, "message \(message) has no writable signal to send")
+                        continue
+                    }
+                    periods[message] = ms
+                }
+            }
             var seen = Set<String>()
             for message in messages {
                 for signal in message.signals where !seen.insert(signal.name).inserted {
@@ -131,7 +153,8 @@ extension Configuration {
                 }
             }
             devices.append(CANBusConfig.Device(name: deviceName, messages: messages, timeoutMs: timeouts,
-                                               writable: writable, sourceAddress: sourceAddress, line: device.line))
+                                               writable: writable, sourceAddress: sourceAddress, sendPeriodMs: periods,
+                                               line: device.line))
         }
         guard let name, let source, dbc != nil else { return nil }
         return CANBusConfig(name: name, source: source, bitrate: bitrate, restartMs: restart, fd: fd, j1939: j1939,

@@ -76,7 +76,8 @@ south:
     devices:
       - {{name: engine, messages: [EEC1, ET1]}}
       - {{name: battery, messages: [BatteryStatus, BatteryCells], timeout_ms: 400}}
-      - {{name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction]}}
+      - {{name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction],
+         send_period_ms: {{DriveCommand: 100}}}}
 """
 
 
@@ -176,6 +177,29 @@ def test_a_write_is_sent_as_a_frame(can_gateway):
     command = db.get_message_by_name("DriveCommand")
     assert can_id == command.frame_id and length == command.length
     assert command.decode(can_gateway.peer.received[0][8:8 + length])["SpeedSetpoint"] == -1234.5
+    # A second signal of the same message keeps the first one's value; the message repeats every 100 ms.
+    subprocess.run([RAILGATE, "console", "--socket", can_gateway.sock], input="write tag drive/Direction 2\n",
+                   capture_output=True, text=True, timeout=30)
+    assert wait_for(lambda: any(command.decode(r[8:16], decode_choices=False)["Direction"] == 2
+                                for r in can_gateway.peer.received), 10)
+    count = len(can_gateway.peer.received)
+    time.sleep(1.0)
+    repeated = can_gateway.peer.received[count:]
+    assert 6 <= len(repeated) <= 14, len(repeated)
+    last = command.decode(repeated[-1][8:16], decode_choices=False)
+    assert last["SpeedSetpoint"] == -1234.5 and last["Direction"] == 2
+
+
+def test_a_bus_off_error_frame_makes_the_tags_bad(can_gateway):
+    db = cantools.database.load_file(DBC)
+    et1 = db.get_message_by_name("ET1")
+    can_gateway.peer.send(et1, et1.encode({"CoolantTemp": 80, "FuelTemp": 30, "OilTemp": 90}))
+    coolant = topic(can_gateway, "engine", "CoolantTemp")
+    assert can_gateway.mqtt.wait(coolant, lambda p: p["quality"] == "good"), log_of(can_gateway)
+    can_gateway.peer.send_raw(0x2000_0040, bytes(8))  # CAN_ERR_FLAG | CAN_ERR_BUSOFF
+    assert can_gateway.mqtt.wait(coolant, lambda p: p.get("reason") == "disconnected"), can_gateway.mqtt.all(coolant)
+    can_gateway.peer.send(et1, et1.encode({"CoolantTemp": 81, "FuelTemp": 30, "OilTemp": 90}))
+    assert can_gateway.mqtt.wait(coolant, lambda p: p.get("value") == 81)
 
 
 def test_j1939_matches_by_pgn_and_source_address(procs, broker, collector_factory):
@@ -190,7 +214,8 @@ def test_j1939_matches_by_pgn_and_source_address(procs, broker, collector_factor
         "    reconnect_min_ms: 100", "    j1939: true\n    reconnect_min_ms: 100").replace(
         "{name: engine, messages: [EEC1, ET1]}", "{name: engine, messages: [EEC1, ET1], source_address: 0}").replace(
         "      - {name: battery, messages: [BatteryStatus, BatteryCells], timeout_ms: 400}\n", "").replace(
-        "      - {name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction]}\n", "")
+        "      - {name: drive, messages: [DriveCommand, DriveStatus], writable: [SpeedSetpoint, Enable, Direction],\n"
+        "         send_period_ms: {DriveCommand: 100}}\n", "")
     proc = start_railgate(procs, config)
     assert peer.connected.wait(15), log_of(proc)
     try:
