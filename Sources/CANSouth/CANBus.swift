@@ -197,7 +197,12 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             statistics.withLock { $0.down = false }
             backoffMs = bus.reconnectMinMs
             lastLoggedError = nil
-            logger.info("CAN bus open", metadata: ["bus": "\(bus.name)", "source": "\(opened.description)"])
+            var metadata: Logger.Metadata = ["bus": "\(bus.name)", "source": "\(opened.description)"]
+            if case .interface(let name) = bus.source {
+                metadata["bitrate"] = "\(CANInterfaceControl.bitrate(name).map(String.init) ?? "unknown")"
+                metadata["state"] = "\(CANInterfaceControl.state(name).map(String.init) ?? "unknown")"
+            }
+            logger.info("CAN bus open", metadata: metadata)
             return opened
         } catch {
             fail(error.description)

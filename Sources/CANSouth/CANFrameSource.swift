@@ -169,6 +169,13 @@ public enum CANInterfaceControl {
         return can_get_state(name, &state) == 0 ? state : nil
     }
 
+    /// The interface's bitrate, nil when unreadable (virtual interfaces have none).
+    public static func bitrate(_ name: String) -> Int? {
+        var timing = can_bittiming()
+        guard can_get_bittiming(name, &timing) == 0, timing.bitrate > 0 else { return nil }
+        return Int(timing.bitrate)
+    }
+
     /// Restarts a controller that went bus-off.
     public static func restart(_ name: String) -> Bool { can_do_restart(name) == 0 }
 }

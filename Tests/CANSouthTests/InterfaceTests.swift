@@ -11,7 +11,7 @@ struct InterfaceTests {
         } catch {
             #expect(error.description == "CAN interface rgcan9: no such network interface")
         }
-        #expect(CANInterfaceControl.state("rgcan9") == nil)
+        #expect(CANInterfaceControl.state("rgcan9") == nil && CANInterfaceControl.bitrate("rgcan9") == nil)
         #expect(!CANInterfaceControl.restart("rgcan9"))
         do {
             _ = try CANFrameSource.raw(interface: "rgcan9", fd: false, ids: [(0x100, false)])
