@@ -74,6 +74,8 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private var nextSendNs: [Int64]
     /// Set by a bus-off error frame until frames flow again.
     private var busOff = false
+    /// Bitrate and restart-ms were applied (or tried) for this bus thread.
+    private var configured = false
     private let pending = PendingQueue<PendingWrite>()
     private let statistics = Mutex(CANBusStats())
     /// Per device: frames received and messages overdue (guarded by `healthLock`;
@@ -188,10 +190,18 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private func openIfNeeded() -> CANFrameSource? {
         if let source { return source }
         guard Clock.monotonicNs() >= reopenAtNs else { return nil }
-        do {
-            if case .interface(let name) = bus.source {
+        if case .interface(let name) = bus.source, !configured {
+            // Set the bitrate once, when the process may; otherwise the
+            // interface is used as the system set it up, with a warning.
+            configured = true
+            do {
                 try CANInterfaceControl.configure(name, bitrate: bus.bitrate, restartMs: bus.restartMs)
+            } catch {
+                logger.warning("CAN interface not configured; using its current settings",
+                               metadata: ["bus": "\(bus.name)", "error": "\(error)"])
             }
+        }
+        do {
             let opened = try CANFrameSource.open(bus, ids: bus.j1939 ? [] : entries.map { ($0.id, $0.extended) })
             source = opened
             statistics.withLock { $0.down = false }
