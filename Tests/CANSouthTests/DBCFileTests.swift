@@ -5,7 +5,8 @@ import RailgateConfig
 struct DBCFileTests {
     @Test func readsTheSampleFile() throws {
         let dbc = SignalCodecTests.dbc
-        #expect(dbc.messages.map(\.name) == ["EEC1", "ET1", "BatteryStatus", "BatteryCells", "DriveCommand", "DriveStatus"])
+        #expect(dbc.messages.map(\.name) == ["EEC1", "ET1", "BatteryStatus", "BatteryCells", "DriveCommand", "DriveStatus",
+                                             "CellVoltagesFD"])
         let eec1 = try #require(dbc.message(named: "EEC1"))
         #expect(eec1.id == 0x0CF004FE && eec1.extended && eec1.length == 8 && eec1.cycleTimeMs == 20 && eec1.line == 17)
         let speed = try #require(eec1.signal(named: "EngineSpeed"))

@@ -51,6 +51,9 @@ class FramePeer:
         self.send_raw(can_id, data, length)
 
     def send_raw(self, can_id, data, length=None):
+        if len(data) > 8:  # struct canfd_frame: id, len, flags, 2 reserved, 64 data bytes
+            self.connection.send(struct.pack("<IBB2x64s", can_id, len(data), 0, bytes(data)))
+            return
         payload = bytes(data).ljust(8, b"\0")[:8]
         self.connection.send(struct.pack("<IB3x8s", can_id, len(data) if length is None else length, payload))
 
@@ -228,6 +231,27 @@ def test_j1939_matches_by_pgn_and_source_address(procs, broker, collector_factor
         speed = "rgcan-j1939/acme/engine/EngineSpeed"
         assert collector.wait(speed, lambda p: p["value"] == 1800.5), log_of(proc)
         assert all(p["value"] != 999.0 for p in collector.all(speed) if "value" in p)
+    finally:
+        peer.close()
+
+
+def test_can_fd_frames(procs, broker, collector_factory):
+    db = cantools.database.load_file(DBC)
+    cells = db.get_message_by_name("CellVoltagesFD")
+    peer = FramePeer(procs.tmp / "fd.sock")
+    collector = collector_factory("rgcan-fd/#")
+    config = can_config("rgcan-fd", broker, procs.tmp / "fd.sock").replace(
+        "    reconnect_min_ms: 100", "    fd: true\n    reconnect_min_ms: 100").replace(
+        "messages: [BatteryStatus, BatteryCells]", "messages: [BatteryStatus, BatteryCells, CellVoltagesFD]")
+    proc = start_railgate(procs, config)
+    assert peer.connected.wait(15), log_of(proc)
+    try:
+        data = cells.encode({"Cell1": 3.101, "Cell2": 3.102, "Cell7": 3.107, "Cell8": 3.108})
+        assert len(data) == 16
+        peer.send(cells, data)
+        for signal, value in cells.decode(data).items():
+            assert collector.wait(f"rgcan-fd/acme/battery/{signal}", lambda p, v=value: abs(p.get("value", -1) - v) < 1e-9), \
+                (signal, log_of(proc))
     finally:
         peer.close()
 
