@@ -68,7 +68,7 @@ public final class UAServer: @unchecked Sendable {
             audit("opcua certificate rejected", "opcua client",
                   [("reason", problem.reason), ("file", file ?? "?"), ("status", "\(problem.status)")])
             logger.warning("OPC UA client certificate rejected", metadata: [
-                "reason": "\(problem.reason)", "file": "\(file.map { store.rejectedFolder.appendingPathComponent($0).path } ?? "?")",
+                "reason": "\(problem.reason)", "file": "\(file.map { store.rejectedFolder.appendingPathComponent($0).path } ?? "not kept: rejected/ holds \(PKIStore.maxRejected) certificates")",
                 "trust": "opcua trust \(file.map { String($0.prefix(16)) } ?? "?")"])
             return problem
         }

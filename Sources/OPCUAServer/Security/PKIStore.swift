@@ -146,14 +146,20 @@ public struct PKIStore: Sendable {
         return SecurityError(.badCertificateUntrusted, "the certificate is not trusted (\(certificate.subject))")
     }
 
+    /// Most certificates rejected/ keeps: clients trying ever new
+    /// certificates cannot fill the disk.
+    static let maxRejected = 200
+
     /// Keeps a refused certificate in rejected/ for the technician to trust.
-    /// Returns the file name.
+    /// Returns the file name (nil when not kept: the folder is full or unwritable).
     @discardableResult
     public func reject(_ der: [UInt8]) -> String? {
         let name = Self.fileName(der)
         try? FileManager.default.createDirectory(at: rejectedFolder, withIntermediateDirectories: true)
         let file = rejectedFolder.appendingPathComponent(name)
         guard !FileManager.default.fileExists(atPath: file.path) else { return name }
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: rejectedFolder.path).count) ?? 0
+        guard kept < Self.maxRejected else { return nil }
         return (try? Data(der).write(to: file, options: .atomic)) == nil ? nil : name
     }
 
