@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT
 
-INCLUDE = "libmodbus5,libmosquitto1,libedit2,libssl3,adduser,passwd"
+INCLUDE = "libmodbus5,libmosquitto1,libsocketcan2,libedit2,libssl3,adduser,passwd"
 CACHE = Path(os.environ.get("RAILGATE_TEST_CACHE", "/var/cache/railgate-test"))
 STATIC = ROOT / ".build-static" / "release" / "railgate"
 
