@@ -307,6 +307,35 @@ def test_a_tampered_chunk_signature_closes_the_channel(secured):
     assert wait_for(lambda: "the chunk's signature is wrong" in log_of(secured), 10), log_of(secured)
 
 
+def test_a_session_does_not_move_to_a_less_secure_channel(secured):
+    """The authentication token of a session made over SignAndEncrypt is of
+    no use on a None channel."""
+    async def scenario():
+        owner = await secure_client(secured)
+        await owner.connect()
+        try:
+            thief = Client(secured.url, timeout=10)
+            await thief.connect_socket()
+            try:
+                await thief.send_hello()
+                await thief.open_secure_channel()
+                protocol = thief.uaclient.protocol
+                protocol.authentication_token = owner.uaclient.protocol.authentication_token
+                params = ua.ActivateSessionParameters()
+                params.UserIdentityToken = ua.AnonymousIdentityToken(PolicyId="anonymous")
+                await thief.uaclient.activate_session(params)
+            finally:
+                thief.disconnect_socket()
+        finally:
+            await owner.disconnect()
+
+    with pytest.raises(ua.UaStatusCodeError) as refused:
+        run(scenario())
+    assert refused.value.code == ua.StatusCodes.BadSecurityChecksFailed
+    assert any(e["event"] == "opcua activation refused" and "channel security" in e.get("details", {}).get("reason", "")
+               for e in audit_events(secured)), audit_events(secured)
+
+
 @pytest.mark.gateway(policies=["Basic256Sha256", "Aes256_Sha256_RsaPss"])
 def test_security_none_turned_off_lists_only_secure_endpoints(secured):
     endpoints = run(Client(secured.url).connect_and_get_server_endpoints())

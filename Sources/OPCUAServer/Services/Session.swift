@@ -40,6 +40,8 @@ extension UAServerCore {
                 signature = SignatureData(algorithm: channel.policy.asymmetricSignatureURI, signature: bytes)
             }
             session.serverNonce = Self.randomBytes(32)
+            session.securityPolicy = self.channels[context.channelId]?.policy ?? SecurityPolicy.none
+            session.clientCertificate = self.channels[context.channelId]?.clientCertificate
             self.sessions[session.authenticationToken] = session
             self.logger.info("OPC UA session created", metadata: [
                 "session": "\(session.name)", "client": "\(request.clientDescription.applicationUri ?? "?")"])
@@ -54,6 +56,16 @@ extension UAServerCore {
         register(UAIds.Encoding.activateSessionRequest, UAIds.Encoding.activateSessionResponse) {
             (request: ActivateSessionRequest, context) throws(ServiceError) in
             guard let session = context.session else { throw ServiceError(.badSessionIdInvalid) }
+            // A session moves only to a channel as secure as the one it was created on, with the same client.
+            let channel = self.channels[context.channelId]
+            guard (channel?.policy ?? SecurityPolicy.none) == session.securityPolicy,
+                  channel?.clientCertificate == session.clientCertificate else {
+                self.logger.warning("OPC UA session activation refused: another channel security",
+                                    metadata: ["session": "\(session.name)"])
+                self.audit("opcua activation refused", "opcua client",
+                           [("session", session.name), ("reason", "channel security differs from the session's")])
+                throw ServiceError(.badSecurityChecksFailed)
+            }
             // Part 4 §5.6.3: on a secured channel the client signs our
             // certificate and the nonce we gave it last.
             if let channel = self.channels[context.channelId], channel.policy != .none {

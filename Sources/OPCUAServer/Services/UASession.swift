@@ -17,6 +17,10 @@ public final class UASession {
     /// The nonce of the last CreateSession or ActivateSession response: the
     /// client signs it (secured channels) and appends it to an encrypted password.
     var serverNonce: [UInt8] = []
+    /// The security of the channel the session was created on: it may move
+    /// only to a channel with the same policy and client certificate.
+    var securityPolicy = SecurityPolicy.none
+    var clientCertificate: [UInt8]?
     /// Browse continuation points: id → remaining references.
     var continuationPoints: [[UInt8]: [ReferenceDescription]] = [:]
     var nextContinuation: UInt32 = 0
