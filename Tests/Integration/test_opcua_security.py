@@ -307,6 +307,22 @@ def test_a_tampered_chunk_signature_closes_the_channel(secured):
     assert wait_for(lambda: "the chunk's signature is wrong" in log_of(secured), 10), log_of(secured)
 
 
+def test_a_password_over_a_none_channel_travels_encrypted(secured):
+    """With a certificate, the None endpoint's user token policy names a
+    secure policy: asyncua encrypts the password for the server's key."""
+    async def scenario():
+        client = Client(secured.url, timeout=10)
+        client.set_user("viewer1")
+        client.set_password("view-secret-1")
+        async with client:
+            policy = next(e for e in await client.get_endpoints() if e.SecurityMode == ua.MessageSecurityMode.None_)
+            token = next(t for t in policy.UserIdentityTokens if t.TokenType == ua.UserTokenType.UserName)
+            assert token.SecurityPolicyUri.endswith("#Aes256_Sha256_RsaPss")
+            return (await wait_good(client.get_node(f"ns=1;s={BASE}/speed"))).Value.Value
+
+    assert run(scenario()) == 1450
+
+
 def test_a_session_does_not_move_to_a_less_secure_channel(secured):
     """The authentication token of a session made over SignAndEncrypt is of
     no use on a None channel."""
