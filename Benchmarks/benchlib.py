@@ -75,6 +75,19 @@ def device_stats(sock_path):
     return stats
 
 
+def cpu_seconds(pid):
+    """CPU time of every thread of `pid` (/proc/PID/task/*/schedstat, ns
+    resolution; utime/stime count 10 ms ticks, too coarse for a mostly idle
+    gateway)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass  # the thread ended meanwhile
+    return total / 1e9
+
+
 def wait_path(path, timeout=30):
     deadline = time.monotonic() + timeout
     while not Path(path).exists():

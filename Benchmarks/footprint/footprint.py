@@ -26,20 +26,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchlib import build_modbus, free_port, record, wait_port  # noqa: E402
-
-def cpu_seconds(pid):
-    """CPU time of every thread of `pid` (/proc/PID/task/*/schedstat, ns
-    resolution; utime/stime count 10 ms ticks, too coarse for a mostly idle
-    gateway)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            pass  # the thread ended meanwhile
-    return total / 1e9
-
+from benchlib import build_modbus, cpu_seconds, free_port, record, wait_port  # noqa: E402
 
 def memory_kib(pid):
     """VmRSS, RssFile and RssAnon of `pid`, KiB."""

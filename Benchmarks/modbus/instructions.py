@@ -158,7 +158,6 @@ def main():
     print(f"{'C loop: %.0f × modbus_read_registers' % requests_per_cycle:<44} {reference:>12.0f} {1.0:>12.2f}")
     print(f"({cycles} cycles between the runs; the C loop's figure includes its clock_gettime per read)")
     print("most own instructions, bus + engine threads, longer run:")
-    total = sum(ir for ir, _ in top) or 1
     for ir, name in top:
         print(f"  {ir / (long['cycles']):>8.0f} per cycle  {name[:100]}")
     record("instructions_per_cycle", bus_thread=round(per_cycle["bus"]), engine_thread=round(per_cycle["engine"]),

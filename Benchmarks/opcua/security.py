@@ -26,23 +26,13 @@ from asyncua.crypto.security_policies import SecurityPolicyAes256Sha256RsaPss, S
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, meter_config, record, wait_port  # noqa: E402
+from benchlib import build_modbus, cpu_seconds, free_port, meter_config, record, wait_port  # noqa: E402
 
 VARIABLES = 100
 CASES = [("None", None, None),
          ("Basic256Sha256 Sign", SecurityPolicyBasic256Sha256, ua.MessageSecurityMode.Sign),
          ("Basic256Sha256 SignAndEncrypt", SecurityPolicyBasic256Sha256, ua.MessageSecurityMode.SignAndEncrypt),
          ("Aes256_Sha256_RsaPss SignAndEncrypt", SecurityPolicyAes256Sha256RsaPss, ua.MessageSecurityMode.SignAndEncrypt)]
-
-
-def cpu_seconds(pid):
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            pass
-    return total / 1e9
 
 
 async def client_for(url, work, policy, mode):

@@ -78,14 +78,13 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private var configured = false
     private let pending = PendingQueue<PendingWrite>()
     private let statistics = Mutex(CANBusStats())
-    /// Per device: frames received and messages overdue (guarded by `healthLock`;
-    /// fixed storage, so the bus thread never reallocates it).
+    /// Per device: frames received and messages overdue (guarded by
+    /// `statistics`' lock; fixed storage, so the bus thread never reallocates it).
     private struct DeviceCounters {
         var frames = 0
         var overdue = 0
     }
     private let counters: UnsafeMutableBufferPointer<DeviceCounters>
-    private let healthLock = Mutex(())
 
     public init(bus: CANBusConfig, tags: [Tag], engineWakeup: Wakeup, logger: Logger) {
         self.bus = bus
@@ -136,8 +135,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     /// A device's health for north (OPC UA device objects): Bad while the bus
     /// is down or one of its messages is overdue; `requests` counts its frames.
     public func health(device: Int) -> DeviceHealth {
-        let bus = stats
-        let (frames, overdue) = healthLock.withLock { _ in (counters[device].frames, counters[device].overdue) }
+        let (bus, frames, overdue) = statistics.withLock { ($0, counters[device].frames, counters[device].overdue) }
         let quality = bus.down || bus.busOff ? Quality(reason: .disconnected)
             : overdue > 0 ? Quality(reason: .timeout) : frames == 0 ? Quality(reason: .waitingForInitialData) : .good
         return DeviceHealth(quality: quality, requests: frames, errors: overdue, lastError: bus.lastError, lastCycleNs: 0)
@@ -236,12 +234,7 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             logger.error("CAN bus down; its tags are bad until it comes back", metadata: ["bus": "\(bus.name)", "error": "\(reason)"])
             lastLoggedError = reason
         }
-        let now = Clock.realtimeNs()
-        for entry in entries {
-            for index in entry.codecs.indices {
-                ring.push(Sample(tag: UInt32(entry.firstTag + index), quality: Quality(reason: .disconnected), timestamp: now, value: .zero))
-            }
-        }
+        markAll(Quality(reason: .disconnected))
         engineWakeup.signal()
         reopenAtNs = Clock.monotonicNs() + Int64(backoffMs) * 1_000_000
         backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
@@ -270,19 +263,16 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
     private func handle(length n: Int) -> Bool {
         guard n >= 8 else { return false }
         let canId = frame.load(fromByteOffset: 0, as: UInt32.self)
-        statistics.withLock { $0.frames += 1 }
-        if canId & SocketCAN.errFlag != 0 {
-            statistics.withLock { $0.errorFrames += 1 }
+        let isError = canId & SocketCAN.errFlag != 0
+        statistics.withLock {
+            $0.frames += 1
+            if isError { $0.errorFrames += 1 }
+        }
+        if isError {
             // CAN_ERR_BUSOFF: the controller left the bus; nothing it reads is current.
             if canId & 0x40 != 0 && !busOff {
                 busOff = true
-                let now = Clock.realtimeNs()
-                for entry in entries {
-                    for signal in entry.codecs.indices {
-                        ring.push(Sample(tag: UInt32(entry.firstTag + signal), quality: Quality(reason: .disconnected),
-                                         timestamp: now, value: .zero))
-                    }
-                }
+                markAll(Quality(reason: .disconnected))
                 statistics.withLock { $0.busOff = true }
                 return true
             }
@@ -325,15 +315,29 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
                 ring.push(Sample(tag: tag, quality: Quality(reason: .protocolError), timestamp: now, value: .zero))
             }
         }
-        if short { statistics.withLock { $0.shortFrames += 1 } }
         lastSeen[index] = Clock.monotonicNs()
         let recovered = timedOut[index]
         timedOut[index] = false
-        healthLock.withLock { _ in
+        statistics.withLock {
+            if short { $0.shortFrames += 1 }
             counters[entry.device].frames += 1
             if recovered { counters[entry.device].overdue -= 1 }
         }
         return true
+    }
+
+    /// Pushes a Bad sample of `quality` for every signal of `entry`.
+    @inline(__always)
+    private func mark(_ entry: Entry, _ quality: Quality, timestamp: Int64) {
+        for signal in entry.codecs.indices {
+            ring.push(Sample(tag: UInt32(entry.firstTag + signal), quality: quality, timestamp: timestamp, value: .zero))
+        }
+    }
+
+    /// Pushes a Bad sample of `quality` for every tag of the bus.
+    private func markAll(_ quality: Quality) {
+        let now = Clock.realtimeNs()
+        for entry in entries { mark(entry, quality, timestamp: now) }
     }
 
     /// Marks the tags of messages overdue as Bad (timeout), once per outage.
@@ -344,13 +348,11 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
             timedOut[index] = true
             pushed = true
             let entry = entries[index]
-            let stamp = Clock.realtimeNs()
-            for signal in entry.codecs.indices {
-                ring.push(Sample(tag: UInt32(entry.firstTag + signal), quality: Quality(reason: .timeout), timestamp: stamp,
-                                 value: .zero))
+            mark(entry, Quality(reason: .timeout), timestamp: Clock.realtimeNs())
+            statistics.withLock {
+                $0.timeouts += 1
+                counters[entry.device].overdue += 1
             }
-            statistics.withLock { $0.timeouts += 1 }
-            healthLock.withLock { _ in counters[entry.device].overdue += 1 }
         }
         return pushed
     }

@@ -48,6 +48,7 @@ public final class UAServerCore: @unchecked Sendable {
         var policy: SecurityPolicy
         var mode: MessageSecurityMode
         var clientCertificate: [UInt8]?
+        var clientKey: RSAPublicKey?
     }
 
     /// Request handler by request encoding id; one entry per implemented service.
@@ -80,8 +81,9 @@ public final class UAServerCore: @unchecked Sendable {
     }
 
     /// A channel was opened or renewed (UAConnectionHandler).
-    func channelOpened(_ id: UInt32, policy: SecurityPolicy, mode: MessageSecurityMode, clientCertificate: [UInt8]?) {
-        channels[id] = ChannelInfo(policy: policy, mode: mode, clientCertificate: clientCertificate)
+    func channelOpened(_ id: UInt32, policy: SecurityPolicy, mode: MessageSecurityMode, clientCertificate: [UInt8]?,
+                       clientKey: RSAPublicKey?) {
+        channels[id] = ChannelInfo(policy: policy, mode: mode, clientCertificate: clientCertificate, clientKey: clientKey)
     }
 
     static let discoveryRequests: Set<NodeId> = [UAIds.Encoding.getEndpointsRequest, UAIds.Encoding.findServersRequest]

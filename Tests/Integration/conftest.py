@@ -194,6 +194,11 @@ def start_railgate(procs, config_text, name="railgate", args=(), env=None):
     return proc
 
 
+def read_audit(path):
+    """The entries of an audit trail file, decoded."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
 def log_of(proc):
     return Path(proc.log_path).read_text()
 

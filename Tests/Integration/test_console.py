@@ -2,7 +2,6 @@
 live values, writes, candidate configuration with commit, commit confirmed,
 rollback, two consoles at once, refusals, and the audit trail they leave."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import RAILGATE, log_of, start_railgate, start_sim_tcp, wait_for
+from conftest import RAILGATE, log_of, read_audit, start_railgate, start_sim_tcp, wait_for
 
 PROMPT = r"railgate[>#] "
 
@@ -70,8 +69,7 @@ def run(child, command):
 
 
 def audit_events(gateway):
-    lines = (gateway.tmp / "audit.log").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return read_audit(gateway.tmp / "audit.log")
 
 
 def test_show_write_and_monitor(gateway):
@@ -295,7 +293,7 @@ def test_a_user_outside_the_group_is_refused(procs):
         os.chmod(socket_path, 0o666)
         result = subprocess.run(nobody, input="show status\n", capture_output=True, text=True, timeout=15)
         assert result.returncode == 1 and "(uid 65534) is not in group railgate" in result.stderr, result.stderr
-        events = [json.loads(line) for line in (procs.tmp / "audit.log").read_text().splitlines()]
+        events = read_audit(procs.tmp / "audit.log")
         refused = [e for e in events if e["event"] == "console refused"]
         assert refused and "uid 65534" in refused[0]["user"]
     finally:

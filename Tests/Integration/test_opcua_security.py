@@ -8,10 +8,7 @@ import asyncio
 import datetime
 import hashlib
 import base64
-import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
@@ -19,7 +16,7 @@ from asyncua.crypto.security_policies import (SecurityPolicyAes128Sha256RsaOaep,
                                               SecurityPolicyBasic256Sha256)
 from pymodbus.client import ModbusTcpClient
 
-from conftest import RAILGATE, free_port, log_of, start_railgate, start_sim_tcp, wait_for, wait_for_port
+from conftest import RAILGATE, free_port, log_of, read_audit, start_railgate, start_sim_tcp, wait_for, wait_for_port
 
 BASE = "acme/meter1"
 CLIENT_URI = "urn:railgate:test:client"
@@ -138,7 +135,7 @@ async def secure_client(gateway, policy="Basic256Sha256", mode="SignAndEncrypt",
 
 
 def audit_events(gateway):
-    return [json.loads(line) for line in gateway.audit.read_text().splitlines()]
+    return read_audit(gateway.audit)
 
 
 async def wait_good(node, timeout=15):

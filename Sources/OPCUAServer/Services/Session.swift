@@ -68,9 +68,8 @@ extension UAServerCore {
             }
             // Part 4 §5.6.3: on a secured channel the client signs our
             // certificate and the nonce we gave it last.
-            if let channel = self.channels[context.channelId], channel.policy != .none {
-                guard let own = self.security.certificate, let certificate = channel.clientCertificate,
-                      let key = try? SecureChannel.publicKey(of: certificate),
+            if let channel, channel.policy != .none {
+                guard let own = self.security.certificate, let key = channel.clientKey,
                       let signed = request.clientSignature.signature,
                       channel.policy.verify(signed, of: own.der + session.serverNonce, with: key) else {
                     self.logger.warning("OPC UA session activation refused: wrong client signature",

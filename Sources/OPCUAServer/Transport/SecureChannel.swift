@@ -67,7 +67,8 @@ public struct SecureChannel: Sendable {
     public private(set) var mode = MessageSecurityMode.none
     /// The client's certificate (DER) on a secured channel.
     public private(set) var clientCertificate: [UInt8]?
-    private var clientKey: RSAPublicKey?
+    /// Its public key, read from that certificate once, at OpenSecureChannel.
+    public private(set) var clientKey: RSAPublicKey?
     private let security: ChannelSecurity
     /// Symmetric keys per security token: the client's for what it sends,
     /// the server's for what it receives.

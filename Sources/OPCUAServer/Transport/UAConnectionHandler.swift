@@ -50,7 +50,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
             case .opened(let requestId, let request):
                 helloTimer?.cancel()
                 core.channelOpened(secure.channelId, policy: secure.policy, mode: secure.mode,
-                                   clientCertificate: secure.clientCertificate)
+                                   clientCertificate: secure.clientCertificate, clientKey: secure.clientKey)
                 write(secure.openResponse(requestId: requestId, request: request, now: now))
                 context.flush()
             case .deliver(let requestId, let body):
