@@ -12,7 +12,7 @@ struct RailgateCommand: ParsableCommand {
         commandName: "railgate",
         abstract: "Edge protocol gateway: Modbus devices to named tags to MQTT.",
         version: RailgateVersion.string,
-        subcommands: [Run.self, Check.self, ConsoleCommand.self, Audit.self, HashPassword.self, Demo.self, Version.self])
+        subcommands: [Run.self, Check.self, ConsoleCommand.self, Audit.self, JournalCommand.self, HashPassword.self, Demo.self, Version.self])
 }
 
 /// Options every command that reads a configuration shares.

@@ -243,32 +243,43 @@ public final class Journal {
                 position = Position(segment: segment.number, offset: segment.size)
                 continue
             }
-            var offset = max(position.offset, Self.headerSize)
-            while offset < bytes.count && records.count < limit {
-                guard bytes.count - offset >= 8 else {
-                    report("torn record; rest of segment skipped", segment: segment.number)
-                    offset = bytes.count
-                    break
-                }
-                let length = Int(Self.get(bytes, at: offset))
-                let crc = Self.get(bytes, at: offset + 4)
-                guard length <= Self.maxRecord, bytes.count - offset - 8 >= length else {
-                    report("damaged record length; rest of segment skipped", segment: segment.number)
-                    offset = bytes.count
-                    break
-                }
-                let body = bytes[(offset + 8)..<(offset + 8 + length)]
-                offset += 8 + length
-                guard CRC32.checksum(body) == crc, let record = JournalRecord(decoding: body) else {
-                    report("record checksum mismatch; record skipped", segment: segment.number)
-                    continue
-                }
-                records.append(record)
+            let offset = Self.scan(bytes, from: position.offset, limit: limit, into: &records) { what in
+                report(what, segment: segment.number)
             }
             position = Position(segment: segment.number, offset: offset)
             if records.count >= limit { break }
         }
         return (records, position)
+    }
+
+    /// Decodes the records of one segment's bytes from `offset` (at least
+    /// the header's end) into `records` until `limit` records are there.
+    /// A damaged record is skipped, a torn or damaged length ends the
+    /// segment; each is reported through `damaged`. Returns the offset
+    /// after the last record read (the segment's end when it was read through).
+    static func scan(_ bytes: [UInt8], from offset: Int, limit: Int, into records: inout [JournalRecord],
+                     damaged: (String) -> Void) -> Int {
+        var offset = max(offset, headerSize)
+        while offset < bytes.count && records.count < limit {
+            guard bytes.count - offset >= 8 else {
+                damaged("torn record; rest of segment skipped")
+                return bytes.count
+            }
+            let length = Int(get(bytes, at: offset))
+            let crc = get(bytes, at: offset + 4)
+            guard length <= maxRecord, bytes.count - offset - 8 >= length else {
+                damaged("damaged record length; rest of segment skipped")
+                return bytes.count
+            }
+            let body = bytes[(offset + 8)..<(offset + 8 + length)]
+            offset += 8 + length
+            guard CRC32.checksum(body) == crc, let record = JournalRecord(decoding: body) else {
+                damaged("record checksum mismatch; record skipped")
+                continue
+            }
+            records.append(record)
+        }
+        return offset
     }
 
     /// Marks everything before `position` as delivered; deletes segments
@@ -323,12 +334,17 @@ public final class Journal {
     private var cursorPath: String { "\(directory)/cursor" }
 
     private func loadCursor() -> (UInt64, Int)? {
-        let bytes = Self.readFile(cursorPath)
-        guard bytes.count == 20, CRC32.checksum(bytes[0..<16]) == Self.get(bytes, at: 16) else { return nil }
-        let segment = UInt64(Self.get(bytes, at: 0)) | UInt64(Self.get(bytes, at: 4)) << 32
-        let offset = Int(Self.get(bytes, at: 8)) | Int(Self.get(bytes, at: 12)) << 32
-        // A cursor pointing before the oldest segment starts at the oldest one.
-        if let first = segments.first, segment < first.number { return (first.number, Self.headerSize) }
+        Self.readCursor(directory, oldestSegment: segments.first?.number)
+    }
+
+    /// The persisted cursor, nil when missing or damaged. A cursor pointing
+    /// before the oldest segment starts at the oldest one.
+    static func readCursor(_ directory: String, oldestSegment: UInt64?) -> (segment: UInt64, offset: Int)? {
+        let bytes = readFile("\(directory)/cursor")
+        guard bytes.count == 20, CRC32.checksum(bytes[0..<16]) == get(bytes, at: 16) else { return nil }
+        let segment = UInt64(get(bytes, at: 0)) | UInt64(get(bytes, at: 4)) << 32
+        let offset = Int(get(bytes, at: 8)) | Int(get(bytes, at: 12)) << 32
+        if let oldestSegment, segment < oldestSegment { return (oldestSegment, headerSize) }
         return (segment, offset)
     }
 
