@@ -76,7 +76,11 @@ public final class ControlServer: @unchecked Sendable {
         // rw for the owner and the group, nothing for others.
         chmod(path, 0o660)
         if let group = getgrnam(config.group) {
-            if chown(path, getuid(), group.pointee.gr_gid) != 0 {
+            // Under systemd (User=railgate) the socket is born with the right group, and the unit's
+            // SystemCallFilter refuses chown: change the group only when it differs.
+            var info = stat()
+            let born = stat(path, &info) == 0 && info.st_gid == group.pointee.gr_gid
+            if !born && chown(path, getuid(), group.pointee.gr_gid) != 0 {
                 logger.warning("control socket group not set", metadata: ["group": "\(config.group)", "error": "\(String(cString: strerror(errno)))"])
             }
         } else {

@@ -35,8 +35,9 @@ def debian_root(tmp_path):
             sh("apt-get", "install", "-y", "-qq", "debootstrap", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         shutil.rmtree(cached, ignore_errors=True)
         CACHE.mkdir(parents=True, exist_ok=True)
-        sh("debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", cached, "http://deb.debian.org/debian",
-           timeout=900)
+        mirror = sh(ROOT / "scripts" / "lib" / "debian-mirror").stdout.strip()
+        assert mirror, "apt has no bookworm source to debootstrap from (run apt-get update)"
+        sh("debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", cached, mirror, timeout=900)
     root = tmp_path / "root"
     sh("cp", "-a", cached, root)
     return root

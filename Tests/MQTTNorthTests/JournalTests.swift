@@ -83,4 +83,42 @@ struct JournalTests {
                         logger: Logger(label: "test"))
         }
     }
+
+    // MARK: JournalContents (railgate journal)
+
+    @Test func contentsSplitDeliveredFromPendingAcrossSegments() throws {
+        let j = try journal(segmentBytes: 2048)
+        try j.append(records(0..<200))
+        let (sent, end) = j.read(limit: 70)
+        j.commit(end, replayed: sent.count)
+        let contents = try JournalContents.read(directory: directory)
+        #expect(contents.segments.count == Journal.listSegments(directory).count)
+        #expect(contents.segments.count > 1)
+        // Fully delivered segments are deleted; what is kept of the cursor's segment counts as delivered.
+        #expect(contents.records.suffix(130) == records(70..<200)[...])
+        #expect(Array(contents.pending) == records(70..<200))
+        #expect(contents.records.count - contents.delivered == 130)
+        #expect(contents.damage.isEmpty)
+        #expect(contents.totalBytes == j.sizeBytes)
+    }
+
+    @Test func contentsAreReadWithoutChangingTheJournal() throws {
+        do { try journal().append(records(0..<10)) }
+        let segment = Journal.path(directory, Journal.listSegments(directory).last!)
+        let handle = try #require(FileHandle(forWritingAtPath: segment))
+        handle.seekToEndOfFile()
+        handle.write(Data([40, 0, 0, 0, 1, 2, 3, 4, 5]))  // the gateway is in the middle of writing a record
+        try handle.close()
+        let size = Journal.fileSize(segment)
+        let contents = try JournalContents.read(directory: directory)
+        #expect(Array(contents.pending) == records(0..<10))
+        #expect(contents.damage.count == 1 && contents.damage[0].contains("damaged record length"))
+        // A reader never cuts the tail nor writes a cursor: that is the gateway's business at its next start.
+        #expect(Journal.fileSize(segment) == size)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/cursor"))
+    }
+
+    @Test func contentsOfAMissingDirectoryAreAClearError() {
+        #expect(throws: JournalError.self) { try JournalContents.read(directory: directory + "/nowhere") }
+    }
 }

@@ -1,0 +1,70 @@
+"""The appliance: the image a gateway is flashed with, booted under QEMU
+with real systemd as PID 1 and a kernel with SocketCAN (scripts/vmtest).
+The checks run inside the VM at boot (scripts/vm/appliance-test) and on its
+serial console (scripts/vm/serial_console.py); each test here asserts the
+results of one capability."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("qemu-system-x86_64") is None,
+                                reason="the appliance VM needs root and qemu-system-x86_64 (scripts/setup)")
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory):
+    """Builds the image once, boots it, and returns {check: (PASS|FAIL, details)} with the run's output."""
+    out = tmp_path_factory.mktemp("vmtest")
+    run = subprocess.run([ROOT / "scripts" / "vmtest", "--out", out], capture_output=True, text=True, timeout=1800)
+    results, info = {}, {}
+    lines = (out / "results.txt").read_text().splitlines() if (out / "results.txt").exists() else []
+    for line in lines:
+        words = line.split(" ", 3)
+        if len(words) >= 3 and words[1] in ("PASS", "FAIL"):
+            results[words[2]] = (words[1], words[3] if len(words) > 3 else "")
+        elif len(words) >= 3 and words[1] == "INFO":
+            info[words[2]] = words[3] if len(words) > 3 else ""
+    print("\n".join(lines))
+    return {"results": results, "info": info, "lines": lines, "run": run,
+            "log": f"{run.stderr[-3000:]}\n--- console: {out / 'console.log'}"}
+
+
+def assert_passed(vm, *checks):
+    for check in checks:
+        outcome = vm["results"].get(check)
+        assert outcome is not None, f"{check}: no result from the VM\n{vm['log']}"
+        assert outcome[0] == "PASS", f"{check}: {outcome[1]}\n{vm['log']}"
+
+
+def test_the_vm_runs_every_check_and_powers_off(vm):
+    assert any(line.startswith("RGTEST DONE") for line in vm["lines"]), vm["log"]
+    # The VM powered itself off (QEMU exited 0 before the time limit).
+    assert any(line.startswith("RGTEST TIMES") and line.endswith("qemu exit 0") for line in vm["lines"]), vm["log"]
+
+
+def test_service_reaches_active_through_notify_with_a_status_and_little_exposure(vm):
+    assert_passed(vm, "service-notify", "service-status", "service-log", "security")
+    assert float(vm["info"]["exposure"].split()[0]) <= 2.0
+
+
+def test_serial_console_answers_show_status(vm):
+    assert_passed(vm, "serial-console")
+    assert "gateway railgate-gw" in vm["results"]["serial-console"][1]
+
+
+def test_socketcan_on_vcan(vm):
+    assert_passed(vm, "vcan", "config-check", "can-decode", "can-open", "can-bitrate-refused", "can-write",
+                  "can-root-bitrate", "can-root-read")
+
+
+def test_a_stalled_core_is_restarted_by_the_watchdog_and_the_journal_kept(vm):
+    assert_passed(vm, "watchdog-restart", "watchdog-journal")
+
+
+def test_fleet_upgrade_keeps_configuration_and_journal_and_loses_no_sample(vm):
+    assert_passed(vm, "upgrade-version", "upgrade-config", "upgrade-restart", "upgrade-journal", "upgrade-no-sample-lost")
