@@ -2,13 +2,16 @@
 subscriber after it comes back, in order — also across a SIGKILL of
 Railgate during the outage, and past a damaged journal record."""
 
+import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 from pymodbus.client import ModbusTcpClient
 
-from conftest import Collector, free_port, log_of, start_broker, start_railgate, start_sim_tcp, wait_for
+from conftest import (RAILGATE, Collector, free_port, log_of, start_broker, start_railgate, start_sim_tcp,
+                      stop_gracefully, wait_for)
 
 
 def config(broker_port, sim_port, journal_dir, prefix):
@@ -137,3 +140,53 @@ def test_damaged_record_is_reported_and_the_rest_replayed(procs, tmp_path):
         assert "record checksum mismatch" in log_of(again)
     finally:
         sub.close()
+
+
+def journal_command(proc, *args):
+    return subprocess.run([RAILGATE, "journal", *args, "--config", proc.config_path], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_journal_command_shows_what_waits_and_what_was_delivered(procs, tmp_path):
+    sim_port = start_sim_tcp(procs)
+    broker_port = free_port()
+    prefix = "journal-command"
+    journal = tmp_path / "journal"
+    proc = start_railgate(procs, config(broker_port, sim_port, journal, prefix), name="railgate-1")
+    time.sleep(1)
+    change(sim_port, [1900, 1901, 1902])
+    # While the gateway runs (reading changes nothing) and the broker is away: every change waits.
+    listed = journal_command(proc, "list")
+    assert listed.returncode == 0, listed.stderr
+    values = [json.loads(line.split(" ", 1)[1])["value"] for line in listed.stdout.splitlines()]
+    assert values[-3:] == [1900, 1901, 1902], listed.stdout
+    assert all(line.startswith("acme/meter/speed {") for line in listed.stdout.splitlines()), listed.stdout
+    assert stop_gracefully(proc) == 0
+    status = journal_command(proc, "status")
+    assert status.returncode == 0 and f"{len(values)} records pending, 0 delivered" in status.stdout, status
+    # A damaged record is named, the others listed.
+    segment = sorted(journal.glob("segment-*.rgj"))[0]
+    data = bytearray(segment.read_bytes())
+    data[8 + 8 + 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    listed = journal_command(proc, "list")
+    assert f"damaged: {segment}: record checksum mismatch; record skipped" in listed.stderr, listed.stderr
+    assert len(listed.stdout.splitlines()) == len(values) - 1
+    # After the replay nothing waits; --all still shows what is kept on disk, marked delivered.
+    start_broker(procs, broker_port, "broker")
+    sub = Collector(broker_port, f"{prefix}/#")
+    try:
+        again = start_railgate(procs, config(broker_port, sim_port, journal, prefix), name="railgate-2")
+        assert wait_for(lambda: 1902 in speeds(sub, f"{prefix}/acme/meter/speed"), 30), log_of(again)
+        assert wait_for(lambda: "0 records pending" in journal_command(again, "status").stdout, 10), \
+            journal_command(again, "status")
+        kept = journal_command(again, "list", "--all").stdout.splitlines()
+        assert kept and all(line.endswith(" delivered") for line in kept), kept
+        assert journal_command(again, "list").stdout == ""
+    finally:
+        sub.close()
+    # Without a journal in the configuration, the command says so.
+    bare = start_railgate(procs, f"gateway: {{id: x, isa95: {{enterprise: acme}}}}\nsouth: []\n", name="bare")
+    bare.kill()
+    result = journal_command(bare, "status")
+    assert result.returncode == 2 and "no mqtt.journal configured (or pass --dir)" in result.stderr, result

@@ -51,9 +51,11 @@ def packages(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     sh(ROOT / "scripts" / "package-deb", "--out", out, timeout=1800)
     debs = {}
+    fast = {**os.environ, "DPKG_DEB_COMPRESSOR_TYPE": "gzip", "DPKG_DEB_COMPRESSOR_LEVEL": "1"}
     for version in ["0.0.9", "0.1.0", "0.1.0+rebuild1"]:
+        # 0.1.0 as released (xz), for lintian and the contents checks; the others only need to install.
         debs[version] = Path(sh(ROOT / "scripts" / "package-deb", "--binary", STATIC, "--version", version,
-                                "--out", out).stdout.strip())
+                                "--out", out, env=None if version == "0.1.0" else fast).stdout.strip())
     return out, debs
 
 
