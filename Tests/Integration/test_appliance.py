@@ -66,5 +66,6 @@ def test_a_stalled_core_is_restarted_by_the_watchdog_and_the_journal_kept(vm):
     assert_passed(vm, "watchdog-restart", "watchdog-journal")
 
 
-def test_fleet_upgrade_keeps_configuration_and_journal_and_loses_no_sample(vm):
-    assert_passed(vm, "upgrade-version", "upgrade-config", "upgrade-restart", "upgrade-journal", "upgrade-no-sample-lost")
+def test_fleet_upgrade_keeps_configuration_journal_and_audit_trail_and_loses_no_sample(vm):
+    assert_passed(vm, "upgrade-version", "upgrade-config", "upgrade-restart", "upgrade-journal", "upgrade-audit",
+                  "upgrade-no-sample-lost")
