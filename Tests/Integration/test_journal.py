@@ -143,7 +143,11 @@ def test_damaged_record_is_reported_and_the_rest_replayed(procs, tmp_path):
 
 
 def journal_command(proc, *args):
-    return subprocess.run([RAILGATE, "journal", *args, "--config", proc.config_path], capture_output=True, text=True,
+    return journal_of(proc.config_path, *args)
+
+
+def journal_of(config_path, *args):
+    return subprocess.run([RAILGATE, "journal", *args, "--config", config_path], capture_output=True, text=True,
                           timeout=30)
 
 
@@ -186,7 +190,7 @@ def test_journal_command_shows_what_waits_and_what_was_delivered(procs, tmp_path
     finally:
         sub.close()
     # Without a journal in the configuration, the command says so.
-    bare = start_railgate(procs, f"gateway: {{id: x, isa95: {{enterprise: acme}}}}\nsouth: []\n", name="bare")
-    bare.kill()
-    result = journal_command(bare, "status")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("gateway: {id: x, isa95: {enterprise: acme}}\nsouth: []\n")
+    result = journal_of(bare, "status")
     assert result.returncode == 2 and "no mqtt.journal configured (or pass --dir)" in result.stderr, result
