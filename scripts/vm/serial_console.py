@@ -30,11 +30,10 @@ class Serial:
         until = min(time.monotonic() + seconds, self.deadline)
         regex = re.compile(pattern)
         while time.monotonic() < until:
-            match = regex.search(ANSI.sub(b"", self.seen))
-            if match:
-                text = ANSI.sub(b"", self.seen).decode(errors="replace")
+            plain = ANSI.sub(b"", self.seen)
+            if regex.search(plain):
                 self.seen = b""
-                return text
+                return plain.decode(errors="replace")
             try:
                 data = self.sock.recv(4096)
                 if not data:
