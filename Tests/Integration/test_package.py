@@ -152,3 +152,72 @@ def test_lintian_finds_no_errors(packages):
     result = sh("lintian", "--tag-display-limit", "0", debs["0.1.0"], check=False)
     errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
     assert not errors, result.stdout
+
+
+# The arm64 package: the cross-built binary (scripts/cross, cached), for Debian 13 arm64.
+@pytest.fixture(scope="module")
+def arm64_package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist-arm64")
+    return Path(sh(ROOT / "scripts" / "package-deb", "--arch", "arm64", "--out", out, timeout=1800).stdout.strip())
+
+
+def test_arm64_package_contents_and_depends(arm64_package):
+    info = sh("dpkg-deb", "--info", arm64_package).stdout
+    assert "Architecture: arm64" in info, info
+    depends = next(line for line in info.splitlines() if line.strip().startswith("Depends:"))
+    # Debian 13's packages of the libraries the binary links, with the versions their shlibs ask for.
+    for dependency in ["libc6 (>= ", "libmodbus5 (>= ", "libmosquitto1 (>= ", "libsocketcan2 (>= ", "libedit2 (>= ",
+                       "adduser"]:
+        assert dependency in depends, depends
+    files = sh("dpkg-deb", "--contents", arm64_package).stdout
+    for path in ["./usr/bin/railgate", "./lib/systemd/system/railgate.service", "./usr/share/railgate/dbc/RG_MACHINE.dbc"]:
+        assert path in files, path
+    tree = arm64_package.parent / "tree"
+    sh("dpkg-deb", "-x", arm64_package, tree)
+    header = sh("readelf", "-h", tree / "usr" / "bin" / "railgate").stdout
+    assert "AArch64" in header, header
+    # Stripped, and only C libraries shared: the Swift runtime is linked in.
+    dynamic = sh("readelf", "-d", tree / "usr" / "bin" / "railgate").stdout
+    assert "libswiftCore" not in dynamic and "libFoundation" not in dynamic, dynamic
+    assert ".symtab" not in sh("readelf", "-S", tree / "usr" / "bin" / "railgate").stdout
+
+
+@pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is not installed")
+def test_arm64_package_lintian_finds_no_errors(arm64_package):
+    result = sh("lintian", "--tag-display-limit", "0", arm64_package, check=False)
+    errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
+    assert not errors, result.stdout
+
+
+def test_a_foreign_binary_is_refused_with_its_architecture(packages, tmp_path):
+    result = sh(ROOT / "scripts" / "package-deb", "--arch", "arm64", "--binary", STATIC, "--out", tmp_path, check=False)
+    assert result.returncode != 0
+    assert "is not an arm64 executable (Advanced Micro Devices X86-64)" in result.stderr, result.stderr
+
+
+def test_arm64_without_the_cross_root_names_the_command_that_makes_it(tmp_path):
+    env = {**os.environ, "RAILGATE_CROSS_CACHE": str(tmp_path / "empty-cache")}
+    for command in (["package-deb", "--arch", "arm64", "--out", tmp_path], ["image", "--arch", "arm64", "--out", tmp_path]):
+        result = sh(ROOT / "scripts" / command[0], *command[1:], check=False, env=env)
+        assert result.returncode == 3, (command, result.returncode, result.stderr)
+        assert "no arm64 cross root on this machine" in result.stderr, result.stderr
+        assert "scripts/cross --arch arm64 --sdk" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") <= 3, result.stderr
+
+
+def test_a_library_missing_from_the_arm64_sysroot_names_its_package(tmp_path):
+    """A copy of the cached cross root (hard links) whose sysroot lacks libmodbus-dev's pkg-config file."""
+    cache = Path(os.environ.get("RAILGATE_CROSS_CACHE", "/var/cache/railgate-cross"))
+    sysroot = Path(sh(ROOT / "scripts" / "cross", "--arch", "arm64", "--sysroot", "--reuse-root").stdout.strip())
+    copy = tmp_path / "cache"
+    copy.mkdir()
+    for piece in cache.iterdir():
+        if piece.name.startswith(("toolchain-", "sdk-arm64-")) and not piece.name.endswith(".building"):
+            sh("cp", "-al", piece, copy / piece.name)
+    copied_sysroot = copy / sysroot.relative_to(cache)
+    (copied_sysroot / "usr" / "lib" / "aarch64-linux-gnu" / "pkgconfig" / "libmodbus.pc").unlink()
+    result = sh(ROOT / "scripts" / "cross", "--arch", "arm64", "--reuse-root", check=False,
+                env={**os.environ, "RAILGATE_CROSS_CACHE": str(copy)})
+    assert result.returncode == 1, result.stderr
+    assert "package libmodbus-dev:arm64 is missing from it" in result.stderr, result.stderr
+    assert "libmodbus.pc" in result.stderr
