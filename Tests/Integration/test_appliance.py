@@ -1,8 +1,10 @@
 """The appliance: the image a gateway is flashed with, booted under QEMU
-with real systemd as PID 1 and a kernel with SocketCAN (scripts/vmtest).
-The checks run inside the VM at boot (scripts/vm/appliance-test) and on its
-serial console (scripts/vm/serial_console.py); each test here asserts the
-results of one capability."""
+with real systemd as PID 1 and a kernel with SocketCAN (scripts/vmtest),
+for amd64 (Debian 12, qemu-system-x86_64) and arm64 (the cross-built binary
+on Debian 13, qemu-system-aarch64 -M virt). The checks run inside the VM at
+boot (scripts/vm/appliance-test) and on its serial console
+(scripts/vm/serial_console.py); each test here asserts the results of one
+capability, once per architecture."""
 
 import os
 import shutil
@@ -12,15 +14,19 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("qemu-system-x86_64") is None,
-                                reason="the appliance VM needs root and qemu-system-x86_64 (scripts/setup)")
+QEMU = {"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or any(shutil.which(q) is None for q in QEMU.values()),
+                                reason="the appliance VMs need root, qemu-system-x86_64 and qemu-system-aarch64 (scripts/setup)")
 
 
-@pytest.fixture(scope="module")
-def vm(tmp_path_factory):
-    """Builds the image once, boots it, and returns {check: (PASS|FAIL, details)} with the run's output."""
-    out = tmp_path_factory.mktemp("vmtest")
-    run = subprocess.run([ROOT / "scripts" / "vmtest", "--out", out], capture_output=True, text=True, timeout=1800)
+@pytest.fixture(scope="module", params=sorted(QEMU))
+def vm(request, tmp_path_factory):
+    """Builds the image of one architecture once, boots it, and returns {check: (PASS|FAIL, details)}
+    with the run's output."""
+    arch = request.param
+    out = tmp_path_factory.mktemp(f"vmtest-{arch}")
+    run = subprocess.run([ROOT / "scripts" / "vmtest", "--arch", arch, "--out", out], capture_output=True, text=True,
+                         timeout=3600)
     results, info = {}, {}
     lines = (out / "results.txt").read_text().splitlines() if (out / "results.txt").exists() else []
     for line in lines:
@@ -30,7 +36,7 @@ def vm(tmp_path_factory):
         elif len(words) >= 3 and words[1] == "INFO":
             info[words[2]] = words[3] if len(words) > 3 else ""
     print("\n".join(lines))
-    return {"results": results, "info": info, "lines": lines, "run": run,
+    return {"arch": arch, "results": results, "info": info, "lines": lines, "run": run,
             "log": f"{run.stderr[-3000:]}\n--- console: {out / 'console.log'}"}
 
 
@@ -45,6 +51,12 @@ def test_the_vm_runs_every_check_and_powers_off(vm):
     assert any(line.startswith("RGTEST DONE") for line in vm["lines"]), vm["log"]
     # The VM powered itself off (QEMU exited 0 before the time limit).
     assert any(line.startswith("RGTEST TIMES") and line.endswith("qemu exit 0") for line in vm["lines"]), vm["log"]
+
+
+def test_the_package_is_the_vms_own_architecture_and_runs_natively(vm):
+    assert_passed(vm, "package-arch")
+    assert f" {vm['arch']} on " in vm["results"]["package-arch"][1]
+    assert vm["info"]["kernel"].endswith({"amd64": "x86_64", "arm64": "aarch64"}[vm["arch"]]), vm["info"]
 
 
 def test_service_reaches_active_through_notify_with_a_status_and_little_exposure(vm):

@@ -2,7 +2,8 @@
 """The technician at the appliance's serial console, for scripts/vmtest.
 
 Waits until the VM's test script says the console may be used (a marker in
-the kernel console log), then on ttyS0 (a Unix socket of QEMU's): logs in at
+the kernel console log), then on the technician's serial port (ttyS0 on amd64,
+ttyAMA0 on arm64; a Unix socket of QEMU's): logs in at
 the getty, lands in `railgate console` (the account's login shell), runs
 `show status` and exits. Prints one result line like the VM's own:
     RGTEST PASS serial-console <what it saw>   or   RGTEST FAIL serial-console <why>
@@ -64,7 +65,8 @@ def wait_for_marker(log, marker, deadline):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--socket", required=True, help="QEMU's Unix socket for ttyS0")
+    parser.add_argument("--socket", required=True, help="QEMU's Unix socket of the technician's serial port")
+    parser.add_argument("--tty", default="ttyS0", help="that port's name in the VM, for the report")
     parser.add_argument("--log", required=True, help="the kernel console log (ttyS1)")
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
@@ -97,7 +99,7 @@ def main():
     if not gateway or not version:
         print(f"RGTEST FAIL serial-console show status answered {lines!r}")
         return 1
-    print(f"RGTEST PASS serial-console login as {args.user} on ttyS0 → railgate console in {logged_in:.1f} s; "
+    print(f"RGTEST PASS serial-console login as {args.user} on {args.tty} → railgate console in {logged_in:.1f} s; "
           f"show status: {' | '.join(re.sub(' +', ' ', line) for line in (gateway, version))}; exit → getty again")
     return 0
 
