@@ -108,8 +108,9 @@ def test_show_write_and_monitor(gateway):
     child.expect(PROMPT)
     child.sendline("exit")
     child.expect(pexpect.EOF)
-    events = [e["event"] for e in audit_events(gateway)]
-    assert "console login" in events and "console logout" in events
+    # The logout is audited once the gateway has seen the session close, after the client's EOF.
+    assert wait_for(lambda: {"console login", "console logout"} <= {e["event"] for e in audit_events(gateway)}, 10), \
+        audit_events(gateway)
     writes = [e for e in audit_events(gateway) if e["event"] == "write"]
     assert writes and writes[0]["user"].startswith("console:root (uid 0)")
 
