@@ -205,19 +205,39 @@ def test_arm64_without_the_cross_root_names_the_command_that_makes_it(tmp_path):
         assert "Traceback" not in result.stderr and result.stderr.count("\n") <= 3, result.stderr
 
 
-def test_a_library_missing_from_the_arm64_sysroot_names_its_package(tmp_path):
-    """A copy of the cached cross root (hard links) whose sysroot lacks libmodbus-dev's pkg-config file."""
+def copied_cross_cache(tmp_path):
+    """A copy of the cached cross root and SDK made of hard links: unlink a file in it, never write one."""
     cache = Path(os.environ.get("RAILGATE_CROSS_CACHE", "/var/cache/railgate-cross"))
-    sysroot = Path(sh(ROOT / "scripts" / "cross", "--arch", "arm64", "--sysroot", "--reuse-root").stdout.strip())
+    bundle = Path(sh(ROOT / "scripts" / "cross", "--arch", "arm64", "--sdk", "--reuse-root").stdout.strip())
     copy = tmp_path / "cache"
     copy.mkdir()
     for piece in cache.iterdir():
         if piece.name.startswith(("toolchain-", "sdk-arm64-")) and not piece.name.endswith(".building"):
             sh("cp", "-al", piece, copy / piece.name)
-    copied_sysroot = copy / sysroot.relative_to(cache)
-    (copied_sysroot / "usr" / "lib" / "aarch64-linux-gnu" / "pkgconfig" / "libmodbus.pc").unlink()
+    return copy, copy / bundle.relative_to(cache) / "aarch64-unknown-linux-gnu"
+
+
+def test_a_library_missing_from_the_arm64_sysroot_names_its_package(tmp_path):
+    copy, sdk = copied_cross_cache(tmp_path)
+    (sdk / "sysroot" / "usr" / "lib" / "aarch64-linux-gnu" / "pkgconfig" / "libmodbus.pc").unlink()
     result = sh(ROOT / "scripts" / "cross", "--arch", "arm64", "--reuse-root", check=False,
                 env={**os.environ, "RAILGATE_CROSS_CACHE": str(copy)})
     assert result.returncode == 1, result.stderr
     assert "package libmodbus-dev:arm64 is missing from it" in result.stderr, result.stderr
     assert "libmodbus.pc" in result.stderr
+
+
+def test_a_library_no_sysroot_package_provides_is_named(tmp_path, arm64_package):
+    """The SDK's shlibs without libmodbus's line: the package is refused, naming the library."""
+    copy, sdk = copied_cross_cache(tmp_path)
+    shlibs = sdk / "debian" / "shlibs"
+    kept = [line for line in shlibs.read_text().splitlines() if not line.startswith("libmodbus ")]
+    shlibs.unlink()  # a hard link to the cached file: replaced, not written through
+    shlibs.write_text("\n".join(kept) + "\n")
+    tree = tmp_path / "tree"
+    sh("dpkg-deb", "-x", arm64_package, tree)
+    result = sh(ROOT / "scripts" / "package-deb", "--arch", "arm64", "--binary", tree / "usr" / "bin" / "railgate",
+                "--out", tmp_path / "out", check=False, env={**os.environ, "RAILGATE_CROSS_CACHE": str(copy)})
+    assert result.returncode == 1, result.stderr
+    assert "no package of the arm64 sysroot provides libmodbus.so.5" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.deb"))
