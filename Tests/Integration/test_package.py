@@ -146,12 +146,16 @@ def test_package_contents(packages):
         sh("sh", "-n", ROOT / "packaging" / "debian" / script)
 
 
+def assert_lintian_finds_no_errors(deb):
+    result = sh("lintian", "--tag-display-limit", "0", deb, check=False)
+    errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
+    assert not errors, result.stdout
+
+
 @pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is not installed")
 def test_lintian_finds_no_errors(packages):
     out, debs = packages
-    result = sh("lintian", "--tag-display-limit", "0", debs["0.1.0"], check=False)
-    errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
-    assert not errors, result.stdout
+    assert_lintian_finds_no_errors(debs["0.1.0"])
 
 
 # The arm64 package: the cross-built binary (scripts/cross, cached), for Debian 13 arm64.
@@ -184,9 +188,7 @@ def test_arm64_package_contents_and_depends(arm64_package):
 
 @pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is not installed")
 def test_arm64_package_lintian_finds_no_errors(arm64_package):
-    result = sh("lintian", "--tag-display-limit", "0", arm64_package, check=False)
-    errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
-    assert not errors, result.stdout
+    assert_lintian_finds_no_errors(arm64_package)
 
 
 def test_a_foreign_binary_is_refused_with_its_architecture(packages, tmp_path):
