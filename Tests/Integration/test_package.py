@@ -16,7 +16,9 @@ from conftest import ROOT
 
 INCLUDE = "libmodbus5,libmosquitto1,libsocketcan2,libedit2,libssl3,adduser,passwd"
 CACHE = Path(os.environ.get("RAILGATE_TEST_CACHE", "/var/cache/railgate-test"))
-STATIC = ROOT / ".build-static" / "release" / "railgate"
+# The static release binary scripts/package-deb builds (its build folder: scripts/lib/scratch).
+STATIC = ROOT / subprocess.run([ROOT / "scripts" / "lib" / "scratch", "static"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip() / "release" / "railgate"
 
 
 def sh(*args, check=True, **kwargs):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, log_of, start_railgate, start_sim_tcp, stop_gracefully, tcp_bus_yaml, wait_for
+from conftest import RAILGATE, ROOT, log_of, start_railgate, start_sim_tcp, stop_gracefully, tcp_bus_yaml, wait_for
 
 UNIT = ROOT / "systemd" / "railgate.service"
 
@@ -107,7 +107,7 @@ def test_units_verify_and_expose_little(tmp_path):
     # systemd-analyze verify wants the binary the unit names: point it at the built one.
     units = []
     for name in ["railgate.service"]:
-        text = (ROOT / "systemd" / name).read_text().replace("/usr/bin/railgate", str(ROOT / ".build" / "debug" / "railgate"))
+        text = (ROOT / "systemd" / name).read_text().replace("/usr/bin/railgate", str(RAILGATE))
         target = tmp_path / name
         target.write_text(text)
         units.append(target)
