@@ -26,12 +26,14 @@ public struct CandidateConfig {
 
     public init(yaml: String, baseDirectory: String) throws(EditError) {
         do {
-            guard let node = try Yams.compose(yaml: yaml), node.mapping != nil else {
+            guard let node = try ConfigText.compose(yaml), node.mapping != nil else {
                 throw EditError(message: "the configuration is not a YAML mapping")
             }
             root = node
         } catch let error as EditError {
             throw error
+        } catch let error as ConfigText.Problem {
+            throw EditError(message: "\(error)")
         } catch {
             throw EditError(message: "YAML: \(error)")
         }
@@ -67,12 +69,14 @@ public struct CandidateConfig {
     public mutating func set(_ path: String, to value: String) throws(EditError) {
         let parsed: Node
         do {
-            guard let node = try Yams.compose(yaml: value) else { throw EditError(message: "a value is missing") }
+            guard let node = try ConfigText.compose(value) else { throw EditError(message: "a value is missing") }
             parsed = node
         } catch let error as EditError {
             throw error
+        } catch let error as ConfigText.Problem {
+            throw EditError(message: "\"\(value.prefix(80))\" is not a YAML value: \(error.message)")
         } catch {
-            throw EditError(message: "\"\(value)\" is not a YAML value: \(error)")
+            throw EditError(message: "\"\(value.prefix(80))\" is not a YAML value: \(error)")
         }
         root = try Self.replacing(root, steps: try Self.parse(path)[...], with: parsed, path: path)
     }

@@ -102,8 +102,11 @@ public final class ConsoleSession {
             return Reply(ok: true, text: "")
         case "load":
             guard args.count == 1 else { return fail("usage: load FILE (a whole configuration replaces the candidate)") }
-            guard let text = try? String(contentsOfFile: args[0], encoding: .utf8) else {
-                return fail("cannot read \(args[0])")
+            let text: String
+            do {
+                text = try ConfigText.text(of: args[0])
+            } catch {
+                return fail("\(args[0])\(error.line.map { ":\($0)" } ?? ""): \(error.message)")
             }
             do {
                 candidate = try CandidateConfig(yaml: text, baseDirectory: current.baseDirectory)
@@ -259,13 +262,17 @@ public final class ConsoleSession {
         case "stats": return Reply(ok: true, text: control.statsLines().joined(separator: "\n"))
         case "config": return Reply(ok: true, text: Self.masked(control.running().text))
         case "log":
-            let count = args.count > 1 ? Int(args[1]) ?? 40 : 40
+            guard let count = Self.lineCount(args, default: 40) else {
+                return fail("usage: show log [N] (the last N lines, 1…\(Self.maxShownLines))")
+            }
             return Reply(ok: true, text: control.recentLog(count).joined(separator: "\n"))
         case "audit":
-            let count = args.count > 1 ? Int(args[1]) ?? 20 : 20
+            guard let count = Self.lineCount(args, default: 20) else {
+                return fail("usage: show audit [N] (the last N entries, 1…\(Self.maxShownLines))")
+            }
             guard let path = control.auditPath else { return fail("no audit trail: set gateway.audit_file") }
-            let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").suffix(count)
-            return Reply(ok: true, text: lines.map { Self.auditLine(String($0)) }.joined(separator: "\n"))
+            guard let lines = FileTail.lastLines(of: path, count: count) else { return fail("cannot read the audit trail \(path)") }
+            return Reply(ok: true, text: lines.map { Self.auditLine($0) }.joined(separator: "\n"))
         case "tags":
             let pattern = args.count > 1 ? args[1] : "*"
             var rows: [String] = []
@@ -324,7 +331,10 @@ public final class ConsoleSession {
             let near = Self.closest(args[4], among: names).map { "; did you mean \"\($0)\"?" } ?? ""
             return fail("unknown table \"\(args[4])\"\(near) (\(names.joined(separator: ", ")))")
         }
-        guard let start = Int(args[5]), let count = Int(args[6]) else { return fail(usage) }
+        guard let start = Int(args[5]), (0...65535).contains(start) else { return fail("address \"\(args[5])\" must be 0…65535") }
+        guard let count = Int(args[6]), count >= 1, count <= 65536 - start else {
+            return fail("count \"\(args[6])\" must be at least 1 and stay within addresses 0…65535")
+        }
         switch control.modbusRead(bus: args[2], unit: unit, table: table, start: start, count: count) {
         case .failure(let error):
             return fail("\(error)")
@@ -381,6 +391,17 @@ public final class ConsoleSession {
     }
 
     private func fail(_ text: String) -> Reply { Reply(ok: false, text: "error: " + text) }
+
+    /// The most lines `show log N` and `show audit N` print.
+    static let maxShownLines = 10_000
+
+    /// The N of `show log N` / `show audit N` (`args[1]`), or `fallback` without one; nil when it is
+    /// not a number in 1…maxShownLines.
+    static func lineCount(_ args: [String], default fallback: Int) -> Int? {
+        guard args.count > 1 else { return fallback }
+        guard args.count == 2, let count = Int(args[1]), (1...maxShownLines).contains(count) else { return nil }
+        return count
+    }
 
     private func help() -> String {
         if candidate != nil {

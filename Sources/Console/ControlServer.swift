@@ -44,6 +44,14 @@ public final class ControlServer: @unchecked Sendable {
     private var listener: Int32 = -1
     private let stopping = NSLock()
     private var stopped = false
+    private var sessions = 0
+
+    /// Connections served at once; one more is answered with a refusal and closed.
+    public static let maxSessions = 16
+    /// The longest request line: a longer one ends its connection with an error.
+    public static let maxRequestBytes = 64 << 10
+    /// How long an answer may wait for a client that does not read it.
+    static let sendTimeoutSeconds = 10
 
     public init(config: ConsoleConfig, control: any GatewayControl, logger: Logger) {
         self.config = config
@@ -68,7 +76,7 @@ public final class ControlServer: @unchecked Sendable {
             throw StartError(description: "control socket path is too long: \(path)")
         }
         let bound = address.withSockaddr { bind(fd, $0, $1) }
-        guard bound == 0, listen(fd, 8) == 0 else {
+        guard bound == 0, listen(fd, 64) == 0 else {
             let message = String(cString: strerror(errno))
             close(fd)
             throw StartError(description: "control socket \(path): \(message)")
@@ -120,9 +128,37 @@ public final class ControlServer: @unchecked Sendable {
             guard poll(&pfd, 1, 500) > 0 else { continue }
             let client = accept(fd, nil, nil)
             if client < 0 { continue }
-            let thread = Thread { [self] in serve(client) }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            var timeout = timeval(tv_sec: Self.sendTimeoutSeconds, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            guard admit() else {
+                send(ControlResponse(ok: false, text: "refused: \(Self.maxSessions) console sessions are open; try again later",
+                                     prompt: "", candidates: nil, close: true), to: client)
+                close(client)
+                logger.warning("console connection refused: too many sessions", metadata: ["limit": "\(Self.maxSessions)"])
+                continue
+            }
+            let thread = Thread { [self] in
+                defer { leave() }
+                serve(client)
+            }
             thread.start()
         }
+    }
+
+    /// Counts a new session in, or says there is no room for it.
+    private func admit() -> Bool {
+        stopping.lock()
+        defer { stopping.unlock() }
+        guard sessions < Self.maxSessions else { return false }
+        sessions += 1
+        return true
+    }
+
+    private func leave() {
+        stopping.lock()
+        sessions -= 1
+        stopping.unlock()
     }
 
     /// The peer's identity, or nil when it may not use the console.
@@ -149,15 +185,18 @@ public final class ControlServer: @unchecked Sendable {
         let session = ConsoleSession(control: control, store: store, user: peer.user)
         var loggedIn = false
         var buffer: [UInt8] = []
+        // Bytes of `buffer` already known to hold no newline: each byte is looked at once.
+        var scanned = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
         let decoder = JSONDecoder()
         reading: while !isStopped {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             buffer += chunk[0..<n]
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+            while let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(buffer[..<newline])
                 buffer.removeSubrange(...newline)
+                scanned = 0
                 guard let request = try? decoder.decode(ControlRequest.self, from: Data(line)) else {
                     send(ControlResponse(ok: false, text: "error: malformed request", prompt: session.prompt), to: fd)
                     continue
@@ -178,6 +217,13 @@ public final class ControlServer: @unchecked Sendable {
                                      close: reply.close ? true : nil), to: fd)
                 if reply.close { break reading }
             }
+            scanned = buffer.count
+            if buffer.count > Self.maxRequestBytes {
+                send(ControlResponse(ok: false, text: "error: request longer than \(Self.maxRequestBytes) bytes; connection closed",
+                                     prompt: "", candidates: nil, close: true), to: fd)
+                logger.warning("console request too long; connection closed", metadata: ["user": "\(session.user)"])
+                break
+            }
         }
         if loggedIn { control.audit("console logout", user: session.user, details: [("pid", "\(peer.pid)")]) }
     }
@@ -185,6 +231,20 @@ public final class ControlServer: @unchecked Sendable {
     private func send(_ response: ControlResponse, to fd: Int32) {
         guard var data = try? JSONEncoder().encode(response) else { return }
         data.append(UInt8(ascii: "\n"))
-        _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // All of it, or nothing more once the peer is gone or stops reading (SO_SNDTIMEO):
+        // MSG_NOSIGNAL, a closed peer is an error here, never a SIGPIPE.
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let sent = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if sent > 0 {
+                    offset += sent
+                } else if sent < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@ extension BusPoller {
     public func submitDiagnosticRead(unit: Int, table: ModbusTable, start: Int, count: Int,
                                      completion: @escaping @Sendable (Result<[UInt16], DiagnosticReadError>) -> Void) {
         let limit = table.isBits ? 2000 : 125
-        guard (1...limit).contains(count), start >= 0, start + count <= 65536 else {
+        guard (1...limit).contains(count), start >= 0, start <= 65536 - count else {
             return completion(.failure(DiagnosticReadError(description: "a \(table) read takes 1…\(limit) items within addresses 0…65535")))
         }
         guard isRunning else { return completion(.failure(DiagnosticReadError(description: "bus \(bus.name) is not running"))) }

@@ -241,6 +241,19 @@ final class Gateway {
                 }
             }
         }
+        for bus in configuration.can {
+            let link = switch bus.source {
+            case .interface(let name): "SocketCAN \(name)"
+            case .seqpacket(let path): "seqpacket \(path)"
+            }
+            for device in bus.devices {
+                for (index, signal) in CANBusConfig.signals(of: device) {
+                    let message = device.messages[index]
+                    let id = String(message.id, radix: 16, uppercase: true)
+                    sources.append("CAN bus \(bus.name) (\(link)), message \(message.name) (0x\(id)\(message.extended ? " extended" : "")), signal \(signal.name) bits \(signal.startBit)+\(signal.length)")
+                }
+            }
+        }
         return sources
     }
 

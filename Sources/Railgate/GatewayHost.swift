@@ -70,7 +70,10 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
 
     func tagTable() -> TagTable { current.table }
 
-    func source(ofTag index: Int) -> String { current.tagSources[index] }
+    func source(ofTag index: Int) -> String {
+        let sources = current.tagSources
+        return sources.indices.contains(index) ? sources[index] : "unknown"
+    }
 
     /// Replaces the running gateway. Buses and lines whose settings and
     /// tags did not change keep polling throughout; the engine and the north

@@ -74,6 +74,9 @@ struct Run: ParsableCommand {
             runningText = text
             rejection = error
         }
+        // A peer that closes a socket before reading (a console client, a TCP device, a broker)
+        // is an error on that write, never the end of the process.
+        signal(SIGPIPE, SIG_IGN)
         // Block the stop signals in every thread; the main thread waits for them.
         var signals = sigset_t()
         sigemptyset(&signals)

@@ -138,9 +138,7 @@ public final class AuditTrail: Sendable {
     }
 
     static func lastEntry(_ path: String) -> (seq: UInt64, hash: String)? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        guard let line = data.split(separator: UInt8(ascii: "\n")).last,
-              let entry = parse(String(decoding: line, as: UTF8.self)) else { return nil }
+        guard let line = FileTail.lastLines(of: path, count: 1)?.last, let entry = parse(line) else { return nil }
         return (entry.seq, entry.hash)
     }
 

@@ -34,8 +34,14 @@ public struct BoardProfile: Sendable, Equatable {
         guard let name = gateway.string("board") else { return nil }
         guard let file = Configuration.findYAML(name, kind: "board profile", in: searchPath(baseDirectory: baseDirectory),
                                                 reader: gateway, key: "board") else { return nil }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-              let node = try? Yams.compose(yaml: text), node.mapping != nil else {
+        let node: Node?
+        do {
+            node = try ConfigText.compose(ConfigText.text(of: file))
+        } catch {
+            gateway.issue("board", "board profile \(error.line.map { "\(file):\($0)" } ?? file): \(error.message)")
+            return nil
+        }
+        guard let node, node.mapping != nil else {
             gateway.issue("board", "board profile \(file) is not a YAML mapping")
             return nil
         }

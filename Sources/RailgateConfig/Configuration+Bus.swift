@@ -107,9 +107,9 @@ extension Configuration {
         }
         let node: Node?
         do {
-            node = try Yams.compose(yaml: String(contentsOfFile: file, encoding: .utf8))
+            node = try ConfigText.compose(ConfigText.text(of: file))
         } catch {
-            reader.issue("profile", "device profile \(file): \(error)")
+            reader.issue("profile", "device profile \(error.line.map { "\(file):\($0)" } ?? file): \(error.message)")
             return []
         }
         guard let node, node.mapping != nil else {

@@ -8,10 +8,9 @@ extension Configuration {
     public static func load(file: String) throws(ConfigError) -> Configuration {
         let text: String
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            text = try ConfigText.text(of: file)
         } catch {
-            throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: nil,
-                message: "cannot read file: \(error.localizedDescription)")])
+            throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: error.line, message: error.message)])
         }
         do {
             return try load(yaml: text, baseDirectory: (file as NSString).deletingLastPathComponent)
@@ -26,11 +25,9 @@ extension Configuration {
     public static func load(yaml: String, baseDirectory: String = ".") throws(ConfigError) -> Configuration {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigError(issues: [yamlIssue(error)])
+            root = try ConfigText.compose(yaml)
         } catch {
-            throw ConfigError(issues: [ConfigIssue(path: "", line: nil, message: "\(error)")])
+            throw ConfigError(issues: [ConfigIssue(path: "", line: error.line, message: error.message)])
         }
         guard var root, root.mapping != nil else {
             throw ConfigError(issues: [ConfigIssue(path: "", line: 1, message: "the file must be a YAML mapping with a gateway section")])
@@ -86,15 +83,6 @@ extension Configuration {
         directories.append((baseDirectory as NSString).appendingPathComponent("profiles"))
         directories += ["/etc/railgate/profiles", "/usr/share/railgate/profiles"]
         return directories
-    }
-
-    private static func yamlIssue(_ error: YamlError) -> ConfigIssue {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return ConfigIssue(path: "", line: mark.line, message: "YAML syntax: \(problem)")
-        default:
-            return ConfigIssue(path: "", line: nil, message: "YAML: \(error)")
-        }
     }
 
     /// Names used in paths and topics: letters, digits, `_`, `-`, `.`.

@@ -209,6 +209,12 @@ extension Configuration {
             }
         }
         if let userPrm { parameters = userPrm }
+        if parameters.count > GSDFile.maxUserParameters {
+            reader.issue("modules", "slave \(name ?? "?"): the GSD's and the modules' user parameters are \(parameters.count) octets; Set_Prm carries at most \(GSDFile.maxUserParameters) (244 with its 7 standard octets)")
+        }
+        if config.count > 244 {
+            reader.issue("modules", "slave \(name ?? "?"): the modules' identifier octets are \(config.count); Chk_Cfg carries at most 244")
+        }
         // Without a readable GSD the image sizes are unknown: tags are not checked against them.
         let sizes = gsd == nil ? nil : DPConfigSizes.of(config)
         if !config.isEmpty && sizes == nil {

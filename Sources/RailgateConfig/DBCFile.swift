@@ -69,8 +69,11 @@ public struct DBCFile: Sendable, Equatable {
     }
 
     public static func load(file: String) throws(ParseError) -> DBCFile {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ParseError(line: nil, message: "cannot read the file")
+        let data: [UInt8]
+        do {
+            data = try ConfigText.bytes(of: file)
+        } catch {
+            throw ParseError(line: nil, message: error.message)
         }
         // DBC files are often Windows-1252; the parts Railgate uses are ASCII.
         let text = String(decoding: data.map { UInt16($0) }, as: UTF16.self)

@@ -48,8 +48,11 @@ public struct GSDFile: Sendable, Equatable {
     ]
 
     public static func load(file: String) throws(ParseError) -> GSDFile {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ParseError(line: nil, message: "cannot read the file")
+        let data: [UInt8]
+        do {
+            data = try ConfigText.bytes(of: file)
+        } catch {
+            throw ParseError(line: nil, message: error.message)
         }
         // GSD files are ISO 8859-1 by definition; every byte maps to a character.
         let text = String(decoding: data.map { UInt16($0) }, as: UTF16.self)
@@ -155,6 +158,11 @@ public struct GSDFile: Sendable, Equatable {
                 continue
             }
             if let (name, argument) = indexedKey(lowerKey) {
+                if name == "ext_user_prm_data_const" || name == "ext_user_prm_data_ref" {
+                    guard (0..<maxUserParameters).contains(argument) else {
+                        throw ParseError(line: line, message: "\(key): offset \(argument) is past the \(maxUserParameters) octets of user parameters Set_Prm can carry")
+                    }
+                }
                 switch name {
                 case "ext_user_prm_data_const":
                     let bytes = try numbers(value, line: line).map { v throws(ParseError) -> UInt8 in
@@ -176,6 +184,14 @@ public struct GSDFile: Sendable, Equatable {
                 }
                 return parsed
             }
+            /// A length of user parameters: Set_Prm carries at most 237 octets of them.
+            func prmLength() throws(ParseError) -> Int {
+                let length = try int()
+                guard (0...maxUserParameters).contains(length) else {
+                    throw ParseError(line: line, message: "\(key) = \(length): user parameters are 0…\(maxUserParameters) octets (Set_Prm carries 244, 7 of them standard)")
+                }
+                return length
+            }
             switch lowerKey {
             case "ident_number":
                 let ident = try int()
@@ -187,9 +203,9 @@ public struct GSDFile: Sendable, Equatable {
             case "modular_station": file.modular = try int() != 0
             case "max_module": file.maxModules = try int()
             case "ext_module_prm_data_len":
-                if module != nil { module!.length = try int() }
+                if module != nil { module!.length = try prmLength() }
             case "user_prm_data_len", "max_user_prm_data_len", "ext_user_prm_data_len":
-                if module == nil && lowerKey != "max_user_prm_data_len" { globalLength = max(globalLength, try int()) }
+                if module == nil && lowerKey != "max_user_prm_data_len" { globalLength = max(globalLength, try prmLength()) }
             case "user_prm_data":
                 let bytes = try numbers(value, line: line)
                 constants.append((0, bytes.map { UInt8(truncatingIfNeeded: $0) }, line))
@@ -302,9 +318,12 @@ public struct GSDFile: Sendable, Equatable {
         }
     }
 
+    /// The user parameters Set_Prm can carry: 244 octets of data, 7 of them standard.
+    public static let maxUserParameters = 237
+
     private static func place(_ bytes: [UInt8], at offset: Int, in parameters: inout [UInt8], line: Int) throws(ParseError) {
-        guard offset >= 0, offset + bytes.count <= 237 else {
-            throw ParseError(line: line, message: "user parameters at \(offset) pass the 237 octets Set_Prm can carry")
+        guard offset >= 0, offset <= maxUserParameters - bytes.count else {
+            throw ParseError(line: line, message: "user parameters at \(offset) pass the \(maxUserParameters) octets Set_Prm can carry")
         }
         if parameters.count < offset + bytes.count { parameters += Array(repeating: 0, count: offset + bytes.count - parameters.count) }
         for (index, byte) in bytes.enumerated() { parameters[offset + index] = byte }
@@ -313,6 +332,10 @@ public struct GSDFile: Sendable, Equatable {
     private static func apply(_ definition: (bits: ClosedRange<Int>?, width: Int, value: Int), at offset: Int,
                               in parameters: inout [UInt8], line: Int) throws(ParseError) {
         if let bits = definition.bits {
+            // Room for the octet, its other bits kept.
+            guard offset >= 0, offset < maxUserParameters else {
+                throw ParseError(line: line, message: "user parameters at \(offset) pass the \(maxUserParameters) octets Set_Prm can carry")
+            }
             try place([], at: offset + 1, in: &parameters, line: line)
             let mask = UInt8(truncatingIfNeeded: ((1 << (bits.count)) - 1) << bits.lowerBound)
             let field = UInt8(truncatingIfNeeded: definition.value << bits.lowerBound) & mask

@@ -193,6 +193,16 @@ def test_a_write_is_sent_as_a_frame(can_gateway):
     assert last["SpeedSetpoint"] == -1234.5 and last["Direction"] == 2
 
 
+def test_show_tag_names_the_message_and_signal_of_a_can_tag(can_gateway):
+    console = subprocess.run([RAILGATE, "console", "--socket", can_gateway.sock],
+                             input="show tag drive/SpeedSetpoint\nshow tag battery/PackVoltage\n",
+                             capture_output=True, text=True, timeout=30)
+    assert "CAN bus can1 (seqpacket " in console.stdout, console.stdout + console.stderr
+    assert "message DriveCommand (0x200), signal SpeedSetpoint bits 0+16" in console.stdout, console.stdout
+    assert "signal PackVoltage" in console.stdout, console.stdout
+    assert can_gateway.poll() is None, log_of(can_gateway)
+
+
 def test_a_bus_off_error_frame_makes_the_tags_bad(can_gateway):
     db = cantools.database.load_file(DBC)
     et1 = db.get_message_by_name("ET1")

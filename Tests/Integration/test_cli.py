@@ -75,7 +75,54 @@ def test_check_prints_the_read_plan():
 def test_missing_file_is_a_clear_error(tmp_path):
     result = run("check", "--config", tmp_path / "nope.yaml")
     assert result.returncode == 2
-    assert "cannot read file" in result.stderr
+    assert f"{tmp_path / 'nope.yaml'}: cannot read the file: No such file or directory" in result.stderr
+
+
+VALID = "gateway: {id: gw, isa95: {enterprise: acme}}\nsouth: []\n"
+
+
+def check_error(tmp_path, content, name="bad.yaml"):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    result = run("check", "--config", path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    return path, result.stderr
+
+
+def test_files_that_are_not_configurations_are_named_with_their_line(tmp_path):
+    result = run("check", "--config", tmp_path)
+    assert result.returncode == 2 and f"{tmp_path}: is a directory, not a file" in result.stderr, result.stderr
+    path, stderr = check_error(tmp_path, "gateway:\n  id: caf\xe9\n".encode("latin-1"))
+    assert f"{path}:2: column 10: byte 0xE9 is not UTF-8 (save the file as UTF-8)" in stderr, stderr
+    path, stderr = check_error(tmp_path, VALID + "mqtt:\n  host: a\n  port: 1883\n  host: b\n")
+    assert f"{path}:6: duplicate key \"host\" (first at line 4)" in stderr, stderr
+    path, stderr = check_error(tmp_path, "x" * (4 << 20) + "\n")
+    assert "at most 4194304 are read" in stderr, stderr
+
+
+def test_yaml_bombs_are_refused_quickly(tmp_path):
+    # Aliases of aliases: ten levels of ten expand to 10¹⁰ nodes from under 1 KB.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    path, stderr = check_error(tmp_path, VALID + "\n".join(lines) + "\nextra: *a9\n")
+    assert "the YAML expands to more than 2000000 nodes (aliases of aliases?)" in stderr, stderr
+    # The same as mapping keys, which the YAML library hashes whole.
+    keyed = ["k0: &k0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}"]
+    keyed += [f"k{i}: &k{i} [" + ", ".join([f"*k{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    for key, message in [("? *k9\n: 1", "explicit mapping keys (?) are not used in a configuration that uses aliases"),
+                         ("x: {*k9: 1}", "an alias may not be a mapping key"),
+                         ("[*k9]: 1", "a list or mapping may not be a mapping key (this configuration uses aliases)")]:
+        path, stderr = check_error(tmp_path, VALID + "\n".join(keyed) + "\n" + key + "\n")
+        assert f"{path}:13: {message}" in stderr, stderr
+    # Aliases where values go are fine.
+    path = tmp_path / "anchors.yaml"
+    path.write_text(VALID.replace("south: []", "mqtt: &m {host: 127.0.0.1, port: 1883}") + "south: []\n")
+    assert run("check", "--config", path).returncode == 0
+    path, stderr = check_error(tmp_path, VALID + "deep: " + "[" * 100000 + "]" * 100000 + "\n")
+    assert f"{path}:3: YAML nested deeper than 64 levels" in stderr, stderr
 
 
 def test_demo_prints_the_example_configuration():

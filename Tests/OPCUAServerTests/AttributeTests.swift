@@ -62,6 +62,16 @@ struct AttributeTests {
         #expect(response.results == [.badNotWritable, .badNodeIdUnknown])
     }
 
+    @Test func aWriteWithOverflowingArrayDimensionsBeforeAnySessionIsAFault() {
+        // Requests are decoded before their session is looked up: the decoder must refuse this itself.
+        let server = ServerHarness()
+        let hostile = WriteRequest(nodesToWrite: [WriteValue(nodeId: NodeId("acme/l1/m1/speed", namespace: 1),
+            attributeId: AttributeId.value,
+            value: DataValue(value: .array(type: .byte, values: [], dimensions: [Int32.max, Int32.max, Int32.max])))])
+        let status = server.call(hostile, UAIds.Encoding.writeRequest, as: WriteResponse.self).failureStatus
+        #expect(status != nil && status != .good)
+    }
+
     @Test func tooManyOperations() {
         let server = ServerHarness()
         server.openSession()

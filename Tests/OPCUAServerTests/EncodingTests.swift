@@ -82,6 +82,18 @@ struct EncodingTests {
         #expect(throws: UADecodingError.badLength(-2, offset: 0)) { try negative.readString() }
     }
 
+    @Test func arrayDimensionsWhoseProductOverflowsAreRejected() throws {
+        // Three dimensions of 2³¹-1: their product does not fit in Int; an empty array with them is refused.
+        let huge = Variant.array(type: .byte, values: [], dimensions: [Int32.max, Int32.max, Int32.max])
+        #expect(throws: UADecodingError.self) { try Variant(decoding: huge.encoded) }
+        let negative = Variant.array(type: .byte, values: [], dimensions: [-1, 0])
+        #expect(throws: UADecodingError.self) { try Variant(decoding: negative.encoded) }
+        let zero = Variant.array(type: .byte, values: [], dimensions: [Int32.max, 0])
+        #expect(try Variant(decoding: zero.encoded) == zero)
+        #expect(Variant.elementCount([Int32.max, Int32.max, Int32.max]) == nil)
+        #expect(Variant.elementCount([3, 4]) == 12)
+    }
+
     @Test func deeplyNestedVariantsAreRejected() {
         // A Variant holding an array of Variants, 100 levels deep.
         var bytes: [UInt8] = []

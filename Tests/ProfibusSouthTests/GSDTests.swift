@@ -60,6 +60,18 @@ import Testing
         #expect(error("#Profibus_DP\nIdent_Number = 1\nbroken line\n") == .init(line: 3, message: "expected \"keyword = value\", found \"broken line\""))
     }
 
+    @Test func lengthsAndOffsetsFromTheFileAreBounded() {
+        func error(_ body: String) -> GSDFile.ParseError? {
+            do { _ = try GSDFile.parse("#Profibus_DP\nIdent_Number = 1\n" + body); return nil } catch { return error }
+        }
+        #expect(error("User_Prm_Data_Len = -1\n") == .init(line: 3, message: "User_Prm_Data_Len = -1: user parameters are 0…237 octets (Set_Prm carries 244, 7 of them standard)"))
+        #expect(error("Module = \"A\" 0x10\nExt_Module_Prm_Data_Len = 9223372036854775807\nEndModule\n")?.line == 4)
+        #expect(error("Ext_User_Prm_Data_Const(9223372036854775807) = 1\n")?.message
+            == "Ext_User_Prm_Data_Const(9223372036854775807): offset 9223372036854775807 is past the 237 octets of user parameters Set_Prm can carry")
+        #expect(error("ExtUserPrmData = 1 \"x\"\nBit(0) 1 0-1\nEndExtUserPrmData\nExt_User_Prm_Data_Ref(236) = 1\n") == nil)
+        #expect(error("Ext_User_Prm_Data_Const(236) = 1, 2\n")?.line == 3)
+    }
+
     @Test func configSizesCoverGeneralAndSpecialIdentifiers() {
         #expect(DPConfigSizes.of([0x10, 0x51, 0x20, 0x61]) == DPConfigSizes(inputs: 5, outputs: 5))
         #expect(DPConfigSizes.of([0x71]) == DPConfigSizes(inputs: 4, outputs: 4))

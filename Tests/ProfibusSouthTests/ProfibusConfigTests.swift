@@ -78,6 +78,32 @@ import Testing
         })
     }
 
+    @Test func userParametersPastWhatSetPrmCarriesAreNamed() throws {
+        // Each module brings 200 octets of parameters: two of them need a 407-octet Set_Prm.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rg-gsd-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try """
+            #Profibus_DP
+            Ident_Number = 0x1234
+            Modular_Station = 1
+            Max_Module = 4
+            Module = "Big" 0x10
+            Ext_Module_Prm_Data_Len = 200
+            EndModule
+            """.write(to: directory.appendingPathComponent("BIG.gsd"), atomically: true, encoding: .utf8)
+        let text = yaml().replacingOccurrences(of: "RG_IO.gsd", with: "BIG.gsd")
+            .replacingOccurrences(of: "[\"8 DI\", \"2 AI word\", \"8 DO\"]", with: "[Big, Big]")
+        let found: [String]
+        do {
+            _ = try Configuration.load(yaml: text, baseDirectory: directory.path)
+            found = []
+        } catch {
+            found = error.issues.map(\.description)
+        }
+        #expect(found.contains { $0.contains("slaves[0].modules: slave io5: the GSD's and the modules' user parameters are 400 octets; Set_Prm carries at most 237") }, "\(found)")
+    }
+
     @Test func eightBitTypesAreRefusedForModbus() {
         let text = """
         gateway: {id: gw, isa95: {enterprise: acme}}

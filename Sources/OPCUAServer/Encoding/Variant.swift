@@ -174,12 +174,26 @@ extension Variant: UACodable {
         var dimensions: [Int32]? = nil
         if mask & 0x40 != 0 {
             let dims = try reader.readArray { (r: inout UAReader) throws(UADecodingError) in try r.readInt32() }
-            guard dims.allSatisfy({ $0 >= 0 }), dims.reduce(1, { $0 * Int($1) }) == values.count else {
-                throw .badEncoding("array dimensions \(dims) do not match \(values.count) elements", offset: start)
+            guard Self.elementCount(dims) == values.count else {
+                let shown = dims.prefix(8).map(String.init).joined(separator: ", ") + (dims.count > 8 ? ", …" : "")
+                throw .badEncoding("array dimensions [\(shown)] do not match \(values.count) elements", offset: start)
             }
             dimensions = dims
         }
         self = .array(type: type, values: values, dimensions: dimensions)
+    }
+
+    /// The number of elements `dimensions` describe; nil for a negative dimension or a product
+    /// past Int (a peer may send [2³¹-1, 2³¹-1, 2³¹-1]).
+    static func elementCount(_ dimensions: [Int32]) -> Int? {
+        var product = 1
+        for dimension in dimensions {
+            guard dimension >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: Int(dimension))
+            guard !overflow else { return nil }
+            product = next
+        }
+        return product
     }
 
     public func encode(to writer: inout UAWriter) {
