@@ -37,6 +37,17 @@ public final class UAServerCore: @unchecked Sendable {
     var nextSessionNumber: UInt32 = 1
     var nextSubscriptionId: UInt32 = 1
     var monitoredItemCount = 0
+    /// What every monitored item's queue draws from (`opcua.max_queued_values`).
+    let queueBudget: QueueBudget
+    /// Client connections open now (each UAConnectionHandler counts itself in and out).
+    var connectionCount = 0
+    /// Bytes of requests received in part, over every connection.
+    var bufferedRequestBytes = 0
+    /// What all connections together may hold of requests received in part: a few slow
+    /// senders must not take the gateway's memory, one large request still fits.
+    var maxBufferedRequestBytes: Int { max(2 * config.maxMessageSize, 32 << 20) }
+    /// Malformed or refused connections are logged at warning, a few lines a minute.
+    let connectionLog = LogThrottle()
     var nextChannelId: UInt32 = 1
     private var sweeper: RepeatedTask?
     /// The certificate, policies and modes secured channels use.
@@ -63,6 +74,7 @@ public final class UAServerCore: @unchecked Sendable {
                 writes: WriteRouter?, logger: Logger, security: ChannelSecurity = .noneOnly,
                 audit: @escaping Audit = { _, _, _ in }) {
         self.config = config
+        queueBudget = QueueBudget(limit: config.maxQueuedValues)
         self.security = security
         self.audit = audit
         self.addressSpace = addressSpace

@@ -36,6 +36,10 @@ public struct OPCUAConfig: Sendable, Equatable {
     public var maxMessageSize: Int
     /// Largest number of nodes in one Read/Write/Browse/… request.
     public var maxNodesPerRequest: Int
+    /// Values all monitored items may hold queued for Publish, together.
+    public var maxQueuedValues: Int = 100_000
+    /// Client connections open at once (each holds a socket and its buffers).
+    public var maxConnections: Int = 64
     public var anonymous: Bool
     /// Role of anonymous sessions.
     public var anonymousRole: Role = .readOnly
@@ -71,7 +75,7 @@ extension Configuration {
     /// keep that (noted by the migration).
     static func readOPCUA(_ reader: NodeReader, schema: Int) -> OPCUAConfig? {
         reader.rejectUnknownKeys(["host", "port", "endpoint_host", "max_sessions", "max_subscriptions_per_session",
-                                  "max_monitored_items", "max_message_size", "max_nodes_per_request", "anonymous",
+                                  "max_monitored_items", "max_message_size", "max_nodes_per_request", "max_queued_values", "max_connections", "anonymous",
                                   "anonymous_role", "users", "writes", "security"])
         let host = reader.string("host") ?? "0.0.0.0"
         let legacy = schema < 3
@@ -106,7 +110,7 @@ extension Configuration {
             endpointHost: reader.string("endpoint_host") ?? (host == "0.0.0.0" || host == "::" ? "localhost" : host),
             maxSessions: reader.int("max_sessions", range: 1...1000) ?? 32,
             maxSubscriptionsPerSession: reader.int("max_subscriptions_per_session", range: 1...1000) ?? 16,
-            maxMonitoredItems: reader.int("max_monitored_items", range: 1...1_000_000) ?? 100_000,
+            maxMonitoredItems: reader.int("max_monitored_items", range: 1...1_000_000) ?? 10_000,
             maxMessageSize: reader.int("max_message_size", range: 8192...(256 << 20)) ?? (16 << 20),
             maxNodesPerRequest: reader.int("max_nodes_per_request", range: 1...100_000) ?? 10_000,
             anonymous: anonymous,
@@ -114,6 +118,8 @@ extension Configuration {
             writes: reader.bool("writes") ?? false,
             security: reader.mapping("security").map(readSecurity))
         config.anonymousRole = readRole(reader, "anonymous_role") ?? defaultRole
+        config.maxQueuedValues = reader.int("max_queued_values", range: 1000...10_000_000) ?? 100_000
+        config.maxConnections = reader.int("max_connections", range: 1...1000) ?? 64
         return config
     }
 

@@ -94,6 +94,20 @@ struct EncodingTests {
         #expect(Variant.elementCount([3, 4]) == 12)
     }
 
+    @Test func arrayElementsOfAMessageAreBoundedTogether() throws {
+        // Two arrays of empty Variants, each within the per-array limit, together past the message's budget.
+        let half = UAReader.maxElements / 2 + 1
+        var writer = UAWriter()
+        for _ in 0..<2 {
+            writer.writeInt32(Int32(half))
+            for _ in 0..<half { writer.writeByte(0) }
+        }
+        var reader = UAReader(writer.bytes)
+        let first = try reader.readArray(of: Variant.self)
+        #expect(first.count == half)
+        #expect(throws: UADecodingError.self) { try reader.readArray(of: Variant.self) }
+    }
+
     @Test func deeplyNestedVariantsAreRejected() {
         // A Variant holding an array of Variants, 100 levels deep.
         var bytes: [UInt8] = []

@@ -38,6 +38,10 @@ final class ServerHarness {
         builder.addNamespace0(identity: identity, objects: [gateway.top])
         core = UAServerCore(config: config, addressSpace: builder.build(table: table, tagNodes: gateway.tagNodes),
                             identity: identity, eventLoop: loop, writes: nil, logger: Logger(label: "test"))
+        // Two open (Security None) connections the tests' requests come in on.
+        for channel: UInt32 in [1, 2] {
+            core.channelOpened(channel, policy: .none, mode: .none, clientCertificate: nil, clientKey: nil)
+        }
     }
 
     var header: RequestHeader {

@@ -22,6 +22,31 @@ struct SessionTests {
                             as: CreateSessionResponse.self).failureStatus == .badTooManySessions)
     }
 
+    @Test func timeoutsThatNeverExpireAreRevisedToTheDefault() throws {
+        let server = ServerHarness(maxSessions: 8)
+        for requested in [Double.nan, .infinity, -.infinity, -5, 0] {
+            let created = try server.call(CreateSessionRequest(requestHeader: server.header, requestedSessionTimeout: requested),
+                                          UAIds.Encoding.createSessionRequest, as: CreateSessionResponse.self).get()
+            #expect(created.revisedSessionTimeout == 60_000, "\(requested)")
+        }
+        #expect(UAServerCore.revisedSessionTimeout(1e300) == 3_600_000)
+    }
+
+    @Test func aSessionWhoseConnectionIsGoneMakesRoomWhenAllSlotsAreTaken() throws {
+        let server = ServerHarness(maxSessions: 1)
+        let first = server.openSession(channel: 1)
+        server.token = .null
+        // Its client stays connected: no room.
+        #expect(server.call(CreateSessionRequest(requestHeader: server.header), UAIds.Encoding.createSessionRequest,
+                            as: CreateSessionResponse.self, channel: 2).failureStatus == .badTooManySessions)
+        // Its connection closes: the next client gets the slot.
+        server.core.channelClosed(1)
+        server.token = .null
+        let second = server.openSession(channel: 2)
+        #expect(second != first && server.core.sessions.count == 1)
+        #expect(server.core.sessions.values.first?.sessionId == second)
+    }
+
     @Test func aSessionIsBoundToItsChannel() {
         let server = ServerHarness()
         server.openSession(channel: 1)

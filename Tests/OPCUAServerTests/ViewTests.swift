@@ -68,4 +68,24 @@ struct ViewTests {
         #expect(response.results[0].targets.map(\.targetId.nodeId) == [NodeId("acme/l1/m1/voltage", namespace: 1)])
         #expect(response.results[1].statusCode == .badNoMatch)
     }
+
+    @Test func translatedPathsVisitEachNodeOnceAndAreBounded() throws {
+        let server = ServerHarness()
+        server.openSession()
+        func element(_ name: String, namespace: UInt16, inverse: Bool = false) -> RelativePathElement {
+            RelativePathElement(referenceTypeId: UAIds.hierarchicalReferences, isInverse: inverse, includeSubtypes: true,
+                                targetName: QualifiedName(name, namespace: namespace))
+        }
+        // Down to the enterprise and back up, ten times: still one target, not one per way of getting there.
+        let upAndDown = Array(repeating: [element("acme", namespace: 1), element("Objects", namespace: 0, inverse: true)],
+                              count: 10).flatMap { $0 } + [element("acme", namespace: 1)]
+        let tooLong = Array(repeating: element("acme", namespace: 1), count: 65)
+        let response = try server.call(TranslateBrowsePathsToNodeIdsRequest(requestHeader: server.header, browsePaths: [
+            BrowsePath(startingNode: UAIds.objectsFolder, relativePath: RelativePath(elements: upAndDown)),
+            BrowsePath(startingNode: UAIds.objectsFolder, relativePath: RelativePath(elements: tooLong)),
+        ]), UAIds.Encoding.translateBrowsePathsToNodeIdsRequest, as: TranslateBrowsePathsToNodeIdsResponse.self).get()
+        #expect(response.results[0].statusCode == .good)
+        #expect(response.results[0].targets.count == 1)
+        #expect(response.results[1].statusCode == .badTooManyOperations)
+    }
 }

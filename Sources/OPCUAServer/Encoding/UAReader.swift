@@ -26,6 +26,12 @@ public struct UAReader {
     public private(set) var offset: Int
     /// Upper bound for any array count or string length, against hostile counts.
     public var maxArrayLength: Int = 1 << 20
+    /// Array elements the whole message may still hold. A decoded element takes tens of
+    /// bytes of memory where its encoding may take one (an empty Variant): without a total, a
+    /// 16 MiB request of them would need about 900 MB. Legitimate requests hold at most a few
+    /// elements per node, and nodes per request are bounded (`max_nodes_per_request`).
+    public var elementBudget: Int = UAReader.maxElements
+    public static let maxElements = 1 << 18
     var depth = 0
     static let maxDepth = 32
 
@@ -99,9 +105,14 @@ public struct UAReader {
 
     /// An array of `element`s with an Int32 count; null (-1) reads as empty.
     public mutating func readArray<T>(_ element: (inout UAReader) throws(UADecodingError) -> T) throws(UADecodingError) -> [T] {
+        let start = offset
         guard let count = try readLength() else { return [] }
         // Every element takes at least one byte: a count past the message is a lie.
         guard count <= remaining else { throw .truncated(needed: count - remaining, offset: offset) }
+        guard count <= elementBudget else {
+            throw .badEncoding("more than \(Self.maxElements) array elements in one message", offset: start)
+        }
+        elementBudget -= count
         var result: [T] = []
         result.reserveCapacity(count)
         for _ in 0..<count { result.append(try element(&self)) }

@@ -40,7 +40,8 @@ extension UAServerCore {
                     id: id, item: create.itemToMonitor, clientHandle: create.requestedParameters.clientHandle,
                     mode: create.monitoringMode, samplingIntervalMs: parameters.samplingInterval,
                     queueSize: parameters.queueSize, discardOldest: create.requestedParameters.discardOldest,
-                    trigger: parameters.trigger, deadband: parameters.deadband, timestamps: request.timestampsToReturn)
+                    trigger: parameters.trigger, deadband: parameters.deadband, timestamps: request.timestampsToReturn,
+                    budget: self.queueBudget)
                 subscription.items[id] = item
                 self.monitoredItemCount += 1
                 return MonitoredItemCreateResult(statusCode: .good, monitoredItemId: id,
@@ -71,7 +72,7 @@ extension UAServerCore {
                     item.trigger = revised.trigger
                     item.deadband = revised.deadband
                     item.timestamps = request.timestampsToReturn
-                    if item.queue.count > item.queueSize { item.queue.removeFirst(item.queue.count - item.queueSize) }
+                    item.trim(to: item.queueSize)
                     return MonitoredItemModifyResult(statusCode: .good, revisedSamplingInterval: revised.samplingInterval,
                                                      revisedQueueSize: UInt32(revised.queueSize))
                 }
@@ -88,7 +89,7 @@ extension UAServerCore {
             let results = request.monitoredItemIds.map { id -> StatusCode in
                 guard let item = subscription.items[id] else { return .badMonitoredItemIdInvalid }
                 item.mode = request.monitoringMode
-                if item.mode == .disabled { item.queue.removeAll() }
+                if item.mode == .disabled { item.trim(to: 0) }
                 return .good
             }
             return SetMonitoringModeResponse(responseHeader: context.responseHeader(), results: results)

@@ -9,14 +9,38 @@ extension UAServerCore {
     /// Session timeouts the server grants.
     static let sessionTimeoutRange = 10_000.0...3_600_000.0
 
+    /// The timeout granted for a requested one: within `sessionTimeoutRange`; NaN, infinite,
+    /// zero or negative get the default (a NaN would never expire and hold its slot for ever).
+    static func revisedSessionTimeout(_ requested: Double) -> Double {
+        guard requested.isFinite, requested > 0 else { return defaultSessionTimeout }
+        return min(max(requested, sessionTimeoutRange.lowerBound), sessionTimeoutRange.upperBound)
+    }
+
+    static let defaultSessionTimeout = 60_000.0
+
+    /// With every session slot taken, the one longest unused among those whose connection is gone
+    /// (or that were never activated, after 10 s) makes room: a client that created sessions and
+    /// left must not lock the others out until the sessions time out.
+    func evictOrphanedSession() {
+        let now = RailgateClock.now()
+        let candidates = sessions.values.filter { session in
+            channels[session.channelId] == nil || (!session.isActivated && now - session.lastActivity > 10_000_000_000)
+        }
+        guard let oldest = candidates.min(by: { $0.lastActivity < $1.lastActivity }) else { return }
+        logger.notice("OPC UA session closed to make room", metadata: [
+            "session": "\(oldest.name)", "reason": "\(channels[oldest.channelId] == nil ? "its connection is gone" : "never activated")",
+            "max_sessions": "\(config.maxSessions)"])
+        removeSession(oldest.authenticationToken)
+    }
+
     func registerSessionServices() {
         register(UAIds.Encoding.createSessionRequest, UAIds.Encoding.createSessionResponse) {
             (request: CreateSessionRequest, context) throws(ServiceError) in
+            if self.sessions.count >= self.config.maxSessions { self.evictOrphanedSession() }
             guard self.sessions.count < self.config.maxSessions else { throw ServiceError(.badTooManySessions) }
             let number = self.nextSessionNumber
             self.nextSessionNumber &+= 1
-            let timeout = min(max(request.requestedSessionTimeout, Self.sessionTimeoutRange.lowerBound),
-                              Self.sessionTimeoutRange.upperBound)
+            let timeout = Self.revisedSessionTimeout(request.requestedSessionTimeout)
             let session = UASession(
                 sessionId: NodeId(namespace: 1, .numeric(number)),
                 authenticationToken: NodeId(namespace: 0, .opaque(Self.randomBytes(32))),

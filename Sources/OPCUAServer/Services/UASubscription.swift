@@ -7,6 +7,21 @@ struct PendingPublish {
     var respond: (UAResponse) -> Void
 }
 
+/// The values all monitored items of the server may hold queued at once: a
+/// client that creates thousands of items with long queues and never sends
+/// Publish must not take the gateway's memory. Past it, an item's new value
+/// replaces one it holds (the overflow bit set, as with a full queue).
+final class QueueBudget {
+    let limit: Int
+    private(set) var used = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    var isExhausted: Bool { used >= limit }
+    func take() { used += 1 }
+    func give(_ count: Int) { used -= count }
+}
+
 /// One monitored item: what it watches, how it filters and its queue
 /// (Part 4 §5.12). Lives on the server's event loop.
 final class MonitoredItem {
@@ -22,12 +37,16 @@ final class MonitoredItem {
     var deadband: Double
     var timestamps: TimestampsToReturn
     var last: DataValue?
-    var queue: [DataValue] = []
+    /// Values waiting for a Publish; every one counts against `budget`.
+    private(set) var queue: [DataValue] = []
+    let budget: QueueBudget
     /// Sampled every this many subscription ticks.
     var sampleEvery = 1
 
     init(id: UInt32, item: ReadValueId, clientHandle: UInt32, mode: MonitoringMode, samplingIntervalMs: Double,
-         queueSize: Int, discardOldest: Bool, trigger: DataChangeTrigger, deadband: Double, timestamps: TimestampsToReturn) {
+         queueSize: Int, discardOldest: Bool, trigger: DataChangeTrigger, deadband: Double, timestamps: TimestampsToReturn,
+         budget: QueueBudget) {
+        self.budget = budget
         self.id = id
         self.item = item
         self.clientHandle = clientHandle
@@ -40,13 +59,31 @@ final class MonitoredItem {
         self.timestamps = timestamps
     }
 
+    deinit { budget.give(queue.count) }
+
+    /// The oldest queued value, taken out.
+    func take() -> DataValue? {
+        guard !queue.isEmpty else { return nil }
+        budget.give(1)
+        return queue.removeFirst()
+    }
+
+    /// Keeps at most `count` of the newest values.
+    func trim(to count: Int) {
+        guard queue.count > count else { return }
+        budget.give(queue.count - count)
+        queue.removeFirst(queue.count - count)
+    }
+
     /// Takes a new sample; queues it when it passes the data change filter
     /// (Part 4 §7.22.2). Only in reporting mode are queued values published.
     func offer(_ value: DataValue) {
         defer { last = value }
         if let last, !isChange(from: last, to: value) { return }
-        if queue.count >= queueSize {
-            // Part 4 §5.12.1.5: drop one and flag the overflow on what remains.
+        if queue.count >= queueSize || budget.isExhausted {
+            // Part 4 §5.12.1.5: drop one and flag the overflow on what remains. With the server's
+            // budget spent and nothing of its own queued, the item keeps only `last`.
+            guard !queue.isEmpty else { return }
             if discardOldest { queue.removeFirst() } else { queue.removeLast() }
             var flagged = value
             let status = flagged.status ?? .good
@@ -54,6 +91,7 @@ final class MonitoredItem {
             queue.append(flagged)
             return
         }
+        budget.take()
         queue.append(value)
     }
 
@@ -199,8 +237,8 @@ final class UASubscription {
         var notifications: [MonitoredItemNotification] = []
         let limit = maxNotificationsPerPublish == 0 ? Int.max : Int(maxNotificationsPerPublish)
         for item in items.values.sorted(by: { $0.id < $1.id }) where item.mode == .reporting {
-            while !item.queue.isEmpty && notifications.count < limit {
-                notifications.append(MonitoredItemNotification(clientHandle: item.clientHandle, value: item.queue.removeFirst()))
+            while notifications.count < limit, let value = item.take() {
+                notifications.append(MonitoredItemNotification(clientHandle: item.clientHandle, value: value))
             }
         }
         let change = DataChangeNotification(monitoredItems: notifications)

@@ -120,13 +120,21 @@ extension UAServerCore {
         return BrowseResult(statusCode: .good, continuationPoint: point, references: Array(references[..<maxReferences]))
     }
 
+    /// The longest relative path translated; the address space is a few levels deep.
+    static let maxBrowsePathElements = 64
+
     func translate(_ path: BrowsePath) -> BrowsePathResult {
         guard addressSpace[path.startingNode] != nil else { return BrowsePathResult(statusCode: .badNodeIdUnknown) }
         guard !path.relativePath.elements.isEmpty else { return BrowsePathResult(statusCode: .badNothingToDo) }
+        guard path.relativePath.elements.count <= Self.maxBrowsePathElements else {
+            return BrowsePathResult(statusCode: .badTooManyOperations)
+        }
         var current = [path.startingNode]
         for element in path.relativePath.elements {
             guard element.targetName.name != nil else { return BrowsePathResult(statusCode: .badBrowseNameInvalid) }
+            // Each node once: two paths to the same node must not double the work of every later element.
             var next: [NodeId] = []
+            var seen: Set<NodeId> = []
             for node in current {
                 for reference in addressSpace.references(of: node) where reference.isForward != element.isInverse {
                     if !element.referenceTypeId.isNull {
@@ -135,7 +143,9 @@ extension UAServerCore {
                             : reference.referenceType == element.referenceTypeId
                         if !matches { continue }
                     }
-                    if addressSpace[reference.target]?.browseName == element.targetName { next.append(reference.target) }
+                    if addressSpace[reference.target]?.browseName == element.targetName, seen.insert(reference.target).inserted {
+                        next.append(reference.target)
+                    }
                 }
             }
             if next.isEmpty { return BrowsePathResult(statusCode: .badNoMatch) }

@@ -81,6 +81,8 @@ public struct SecureChannel: Sendable {
     private var lastReceivedSequence: UInt32?
     private var sendSequence: UInt32 = 0
     private var partial: (requestId: UInt32, body: [UInt8], chunks: Int)?
+    /// Bytes of the request received in part (its chunks so far).
+    public var pendingBytes: Int { partial?.body.count ?? 0 }
 
     /// Lifetimes the server grants (Part 4 §5.5.2: the server may revise).
     static let minLifetimeMs: UInt32 = 10_000

@@ -11,12 +11,40 @@ public struct UAChunkDecoder: ByteToMessageDecoder {
 
     /// Largest chunk accepted; lowered to the negotiated size after Hello.
     public var maxChunkSize: Int
+    /// A chunk begun must be complete this long after its first byte: a peer sending one byte
+    /// a second would otherwise hold its connection and buffer for ever.
+    public var chunkTimeout: TimeAmount
+    private var chunkTimer: Scheduled<Void>?
 
-    public init(maxChunkSize: Int) {
+    public init(maxChunkSize: Int, chunkTimeout: TimeAmount = .seconds(10)) {
         self.maxChunkSize = maxChunkSize
+        self.chunkTimeout = chunkTimeout
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let state = try decodeChunk(context: context, buffer: &buffer)
+        if state == .needMoreData && buffer.readableBytes > 0 {
+            if chunkTimer == nil {
+                let seconds = chunkTimeout.nanoseconds / 1_000_000_000
+                chunkTimer = context.eventLoop.scheduleTask(in: chunkTimeout) {
+                    guard context.channel.isActive else { return }
+                    context.fireErrorCaught(UATransportError(.badTimeout, "chunk not completed within \(seconds) s"))
+                }
+            }
+        } else {
+            // A whole chunk arrived (or nothing is pending): the next one gets its own time.
+            chunkTimer?.cancel()
+            chunkTimer = nil
+        }
+        return state
+    }
+
+    public mutating func decoderRemoved(context: ChannelHandlerContext) {
+        chunkTimer?.cancel()
+        chunkTimer = nil
+    }
+
+    private mutating func decodeChunk(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard buffer.readableBytes >= 8,
               let header = buffer.getBytes(at: buffer.readerIndex, length: 8) else { return .needMoreData }
         guard let type = UAMessageType(rawValue: String(decoding: header[0..<3], as: UTF8.self)) else {
