@@ -124,3 +124,42 @@ struct SubscriptionTests {
                             as: PublishResponse.self).failureStatus == .badNoSubscription)
     }
 }
+
+struct QueueBudgetTests {
+    func item(_ id: UInt32, _ budget: QueueBudget) -> MonitoredItem {
+        MonitoredItem(id: id, item: ReadValueId(), clientHandle: id, mode: .reporting, samplingIntervalMs: 100,
+                      queueSize: 10, discardOldest: true, trigger: .statusValue, deadband: 0, timestamps: .both,
+                      budget: budget)
+    }
+
+    func value(_ n: Int) -> DataValue { DataValue(value: .scalar(.int32(Int32(n)))) }
+
+    @Test func allItemsTogetherHoldNoMoreThanTheBudget() {
+        let budget = QueueBudget(limit: 3)
+        let a = item(1, budget)
+        let other = item(2, budget)
+        for n in 0..<5 { a.offer(value(n)) }
+        #expect(a.queue.count == 3 && budget.used == 3)
+        // The budget is spent: the other item keeps only its last value, a's new values replace its queued ones.
+        other.offer(value(100))
+        #expect(other.queue.isEmpty && other.last == value(100))
+        a.offer(value(5))
+        #expect(a.queue.count == 3 && budget.used == 3)
+        #expect(a.queue.last?.status.map { $0.rawValue & 0x480 } == 0x480)
+        // What is taken, trimmed or freed is given back.
+        #expect(a.take() != nil && budget.used == 2)
+        other.offer(value(101))
+        #expect(other.queue.count == 1 && budget.used == 3)
+        a.trim(to: 0)
+        #expect(budget.used == 1)
+    }
+
+    @Test func aFreedItemGivesItsValuesBack() {
+        let budget = QueueBudget(limit: 10)
+        var held: MonitoredItem? = item(1, budget)
+        for n in 0..<4 { held?.offer(value(n)) }
+        #expect(budget.used == 4)
+        held = nil
+        #expect(budget.used == 0)
+    }
+}
