@@ -32,6 +32,8 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     private var busDown = false
     /// Timeouts in a row on this bus, whatever the device.
     private var consecutiveTimeouts = 0
+    /// A device answered since the connection was last opened (the reconnect backoff restarts).
+    private var answeredSinceOpen = false
     /// A TCP connection whose last this-many requests all timed out is
     /// reopened: the peer may have restarted without a reset (half-open).
     static let timeoutsBeforeReconnect = 3
@@ -98,9 +100,15 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     }
 
     func enqueue(_ read: DiagnosticRead) {
-        pendingReads.append(read)
+        guard pendingReads.append(read) else {
+            return read.completion(.failure(DiagnosticReadError(description: "bus \(bus.name): \(pendingReads.limit) diagnostic reads are waiting already")))
+        }
         wakeup.signal()
     }
+
+    /// Writes run between polls at most this many at a time: a burst of writes delays the
+    /// polling of the bus's devices by a few transactions, not by the whole burst.
+    static let writesPerTurn = 32
 
     /// Runs queued diagnostic reads on the bus thread.
     private func executeDiagnosticReads(_ connection: ModbusConnection) {
@@ -114,7 +122,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
     /// Runs queued writes on the bus thread; a device written to is read
     /// again at once so the new value shows without waiting a poll period.
     private func executePendingWrites(_ connection: ModbusConnection) {
-        for write in pendingWrites.takeAll() {
+        for write in pendingWrites.take(upTo: Self.writesPerTurn) {
             if connection.isSerial {
                 Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs)
             }
@@ -165,14 +173,31 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
 
     private func run() {
         var backoffMs = bus.reconnectMinMs
+        // The connection was open at the last turn; a device answered since it was opened.
+        var wasOpen = false
         while thread.isRunning {
+            if wasOpen, let connection, !connection.isOpen {
+                wasOpen = false
+                // Broken before any device answered (a peer that accepts and closes, a gateway
+                // whose line is dead): reopened after the same backoff as a connection refused.
+                if !answeredSinceOpen {
+                    thread.wait(untilMonotonicNs: Clock.monotonicNs() + Int64(backoffMs) * 1_000_000)
+                    backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
+                    continue
+                }
+            }
             guard let connection = openIfNeeded() else {
                 thread.wait(untilMonotonicNs: Clock.monotonicNs() + Int64(backoffMs) * 1_000_000)
                 backoffMs = min(backoffMs * 2, bus.reconnectMaxMs)
                 continue
             }
-            backoffMs = bus.reconnectMinMs
+            if !wasOpen {
+                wasOpen = true
+                answeredSinceOpen = false
+            }
+            if answeredSinceOpen { backoffMs = bus.reconnectMinMs }
             executePendingWrites(connection)
+            if pendingWrites.count > 0 { wakeup.signal() }
             executeDiagnosticReads(connection)
             let now = Clock.monotonicNs()
             var device = 0
@@ -311,6 +336,7 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
                 connection.flush()
             } else {
                 consecutiveTimeouts = 0
+                answeredSinceOpen = true
                 decode(read, plan: plan, timestamp: timestamp)
             }
         }

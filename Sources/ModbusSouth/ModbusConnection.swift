@@ -17,6 +17,12 @@ final class ModbusConnection: @unchecked Sendable {
     private(set) var isOpen = false
     /// Silent interval between frames on a serial line, in ns.
     let interFrameNs: Int64
+    /// The whole of a TCP read, request to last byte of the answer, in ns.
+    let transactionNs: Int64
+    /// TCP: the transaction identifier of the last read (MBAP header).
+    private var transactionId: UInt16 = 0
+    /// TCP: the read's request and answer (260 octets, the largest Modbus TCP ADU).
+    private let frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 260)
 
     /// Fails only when libmodbus rejects the settings (e.g. unknown baud rate).
     init(link: BusConfig.Link, timeoutMs: Int) throws(ModbusError) {
@@ -46,11 +52,13 @@ final class ModbusConnection: @unchecked Sendable {
         let micros = UInt32((timeoutMs % 1000) * 1000)
         modbus_set_response_timeout(context, seconds, micros)
         modbus_set_byte_timeout(context, seconds, micros)
+        transactionNs = Int64(timeoutMs) * 1_000_000
     }
 
     deinit {
         if isOpen { modbus_close(context) }
         modbus_free(context)
+        frame.deallocate()
     }
 
     /// Modbus over serial line V1.02 §2.5.1.1: frames are separated by at
@@ -88,6 +96,7 @@ final class ModbusConnection: @unchecked Sendable {
     @inline(__always)
     func read(_ table: ModbusTable, unit: Int, start: Int, count: Int,
               registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
+        if !isSerial { return readTCP(table, unit: unit, start: start, count: count, registers: registers, bits: bits) }
         modbus_set_slave(context, Int32(unit))
         let result: Int32 = switch table {
         case .coil: modbus_read_bits(context, Int32(start), Int32(count), bits)
@@ -96,6 +105,106 @@ final class ModbusConnection: @unchecked Sendable {
         case .inputRegister: modbus_read_input_registers(context, Int32(start), Int32(count), registers)
         }
         return result == Int32(count) ? nil : (result < 0 ? errno : EMSGSIZE)
+    }
+
+    /// A Modbus TCP read done here rather than by libmodbus, for two checks libmodbus leaves
+    /// out: the whole transaction has one deadline (`transactionNs`; libmodbus waits up to its
+    /// byte timeout for every byte, so a device trickling a byte every 0.5 s held a read for two
+    /// minutes), and the answer must come from the unit asked (libmodbus checks the unit on
+    /// serial lines only; through a TCP gateway, another device's registers were taken as good).
+    /// Also checked: transaction and protocol identifiers, function code, byte count. An answer
+    /// to an earlier request (after a timeout) is skipped. Allocates nothing.
+    private func readTCP(_ table: ModbusTable, unit: Int, start: Int, count: Int,
+                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
+        let fd = modbus_get_socket(context)
+        guard isOpen, fd >= 0 else { return ECONNRESET }
+        let function: UInt8 = switch table {
+        case .coil: 0x01
+        case .discreteInput: 0x02
+        case .holdingRegister: 0x03
+        case .inputRegister: 0x04
+        }
+        transactionId &+= 1
+        frame[0] = UInt8(transactionId >> 8)
+        frame[1] = UInt8(transactionId & 0xFF)
+        frame[2] = 0; frame[3] = 0  // protocol: Modbus
+        frame[4] = 0; frame[5] = 6  // length of what follows
+        frame[6] = UInt8(truncatingIfNeeded: unit)
+        frame[7] = function
+        frame[8] = UInt8(truncatingIfNeeded: start >> 8); frame[9] = UInt8(truncatingIfNeeded: start)
+        frame[10] = UInt8(truncatingIfNeeded: count >> 8); frame[11] = UInt8(truncatingIfNeeded: count)
+        if let error = sendAll(fd, count: 12) { return fail(error) }
+        let deadline = Clock.monotonicNs() + transactionNs
+        let expected = table.isBits ? (count + 7) / 8 : count * 2
+        while true {
+            // No answer at all is a plain timeout (the connection stays); part of one leaves the
+            // stream out of step, and the connection is closed.
+            var started = false
+            if let error = receive(fd, into: frame, count: 7, deadline: deadline, started: &started) {
+                return started || error != ETIMEDOUT ? fail(error) : error
+            }
+            let length = Int(frame[4]) << 8 | Int(frame[5])
+            // A frame that is not Modbus TCP: the stream cannot be trusted any further.
+            guard frame[2] == 0, frame[3] == 0, (2...254).contains(length) else { return fail(ModbusErrno.base + 13) }
+            if let error = receive(fd, into: frame + 7, count: length - 1, deadline: deadline, started: &started) {
+                return fail(error)
+            }
+            let answered = UInt16(frame[0]) << 8 | UInt16(frame[1])
+            if answered != transactionId { continue }
+            guard frame[6] == UInt8(truncatingIfNeeded: unit) else { return ModbusErrno.base + 17 }
+            if frame[7] == function | 0x80 {
+                guard length >= 3, (1...11).contains(frame[8]) else { return ModbusErrno.base + 14 }
+                return ModbusErrno.base + Int32(frame[8])
+            }
+            guard frame[7] == function, length == 3 + expected, Int(frame[8]) == expected else { return ModbusErrno.base + 13 }
+            let data = frame + 9
+            if table.isBits {
+                for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }
+            } else {
+                for index in 0..<count { registers[index] = UInt16(data[2 * index]) << 8 | UInt16(data[2 * index + 1]) }
+            }
+            return nil
+        }
+    }
+
+    /// The connection is closed (and reopened by the bus loop); the error returned.
+    private func fail(_ error: Int32) -> Int32 {
+        close()
+        return error
+    }
+
+    private func sendAll(_ fd: Int32, count: Int) -> Int32? {
+        var sent = 0
+        while sent < count {
+            let n = send(fd, frame + sent, count - sent, Int32(MSG_NOSIGNAL))
+            if n > 0 { sent += n } else if n < 0 && errno == EINTR { continue } else { return n < 0 ? errno : ECONNRESET }
+        }
+        return nil
+    }
+
+    /// Reads exactly `count` octets by `deadline` (monotonic ns): ETIMEDOUT past it, ECONNRESET
+    /// when the peer closes.
+    private func receive(_ fd: Int32, into buffer: UnsafeMutablePointer<UInt8>, count: Int, deadline: Int64,
+                         started: inout Bool) -> Int32? {
+        var received = 0
+        while received < count {
+            let left = deadline - Clock.monotonicNs()
+            guard left > 0 else { return ETIMEDOUT }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, Int32(clamping: (left + 999_999) / 1_000_000))
+            if ready < 0 { if errno == EINTR { continue } else { return errno } }
+            if ready == 0 { return ETIMEDOUT }
+            let n = recv(fd, buffer + received, count - received, 0)
+            if n > 0 {
+                received += n
+                started = true
+            } else if n < 0 && (errno == EINTR || errno == EAGAIN) {
+                continue
+            } else {
+                return n < 0 ? errno : ECONNRESET
+            }
+        }
+        return nil
     }
 
     // Writes (north requests, executed between cycles).

@@ -63,11 +63,10 @@ final class Gateway {
             audit.notice("write", metadata: [
                 "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
                 "outcome": "\(record.outcome)"])
-            do {
-                try trail?.append(event: "write", user: record.origin,
-                                  details: ["tag": record.path, "value": "\(record.value)", "outcome": "\(record.outcome)"],
-                                  at: record.timestamp)
-            } catch {
+            // Called on the bus thread that wrote: the trail's writer thread writes and fsyncs.
+            trail?.appendQueued(event: "write", user: record.origin,
+                                fields: [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")],
+                                at: record.timestamp) { error in
                 audit.critical("audit trail not written", metadata: ["error": "\(error)"])
             }
         }

@@ -18,9 +18,30 @@ import Synchronization
 ///
 /// Each entry is written with one `write` on an O_APPEND descriptor and
 /// fsync'd before `append` returns. Thread-safe.
+///
+/// `appendQueued` is for threads that must not wait for a disk (a bus thread
+/// that just wrote to a device): the entry goes to the trail's writer thread,
+/// which writes what has queued up and fsyncs once for all of it. Entries keep
+/// the order they were given in, queued or not; at most `maxQueued` wait, past
+/// that the caller waits for room (nothing is dropped).
 public final class AuditTrail: Sendable {
     public let path: String
-    private let state: Mutex<(fd: Int32, seq: UInt64, last: String)>
+    private struct State {
+        var fd: Int32
+        var seq: UInt64
+        var last: String
+        var queued: [Pending] = []
+    }
+    struct Pending {
+        var event: String
+        var user: String
+        var details: [(String, String)]
+        var time: Int64
+    }
+    private let state: Mutex<State>
+    private let writerWakeup = Wakeup()
+    private let writerStarted = Mutex(false)
+    public static let maxQueued = 10_000
 
     static let genesis = String(repeating: "0", count: 64)
 
@@ -35,10 +56,11 @@ public final class AuditTrail: Sendable {
             seq = tail.seq
             last = tail.hash
         }
-        state = Mutex((fd, seq, last))
+        state = Mutex(State(fd: fd, seq: seq, last: last))
     }
 
     deinit {
+        _ = writeQueued()
         _ = state.withLock { close($0.fd) }
     }
 
@@ -54,22 +76,115 @@ public final class AuditTrail: Sendable {
     public func append(event: String, user: String, fields details: [(String, String)],
                        at time: Int64 = Clock.realtimeNs()) throws(AuditError) -> String {
         let result: Result<String, AuditError> = state.withLock { state in
-            let seq = state.seq + 1
-            var text = "{\"seq\":\(seq),\"time\":\(JSONText.quoted(Self.iso8601(time))),\"event\":\(JSONText.quoted(event))"
-            text += ",\"user\":\(JSONText.quoted(user)),\"details\":{"
-            text += details.map { "\(JSONText.quoted($0.0)):\(JSONText.quoted($0.1))" }.joined(separator: ",")
-            text += "},\"prev\":\"\(state.last)\""
-            let hash = Self.sha256(text)
-            let line = Array("\(text),\"hash\":\"\(hash)\"}\n".utf8)
-            let written = line.withUnsafeBytes { Glibc.write(state.fd, $0.baseAddress, $0.count) }
-            guard written == line.count, fsync(state.fd) == 0 else {
-                return .failure(AuditError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))"))
+            // Entries queued before this one go first.
+            let queued = state.queued
+            state.queued = []
+            for entry in queued {
+                if case .failure(let error) = write(entry, into: &state) { return .failure(error) }
             }
-            state.seq = seq
-            state.last = hash
-            return .success(hash)
+            let written = write(Pending(event: event, user: user, details: details, time: time), into: &state)
+            guard case .success = written, fsync(state.fd) == 0 else {
+                if case .failure(let error) = written { return .failure(error) }
+                return .failure(AuditError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))"))
+            }
+            return written
         }
         return try result.get()
+    }
+
+    /// Hands an entry to the trail's writer thread and returns at once (see the type's notes).
+    /// A failure to write is reported to `onError` on the writer thread.
+    public func appendQueued(event: String, user: String, fields details: [(String, String)],
+                             at time: Int64 = Clock.realtimeNs(), onError: @escaping @Sendable (AuditError) -> Void = { _ in }) {
+        let entry = Pending(event: event, user: user, details: details, time: time)
+        startWriter(onError: onError)
+        // A full queue holds the caller until the writer has made room (it writes what waits
+        // with one fsync): a flood of writes slows its sender, loses no entry. Should the writer
+        // not get on within 5 s, the caller writes the entry itself.
+        let deadline = Clock.monotonicNs() + 5_000_000_000
+        while true {
+            let queued = state.withLock { state -> Bool in
+                guard state.queued.count < Self.maxQueued else { return false }
+                state.queued.append(entry)
+                return true
+            }
+            if queued { break }
+            writerWakeup.signal()
+            guard Clock.monotonicNs() < deadline else {
+                do { try append(event: event, user: user, fields: details, at: time) } catch { onError(error) }
+                return
+            }
+            Clock.sleep(untilMonotonicNs: Clock.monotonicNs() + 1_000_000)
+        }
+        writerWakeup.signal()
+    }
+
+    /// Waits until every queued entry is written and fsync'd (at most `timeoutNs`).
+    @discardableResult
+    public func flushQueued(timeoutNs: Int64 = 5_000_000_000) -> Bool {
+        let deadline = Clock.monotonicNs() + timeoutNs
+        while state.withLock({ !$0.queued.isEmpty }) {
+            guard Clock.monotonicNs() < deadline else { return false }
+            writerWakeup.signal()
+            Clock.sleep(untilMonotonicNs: Clock.monotonicNs() + 1_000_000)
+        }
+        // The writer may hold a batch it took: taking the lock waits for it.
+        state.withLock { _ in }
+        return true
+    }
+
+    private func startWriter(onError: @escaping @Sendable (AuditError) -> Void) {
+        let start = writerStarted.withLock { started -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard start else { return }
+        // The thread holds the trail only while it writes: a trail let go of is freed (and writes
+        // what waits) at once, and the thread ends at its next turn.
+        let wakeup = writerWakeup
+        let thread = Thread { [weak self] in
+            Clock.nameCurrentThread("rg-audit")
+            while true {
+                wakeup.wait(timeoutNs: 1_000_000_000)
+                guard let trail = self else { return }
+                if let error = trail.writeQueued() { onError(error) }
+            }
+        }
+        thread.start()
+    }
+
+    /// Writes what is queued and fsyncs once; the error of the first entry not written.
+    private func writeQueued() -> AuditError? {
+        state.withLock { state in
+            guard !state.queued.isEmpty else { return nil }
+            let batch = state.queued
+            state.queued = []
+            for entry in batch {
+                if case .failure(let error) = write(entry, into: &state) { return error }
+            }
+            guard fsync(state.fd) == 0 else {
+                return AuditError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
+            }
+            return nil
+        }
+    }
+
+    /// One line, chained to the last; not yet fsync'd.
+    private func write(_ entry: Pending, into state: inout State) -> Result<String, AuditError> {
+        let seq = state.seq + 1
+        var text = "{\"seq\":\(seq),\"time\":\(JSONText.quoted(Self.iso8601(entry.time))),\"event\":\(JSONText.quoted(entry.event))"
+        text += ",\"user\":\(JSONText.quoted(entry.user)),\"details\":{"
+        text += entry.details.map { "\(JSONText.quoted($0.0)):\(JSONText.quoted($0.1))" }.joined(separator: ",")
+        text += "},\"prev\":\"\(state.last)\""
+        let hash = Self.sha256(text)
+        let line = Array("\(text),\"hash\":\"\(hash)\"}\n".utf8)
+        let written = line.withUnsafeBytes { Glibc.write(state.fd, $0.baseAddress, $0.count) }
+        guard written == line.count else {
+            return .failure(AuditError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))"))
+        }
+        state.seq = seq
+        state.last = hash
+        return .success(hash)
     }
 
     // MARK: Verification
@@ -89,10 +204,11 @@ public final class AuditTrail: Sendable {
         var previous = genesis
         var expectedSeq: UInt64 = 1
         var count = 0
-        for (index, raw) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, raw) in lines.enumerated() {
             let number = index + 1
             if raw.isEmpty {
-                if index == data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).count - 1 { break }
+                if index == lines.count - 1 { break }
                 throw AuditError(path: path, line: number, message: "empty line inside the trail")
             }
             let line = String(decoding: raw, as: UTF8.self)
@@ -148,7 +264,14 @@ public final class AuditTrail: Sendable {
 
     /// Lowercase hex SHA-256 of `data`.
     public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: data) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// UTC, milliseconds: 2026-11-25T14:00:00.123Z

@@ -124,8 +124,13 @@ public enum RegisterCodec {
         guard let raw = tag.scaling.invert(engineering) else { throw .notInvertible }
         let bits: UInt64
         switch type {
-        case .float32: bits = UInt64(Float(raw).bitPattern)
-        case .float64: bits = raw.bitPattern
+        case .float32:
+            // Finite and within Float: 1e308 must not reach the device as +inf.
+            guard raw.isFinite, abs(raw) <= Double(Float.greatestFiniteMagnitude) else { throw .outOfRange(raw: raw, type: type) }
+            bits = UInt64(Float(raw).bitPattern)
+        case .float64:
+            guard raw.isFinite else { throw .outOfRange(raw: raw, type: type) }
+            bits = raw.bitPattern
         default:
             let rounded = raw.rounded()
             let (low, high): (Double, Double) = switch type {

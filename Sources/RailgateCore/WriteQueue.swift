@@ -7,14 +7,45 @@ import Synchronization
 /// type where they are called: unspecialized, every call looked up the
 /// metadata of `[Entry]` at run time — a quarter of a Modbus bus thread's
 /// instructions per cycle (callgrind, Benchmarks/modbus/instructions.py).
+///
+/// Bounded: past `limit` entries `append` refuses (a client sending 40 000
+/// writes in one message gets refusals, the bus keeps polling).
 public final class PendingQueue<Entry: Sendable>: Sendable {
     @usableFromInline let entries = Mutex<[Entry]>([])
+    public let limit: Int
 
-    @inlinable public init() {}
+    /// The most requests one south thread holds waiting.
+    public static var defaultLimit: Int { 1024 }
 
-    @inlinable public func append(_ entry: Entry) {
-        entries.withLock { $0.append(entry) }
+    @inlinable public init(limit: Int = PendingQueue.defaultLimit) {
+        self.limit = limit
     }
+
+    /// Queues `entry`; false (and nothing queued) when `limit` entries wait already.
+    @inlinable @discardableResult public func append(_ entry: Entry) -> Bool {
+        entries.withLock { queue in
+            guard queue.count < limit else { return false }
+            queue.append(entry)
+            return true
+        }
+    }
+
+    /// At most `count` of the oldest entries; the rest stay queued. Allocates nothing when the
+    /// queue is empty.
+    @inlinable public func take(upTo count: Int) -> [Entry] {
+        entries.withLock { queue in
+            if queue.isEmpty { return [] }
+            if queue.count <= count {
+                defer { queue = [] }
+                return queue
+            }
+            let taken = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            return taken
+        }
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
 
     /// Everything queued, oldest first; the queue is left empty. Allocates
     /// nothing when the queue is empty (the sampling loop calls it every cycle).
@@ -38,8 +69,11 @@ public struct PendingWrite: Sendable {
 public typealias WriteQueue = PendingQueue<PendingWrite>
 
 extension PendingQueue where Entry == PendingWrite {
+    /// Queues a write, or answers it at once with a refusal when the queue is full.
     public func append(tag: Int, value: WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
-        append(PendingWrite(tag: tag, value: value, completion: completion))
+        guard append(PendingWrite(tag: tag, value: value, completion: completion)) else {
+            return completion(.refused("\(limit) writes are waiting for this bus already; try again later"))
+        }
     }
 
     /// Answers everything queued with `failed(why)`.

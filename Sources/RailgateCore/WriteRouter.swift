@@ -72,6 +72,9 @@ public final class WriteRouter: Sendable {
         guard let index = table.index(ofPath: path) else {
             return finish(.refused("no tag \(path)"))
         }
+        if case .number(let number) = value, !number.isFinite {
+            return finish(.refused("\(number) is not a finite number"))
+        }
         guard writesEnabled else {
             return finish(.refused("writes are disabled by the gateway's write policy (gateway.writes)"))
         }

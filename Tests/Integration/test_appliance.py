@@ -26,11 +26,13 @@ def vm_runs(tmp_path_factory):
     runs = {}
     for arch in sorted(QEMU):
         out = tmp_path_factory.mktemp(f"vmtest-{arch}")
-        with open(out / "vmtest.stderr", "w") as stderr:
-            runs[arch] = (out, subprocess.Popen([ROOT / "scripts" / "vmtest", "--arch", arch, "--out", out],
-                                                stdout=subprocess.DEVNULL, stderr=stderr))
+        # Beside the output folder, which scripts/vmtest empties first.
+        log = tmp_path_factory.mktemp(f"vmtest-{arch}-log") / "vmtest.stderr"
+        with open(log, "w") as stderr:
+            runs[arch] = (out, log, subprocess.Popen([ROOT / "scripts" / "vmtest", "--arch", arch, "--out", out],
+                                                     stdout=subprocess.DEVNULL, stderr=stderr))
     yield runs
-    for _, proc in runs.values():
+    for _, _, proc in runs.values():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -40,7 +42,7 @@ def vm_runs(tmp_path_factory):
 def vm(request, vm_runs):
     """Waits for the VM of one architecture and returns {check: (PASS|FAIL, details)} with the run's output."""
     arch = request.param
-    out, proc = vm_runs[arch]
+    out, log, proc = vm_runs[arch]
     try:
         proc.wait(timeout=3600)
     except subprocess.TimeoutExpired:
@@ -55,7 +57,7 @@ def vm(request, vm_runs):
         elif len(words) >= 3 and words[1] == "INFO":
             info[words[2]] = words[3] if len(words) > 3 else ""
     print("\n".join(lines))
-    stderr = (out / "vmtest.stderr").read_text(errors="replace")
+    stderr = log.read_text(errors="replace")
     return {"arch": arch, "results": results, "info": info, "lines": lines, "returncode": proc.returncode,
             "log": f"{stderr[-3000:]}\n--- console: {out / 'console.log'}"}
 

@@ -1,5 +1,7 @@
 """Connection loss and recovery: one bus failing never stalls the others."""
 
+import time
+
 from conftest import (free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for,
                       wait_for_port)
 
@@ -59,3 +61,27 @@ def test_silent_tcp_peer_times_out_and_the_connection_is_reopened(procs, broker,
     accepted = lambda: open(silent.log_path).read().count("accepting connection")
     assert wait_for(lambda: accepted() >= 3, 10), open(silent.log_path).read()
     assert all(p["reason"] == "timeout" for p in mqtt.all(f"{prefix}/acme/hung_meter/speed"))
+
+
+def test_a_peer_that_accepts_and_closes_is_retried_with_backoff(procs, broker, sim_tcp, collector_factory):
+    """A peer that accepts every connection and closes it at once (a gateway whose serial side is
+    dead, a port forwarded to nothing): reconnects back off like refused ones, and the log says
+    so a few times, not a thousand times a second. The other bus keeps polling."""
+    port = free_port()
+    closer = procs.start(["socat", "-d", "-d", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", "SYSTEM:true"],
+                         "closing-peer")
+    wait_for_port(port)
+    prefix = "fail-closer"
+    mqtt = collector_factory(f"{prefix}/#")
+    proc = start_railgate(procs, gateway_yaml(prefix, broker,
+        tcp_bus_yaml("closer", port, "closed_meter", "reconnect_min_ms: 100\nreconnect_max_ms: 800")
+        + tcp_bus_yaml("alive", sim_tcp, "meter")))
+    assert mqtt.wait(f"{prefix}/acme/closed_meter/speed", lambda p: p["quality"] == "bad"), log_of(proc)
+    accepted = lambda: open(closer.log_path).read().count("accepting connection")
+    first = accepted()
+    time.sleep(4)
+    # 100, 200, 400, 800, 800 … ms apart: about eight in four seconds (without backoff: thousands).
+    assert accepted() - first <= 12, accepted() - first
+    assert len(log_of(proc).splitlines()) < 60, log_of(proc)[-3000:]
+    assert mqtt.wait(f"{prefix}/acme/meter/speed", lambda p: p["value"] == 1450)
+    assert proc.poll() is None

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from conftest import ROOT, free_port, log_of, start_broker, start_railgate, start_sim_tcp, wait_for
+from conftest import RAILGATE, ROOT, free_port, log_of, start_broker, start_railgate, start_sim_tcp, wait_for
 
 PROTO = ROOT / "proto" / "sparkplug_b.proto"
 GROUP, NODE = "line3", "gw-sp"
@@ -251,4 +251,50 @@ def test_waits_for_the_primary_host(procs, broker, spb):
         host.client.publish("spBv1.0/STATE/scada", b'{"online": false, "timestamp": 1}', qos=1, retain=True)
     finally:
         host.client.publish("spBv1.0/STATE/scada", b"", qos=1, retain=True)
+        host.close()
+
+
+def test_a_flood_of_commands_is_bounded_and_polling_goes_on(procs, broker, spb):
+    """A DCMD of 40 000 writes is refused whole (at most 1024 metrics in one); forty of 1000 writes
+    fill the bus's write queue (1024) and the rest are refused at once; the writes' audit entries
+    are fsync'd off the bus thread; 1000 unknown aliases are logged a few times; and the meter
+    keeps being polled meanwhile."""
+    sim_port = start_sim_tcp(procs)
+    host = Host(broker, spb)
+    try:
+        text = config(broker, sim_port).replace("  writes: true", f"  writes: true\n  audit_file: {procs.tmp}/audit.log")
+        proc = start_railgate(procs, text)
+        dbirth = host.wait("DBIRTH")
+        assert dbirth is not None, log_of(proc)
+        base = "acme/plant1/line3/meter1"
+        birth = metrics_by_name(dbirth)
+        setpoint, speed = birth[f"{base}/setpoint"].alias, birth[f"{base}/speed"].alias
+        host.command("DCMD", [(None, setpoint, 6, "int_value", n % 1000) for n in range(40_000)], device="meter1")
+        assert wait_for(lambda: "a command of 40000 metrics; at most 1024 are taken in one" in log_of(proc), 10)
+        for batch in range(40):
+            host.command("DCMD", [(None, setpoint, 6, "int_value", n % 1000) for n in range(1000)], device="meter1")
+        host.command("DCMD", [(None, 100_000 + n, 6, "int_value", 1) for n in range(1000)], device="meter1")
+        # Meanwhile the meter's speed changes every 200 ms: its changes keep arriving.
+        modbus = ModbusTcpClient("127.0.0.1", port=sim_port)
+        assert modbus.connect()
+        written = list(range(3000, 3020))
+        for value in written:
+            modbus.write_register(5, value, device_id=1)
+            time.sleep(0.2)
+        modbus.close()
+        seen = lambda: {m.int_value for p in host.of("DDATA") for m in p.metrics if m.alias == speed}
+        assert wait_for(lambda: written[-1] in seen(), 15), log_of(proc)[-2000:]
+        assert len(seen() & set(written)) >= 10, sorted(seen() & set(written))
+        log = log_of(proc)
+        assert log.count("Sparkplug command ignored") <= 12, log.count("Sparkplug command ignored")
+        assert log.count("Sparkplug DCMD write not done") <= 12, log.count("Sparkplug DCMD write not done")
+        assert "writes are waiting for this bus already" in log
+        assert proc.poll() is None
+        # Every write taken or refused is in the trail, and the trail is whole.
+        trail = procs.tmp / "audit.log"
+        writes = lambda: trail.read_text().count('"event":"write"')
+        assert wait_for(lambda: writes() == 40_000, 60), writes()
+        verify = subprocess.run([RAILGATE, "audit", "verify", "--file", trail], capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stderr
+    finally:
         host.close()

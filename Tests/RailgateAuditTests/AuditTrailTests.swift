@@ -32,6 +32,29 @@ struct AuditTrailTests {
         #expect(first.contains("\"prev\":\"\(String(repeating: "0", count: 64))\""))
     }
 
+    @Test func queuedEntriesAreWrittenInOrderWithTheOthers() throws {
+        let trail = try AuditTrail(path: path)
+        for i in 0..<50 {
+            trail.appendQueued(event: "write", user: "bus", fields: [("value", "\(i)")])
+        }
+        // A direct append writes what was queued before it first.
+        try trail.append(event: "commit", user: "tech", details: ["n": "1"])
+        trail.appendQueued(event: "write", user: "bus", fields: [("value", "50")])
+        #expect(trail.flushQueued())
+        let report = try AuditTrail.verify(path: path)
+        #expect(report.entries == 52)
+        let values = try lines().map { line in line.range(of: "\"value\":\"").map { String(line[$0.upperBound...].prefix { $0 != "\"" }) } ?? "commit" }
+        #expect(values == (0..<50).map(String.init) + ["commit", "50"])
+    }
+
+    @Test func entriesQueuedWhenTheTrailGoesAwayAreWritten() throws {
+        do {
+            let trail = try AuditTrail(path: path)
+            for i in 0..<5 { trail.appendQueued(event: "write", user: "bus", fields: [("value", "\(i)")]) }
+        }
+        #expect(try AuditTrail.verify(path: path).entries == 5)
+    }
+
     @Test func anEditedEntryIsDetected() throws {
         try fill(4)
         var content = try lines()

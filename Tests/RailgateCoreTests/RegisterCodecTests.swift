@@ -88,7 +88,7 @@ struct RegisterCodecTests {
         #expect(text == [0x4F4B, 0x2100, 0])
     }
 
-    @Test func encodeRejectsWhatDoesNotFit() {
+    @Test func encodeRejectsWhatDoesNotFit() throws {
         #expect(throws: RegisterCodec.EncodeError.outOfRange(raw: 70000, type: .uint16)) {
             try RegisterCodec.encode(.number(70000), for: tag(.uint16))
         }
@@ -104,5 +104,12 @@ struct RegisterCodecTests {
         #expect(throws: RegisterCodec.EncodeError.outOfRange(raw: .infinity, type: .int32)) {
             try RegisterCodec.encode(.number(.infinity), for: tag(.int32))
         }
+        // Floats: 1e308 does not fit a float32 (it would be +inf on the device); NaN and ∞ are no value.
+        #expect(throws: RegisterCodec.EncodeError.outOfRange(raw: 1e308, type: .float32)) {
+            try RegisterCodec.encode(.number(1e308), for: tag(.float32))
+        }
+        #expect(throws: RegisterCodec.EncodeError.self) { try RegisterCodec.encode(.number(.nan), for: tag(.float32)) }
+        #expect(throws: RegisterCodec.EncodeError.self) { try RegisterCodec.encode(.number(-.infinity), for: tag(.float64)) }
+        #expect(try RegisterCodec.encode(.number(3.4e38), for: tag(.float32)).count == 2)
     }
 }

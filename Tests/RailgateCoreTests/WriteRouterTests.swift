@@ -42,4 +42,16 @@ struct WriteRouterTests {
         #expect(router.writeAndWait(path: "a/d/sp", value: .number(7), origin: "t") == .done)
         #expect(target.requests.withLock { $0.map(\.0) } == [0])
     }
+
+    @Test func valuesThatAreNotFiniteNumbersAreRefusedBeforeTheBus() {
+        let target = RecordingTarget()
+        let audit = AuditLog()
+        let router = WriteRouter(table: table, writesEnabled: true, targets: [target, target]) { r in
+            audit.records.withLock { $0.append(r) }
+        }
+        #expect(router.writeAndWait(path: "a/d/sp", value: .number(.nan), origin: "t") == .refused("nan is not a finite number"))
+        #expect(router.writeAndWait(path: "a/d/sp", value: .number(-.infinity), origin: "t") == .refused("-inf is not a finite number"))
+        #expect(target.requests.withLock { $0.isEmpty })
+        #expect(audit.records.withLock { $0.count } == 2)
+    }
 }

@@ -47,6 +47,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     private let devices: [String]
     private let deviceTags: [[Int]]
     private let deviceOfTag: [Int]
+    /// Refused commands are logged a few lines a minute.
+    private let commandLog = LogThrottle()
+    /// The most metrics one DCMD may carry: a bigger one is refused whole.
+    static let maxCommandMetrics = 1024
 
     // Publisher-thread state.
     private var seq: UInt64 = 0
@@ -164,8 +168,18 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         queue.wakeup.signal()
     }
 
+    /// Commands waiting for the publisher thread; more are dropped (counted and logged).
+    static let maxPendingCommands = 64
+    /// Commands handled per turn of the publisher thread, between which it publishes changes.
+    static let commandsPerTurn = 2
+
     private func received(_ topic: String, _ payload: [UInt8]) {
-        events.withLock { $0.commands.append((topic, payload)) }
+        let taken = events.withLock { state -> Bool in
+            guard state.commands.count < Self.maxPendingCommands else { return false }
+            state.commands.append((topic, payload))
+            return true
+        }
+        if !taken { reject("\(Self.maxPendingCommands) commands are waiting already; this one is dropped", topic: topic, malformed: false) }
         queue.wakeup.signal()
     }
 
@@ -173,13 +187,16 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
 
     private func step() {
         let (connected, needsBirth, commands, hostOnline, bdSeq) = events.withLock { state in
+            // A few commands a turn: a flood of them delays the DDATA of changes by a turn, not by the flood.
+            let commands = Array(state.commands.prefix(Self.commandsPerTurn))
             defer {
                 state.connected = false
                 state.needsBirth = false
-                state.commands = []
+                state.commands.removeFirst(commands.count)
             }
-            return (state.connected, state.needsBirth, state.commands, state.hostOnline, state.bdSeq)
+            return (state.connected, state.needsBirth, commands, state.hostOnline, state.bdSeq)
         }
+        if events.withLock({ !$0.commands.isEmpty }) { queue.wakeup.signal() }
         // Subscribe on every connect, before anything else: STATE decides whether we may publish.
         if connected && client.isConnected { subscribeCommands() }
         var rebirth = needsBirth
@@ -360,14 +377,21 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             reject("command for an unknown device", topic: topic, malformed: true)
             return false
         }
+        guard payload.metrics.count <= Self.maxCommandMetrics else {
+            reject("a command of \(payload.metrics.count) metrics; at most \(Self.maxCommandMetrics) are taken in one",
+                   topic: topic, malformed: false)
+            return false
+        }
         for metric in payload.metrics { command(metric, device: deviceIndex, topic: topic) }
         return false
     }
 
     private func command(_ metric: SparkplugMetric, device: Int, topic: String) {
-        let index: Int? = metric.hasAlias
-            ? deviceTags[device].first { SparkplugMetrics.alias($0) == metric.alias }
-            : deviceTags[device].first { table.tags[$0].path == metric.name }
+        // Alias n is tag n-1 (SparkplugMetrics.alias); either way the tag must be this device's.
+        let candidate: Int? = metric.hasAlias
+            ? (metric.alias >= 1 && metric.alias <= UInt64(table.count) ? Int(metric.alias - 1) : nil)
+            : table.index(ofPath: metric.name)
+        let index = candidate.flatMap { deviceOfTag[$0] == device ? $0 : nil }
         guard let index else {
             return reject("unknown metric \(metric.hasAlias ? "alias \(metric.alias)" : metric.name)", topic: topic,
                           malformed: true)
@@ -379,16 +403,21 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         guard let writes else { return reject("writes are not available", topic: topic, malformed: false) }
         let logger = self.logger
         writes.write(path: tag.path, value: value, origin: "sparkplug:dcmd") { [weak self] outcome in
-            if outcome != .done {
-                self?.counters.withLock { $0.rejectedCommands += 1 }
-                logger.warning("Sparkplug DCMD write not done", metadata: ["tag": "\(tag.path)", "outcome": "\(outcome)"])
+            if outcome != .done, let self {
+                self.counters.withLock { $0.rejectedCommands += 1 }
+                guard let suppressed = self.commandLog.admit() else { return }
+                logger.warning("Sparkplug DCMD write not done", metadata: ["tag": "\(tag.path)", "outcome": "\(outcome)",
+                                                                          "suppressed": "\(suppressed)"])
             }
         }
     }
 
     private func reject(_ why: String, topic: String, malformed: Bool) {
         counters.withLock { malformed ? ($0.malformedCommands += 1) : ($0.rejectedCommands += 1) }
-        logger.warning("Sparkplug command ignored", metadata: ["topic": "\(topic)", "reason": "\(why)"])
+        // A command of 100 000 unknown aliases is counted whole (`show stats`) and logged a few times.
+        guard let suppressed = commandLog.admit() else { return }
+        logger.warning("Sparkplug command ignored", metadata: ["topic": "\(topic)", "reason": "\(why)",
+                                                               "suppressed": "\(suppressed) similar line(s)"])
     }
 
     // MARK: Helpers
