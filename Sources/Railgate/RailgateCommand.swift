@@ -110,8 +110,8 @@ struct Run: ParsableCommand {
             }
         }
         let notifier = SystemdNotifier()
-        let watchdog = ServiceWatchdog(notifier: notifier, host: host)
         let mode = rejection == nil ? "running" : "running the LAST GOOD configuration (\(options.config) rejected, see the journal)"
+        let watchdog = ServiceWatchdog(notifier: notifier, host: host, mode: mode)
         notifier.notify("READY=1\nSTATUS=\(mode): \(host.current.statusSummary())")
         watchdog.start()
         if let interval = notifier.watchdogIntervalNs {

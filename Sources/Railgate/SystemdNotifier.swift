@@ -45,13 +45,16 @@ final class SystemdNotifier: @unchecked Sendable {
 final class ServiceWatchdog: @unchecked Sendable {
     let notifier: SystemdNotifier
     let host: GatewayHost
+    /// What the status line starts with: `running`, or that the last good configuration runs.
+    let mode: String
     let logger = Logger(label: "railgate.watchdog")
     private let stop = NSCondition()
     private var stopping = false
 
-    init(notifier: SystemdNotifier, host: GatewayHost) {
+    init(notifier: SystemdNotifier, host: GatewayHost, mode: String) {
         self.notifier = notifier
         self.host = host
+        self.mode = mode
     }
 
     func start() {
@@ -81,7 +84,8 @@ final class ServiceWatchdog: @unchecked Sendable {
             stop.unlock()
             if done { return }
             let gateway = host.current
-            let status = gateway.statusSummary()
+            // The mode stays in front: an operator must go on seeing that the last good configuration runs.
+            let status = "\(mode): \(gateway.statusSummary())"
             if status != lastStatus {
                 notifier.notify("STATUS=\(status)")
                 lastStatus = status

@@ -54,7 +54,10 @@ def test_ready_status_and_watchdog_from_the_sampling_core(procs):
     systemd.collect(2.5)
     ready = [m for _, m in systemd.messages if "READY=1" in m.split("\n")]
     assert ready and "STATUS=running: " in ready[0], systemd.messages
-    assert any("tags good" in m for _, m in systemd.messages if m.startswith("STATUS="))
+    # The status refreshed as tags turn good keeps its mode in front.
+    refreshed = [m for _, m in systemd.messages if m.startswith("STATUS=")]
+    assert any("tags good" in m for m in refreshed), systemd.messages
+    assert all(m.startswith("STATUS=running: ") for m in refreshed), refreshed
     # Fed twice per period while the core runs.
     assert len(systemd.times("WATCHDOG=1")) >= 3, systemd.messages
     # The engine stops coming round at 3 s: no more WATCHDOG=1, and the log says why.
@@ -89,12 +92,15 @@ def test_a_rejected_configuration_runs_the_last_good_one(procs):
     # A bad edit (or a release that no longer accepts the file): the last good configuration runs, and says so.
     bad = config(sim).replace("tags: [{name: speed, ref: 400006}]", "tags: [{name: speed, ref: 400006, type: flaot32}]")
     proc = start_railgate(procs, bad, name="railgate-2", args=["--last-good", last_good],
-                          env={"NOTIFY_SOCKET": str(systemd.path)})
+                          env={"NOTIFY_SOCKET": str(systemd.path), "WATCHDOG_USEC": "1000000"})
     assert wait_for(lambda: "device answering" in log_of(proc)), log_of(proc)
     assert 'unknown type "flaot32"' in log_of(proc)
     assert "configuration rejected; running the last configuration that started" in log_of(proc)
-    systemd.collect(1.0)
+    systemd.collect(1.5)
     assert any("STATUS=running the LAST GOOD configuration" in m for _, m in systemd.messages), systemd.messages
+    # Every refresh of the status line (twice a watchdog period) still says so.
+    refreshed = [m for _, m in systemd.messages if m.startswith("STATUS=")]
+    assert refreshed and all(m.startswith("STATUS=running the LAST GOOD configuration") for m in refreshed), refreshed
     assert "flaot32" not in last_good.read_text()
     assert stop_gracefully(proc) == 0
     # Without a last good copy a rejected file ends with exit code 2 and its reason.
