@@ -208,14 +208,14 @@ def test_commit_confirmed_rolls_back_by_itself_after_the_console_is_gone(gateway
     child = open_console(gateway)
     run(child, "configure")
     run(child, "set south[tcp1].devices[meter1].tags[+] {name: counter, ref: 400007, type: uint32}")
-    out = run(child, "commit confirmed 1 trying the counter")
-    assert "returns in 1 min unless you enter \"confirm\"" in out
+    out = run(child, "commit confirmed 0.5 trying the counter")
+    assert "returns in 0.5 min unless you enter \"confirm\"" in out
     run(child, "exit")
     assert wait_for(lambda: "123456789" in run(child, "show tags meter1/counter"), 10)
     child.sendline("exit")
     child.expect(pexpect.EOF)
-    # Nobody confirms: after a minute the previous configuration is back.
-    assert wait_for(lambda: any(e["event"] == "rollback" for e in audit_events(gateway)), 90)
+    # Nobody confirms: after 30 s the previous configuration is back.
+    assert wait_for(lambda: any(e["event"] == "rollback" for e in audit_events(gateway)), 60)
     rollback = [e for e in audit_events(gateway) if e["event"] == "rollback"][0]
     assert "was not confirmed" in rollback["user"] and "-     - name: counter" in rollback["details"]["diff"]
     assert "counter" not in (gateway.tmp / "railgate.yaml").read_text()
