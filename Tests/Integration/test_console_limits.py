@@ -90,7 +90,10 @@ def test_a_client_that_leaves_before_its_answer_does_not_stop_the_gateway(procs)
     proc, path = start(procs)
     for _ in range(30):
         control = Control(path)
-        control.sock.sendall(json.dumps({"line": "show config"}).encode() + b"\n")
+        try:
+            control.sock.sendall(json.dumps({"line": "show config"}).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused: the sessions before it are still busy answering (16 at most)
         control.close()
     time.sleep(0.5)
     assert still_serving(proc, path)
