@@ -121,8 +121,11 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
 
     /// Runs queued writes on the bus thread; a device written to is read
     /// again at once so the new value shows without waiting a poll period.
+    /// A whole turn's worth taken means more may wait: the loop comes round again at once.
     private func executePendingWrites(_ connection: ModbusConnection) {
-        for write in pendingWrites.take(upTo: Self.writesPerTurn) {
+        let writes = pendingWrites.take(upTo: Self.writesPerTurn)
+        defer { if writes.count == Self.writesPerTurn { wakeup.signal() } }
+        for write in writes {
             if connection.isSerial {
                 Clock.sleep(untilMonotonicNs: lastFrameEnd + connection.interFrameNs)
             }
@@ -197,7 +200,6 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
             }
             if answeredSinceOpen { backoffMs = bus.reconnectMinMs }
             executePendingWrites(connection)
-            if pendingWrites.count > 0 { wakeup.signal() }
             executeDiagnosticReads(connection)
             let now = Clock.monotonicNs()
             var device = 0

@@ -77,11 +77,7 @@ public final class AuditTrail: Sendable {
                        at time: Int64 = Clock.realtimeNs()) throws(AuditError) -> String {
         let result: Result<String, AuditError> = state.withLock { state in
             // Entries queued before this one go first.
-            let queued = state.queued
-            state.queued = []
-            for entry in queued {
-                if case .failure(let error) = write(entry, into: &state) { return .failure(error) }
-            }
+            if let error = writePending(into: &state) { return .failure(error) }
             let written = write(Pending(event: event, user: user, details: details, time: time), into: &state)
             guard case .success = written, fsync(state.fd) == 0 else {
                 if case .failure(let error) = written { return .failure(error) }
@@ -157,16 +153,22 @@ public final class AuditTrail: Sendable {
     private func writeQueued() -> AuditError? {
         state.withLock { state in
             guard !state.queued.isEmpty else { return nil }
-            let batch = state.queued
-            state.queued = []
-            for entry in batch {
-                if case .failure(let error) = write(entry, into: &state) { return error }
-            }
+            if let error = writePending(into: &state) { return error }
             guard fsync(state.fd) == 0 else {
                 return AuditError(path: path, line: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
             }
             return nil
         }
+    }
+
+    /// Writes the queued entries, in order; not yet fsync'd. The error of the first not written.
+    private func writePending(into state: inout State) -> AuditError? {
+        let batch = state.queued
+        state.queued = []
+        for entry in batch {
+            if case .failure(let error) = write(entry, into: &state) { return error }
+        }
+        return nil
     }
 
     /// One line, chained to the last; not yet fsync'd.

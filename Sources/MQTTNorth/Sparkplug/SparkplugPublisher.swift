@@ -186,7 +186,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     // MARK: Publisher thread
 
     private func step() {
-        let (connected, needsBirth, commands, hostOnline, bdSeq) = events.withLock { state in
+        let (connected, needsBirth, commands, moreCommands, hostOnline, bdSeq) = events.withLock { state in
             // A few commands a turn: a flood of them delays the DDATA of changes by a turn, not by the flood.
             let commands = Array(state.commands.prefix(Self.commandsPerTurn))
             defer {
@@ -194,9 +194,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 state.needsBirth = false
                 state.commands.removeFirst(commands.count)
             }
-            return (state.connected, state.needsBirth, commands, state.hostOnline, state.bdSeq)
+            return (state.connected, state.needsBirth, commands, state.commands.count > commands.count, state.hostOnline,
+                    state.bdSeq)
         }
-        if events.withLock({ !$0.commands.isEmpty }) { queue.wakeup.signal() }
+        if moreCommands { queue.wakeup.signal() }
         // Subscribe on every connect, before anything else: STATE decides whether we may publish.
         if connected && client.isConnected { subscribeCommands() }
         var rebirth = needsBirth
