@@ -21,7 +21,8 @@ final class ModbusConnection: @unchecked Sendable {
     let transactionNs: Int64
     /// TCP: the transaction identifier of the last read (MBAP header).
     private var transactionId: UInt16 = 0
-    /// TCP: the read's request and answer (260 octets, the largest Modbus TCP ADU).
+    /// The read's request and answer (260 octets: the largest Modbus TCP ADU, and more than the
+    /// largest RTU answer, 3 + 255 + 2).
     private let frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 260)
 
     /// Fails only when libmodbus rejects the settings (e.g. unknown baud rate).
@@ -96,46 +97,31 @@ final class ModbusConnection: @unchecked Sendable {
     @inline(__always)
     func read(_ table: ModbusTable, unit: Int, start: Int, count: Int,
               registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
-        if !isSerial { return readTCP(table, unit: unit, start: start, count: count, registers: registers, bits: bits) }
-        modbus_set_slave(context, Int32(unit))
-        let result: Int32 = switch table {
-        case .coil: modbus_read_bits(context, Int32(start), Int32(count), bits)
-        case .discreteInput: modbus_read_input_bits(context, Int32(start), Int32(count), bits)
-        case .holdingRegister: modbus_read_registers(context, Int32(start), Int32(count), registers)
-        case .inputRegister: modbus_read_input_registers(context, Int32(start), Int32(count), registers)
-        }
-        return result == Int32(count) ? nil : (result < 0 ? errno : EMSGSIZE)
+        isSerial
+            ? readRTU(table, unit: unit, start: start, count: count, registers: registers, bits: bits)
+            : readTCP(table, unit: unit, start: start, count: count, registers: registers, bits: bits)
     }
 
-    /// A Modbus TCP read done here rather than by libmodbus, for two checks libmodbus leaves
-    /// out: the whole transaction has one deadline (`transactionNs`; libmodbus waits up to its
-    /// byte timeout for every byte, so a device trickling a byte every 0.5 s held a read for two
-    /// minutes), and the answer must come from the unit asked (libmodbus checks the unit on
+    /// Reads are done here rather than by libmodbus, for two checks libmodbus leaves out: the
+    /// whole transaction has one deadline (`transactionNs`; libmodbus waits up to its byte
+    /// timeout for every byte, so a device trickling a byte every 0.5 s held a read for two
+    /// minutes), and a TCP answer must come from the unit asked (libmodbus checks the unit on
     /// serial lines only; through a TCP gateway, another device's registers were taken as good).
-    /// Also checked: transaction and protocol identifiers, function code, byte count. An answer
-    /// to an earlier request (after a timeout) is skipped. Allocates nothing.
+    /// Also checked (`ModbusAnswer`): transaction and protocol identifiers, function code, byte
+    /// count, CRC. A TCP answer to an earlier request (after a timeout) is skipped. Allocates
+    /// nothing.
     private func readTCP(_ table: ModbusTable, unit: Int, start: Int, count: Int,
                          registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
         let fd = modbus_get_socket(context)
         guard isOpen, fd >= 0 else { return ECONNRESET }
-        let function: UInt8 = switch table {
-        case .coil: 0x01
-        case .discreteInput: 0x02
-        case .holdingRegister: 0x03
-        case .inputRegister: 0x04
-        }
         transactionId &+= 1
         frame[0] = UInt8(transactionId >> 8)
         frame[1] = UInt8(transactionId & 0xFF)
         frame[2] = 0; frame[3] = 0  // protocol: Modbus
         frame[4] = 0; frame[5] = 6  // length of what follows
-        frame[6] = UInt8(truncatingIfNeeded: unit)
-        frame[7] = function
-        frame[8] = UInt8(truncatingIfNeeded: start >> 8); frame[9] = UInt8(truncatingIfNeeded: start)
-        frame[10] = UInt8(truncatingIfNeeded: count >> 8); frame[11] = UInt8(truncatingIfNeeded: count)
+        ModbusAnswer.request(into: frame + 6, table, unit: unit, start: start, count: count)
         if let error = sendAll(fd, count: 12) { return fail(error) }
         let deadline = Clock.monotonicNs() + transactionNs
-        let expected = table.isBits ? (count + 7) / 8 : count * 2
         while true {
             // No answer at all is a plain timeout (the connection stays); part of one leaves the
             // stream out of step, and the connection is closed.
@@ -143,27 +129,45 @@ final class ModbusConnection: @unchecked Sendable {
             if let error = receive(fd, into: frame, count: 7, deadline: deadline, started: &started) {
                 return started || error != ETIMEDOUT ? fail(error) : error
             }
-            let length = Int(frame[4]) << 8 | Int(frame[5])
             // A frame that is not Modbus TCP: the stream cannot be trusted any further.
-            guard frame[2] == 0, frame[3] == 0, (2...254).contains(length) else { return fail(ModbusErrno.base + 13) }
+            guard let length = ModbusAnswer.tcpLength(frame) else { return fail(ModbusAnswer.protocolError) }
             if let error = receive(fd, into: frame + 7, count: length - 1, deadline: deadline, started: &started) {
                 return fail(error)
             }
-            let answered = UInt16(frame[0]) << 8 | UInt16(frame[1])
-            if answered != transactionId { continue }
-            guard frame[6] == UInt8(truncatingIfNeeded: unit) else { return ModbusErrno.base + 17 }
-            if frame[7] == function | 0x80 {
-                guard length >= 3, (1...11).contains(frame[8]) else { return ModbusErrno.base + 14 }
-                return ModbusErrno.base + Int32(frame[8])
+            switch ModbusAnswer.checkTCP(frame, length: length, transactionId: transactionId, unit: unit,
+                                         table: table, count: count, registers: registers, bits: bits) {
+            case .done: return nil
+            case .skip: continue
+            case .failed(let error): return error
             }
-            guard frame[7] == function, length == 3 + expected, Int(frame[8]) == expected else { return ModbusErrno.base + 13 }
-            let data = frame + 9
-            if table.isBits {
-                for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }
-            } else {
-                for index in 0..<count { registers[index] = UInt16(data[2 * index]) << 8 | UInt16(data[2 * index + 1]) }
-            }
-            return nil
+        }
+    }
+
+    /// A Modbus RTU read with one deadline for the whole transaction. A line that stays silent
+    /// or stops mid-answer is a timeout; an answer that does not fit is a protocol error; the
+    /// bus loop then drops what the line still holds (`flush`).
+    private func readRTU(_ table: ModbusTable, unit: Int, start: Int, count: Int,
+                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
+        let fd = modbus_get_socket(context)
+        guard isOpen, fd >= 0 else { return ECONNRESET }
+        ModbusAnswer.request(into: frame, table, unit: unit, start: start, count: count)
+        let crc = ModbusAnswer.crc16(frame, count: 6)
+        frame[6] = UInt8(crc & 0xFF); frame[7] = UInt8(crc >> 8)
+        if let error = sendAll(fd, count: 8) { return error }
+        let deadline = Clock.monotonicNs() + transactionNs
+        var started = false
+        if let error = receive(fd, into: frame, count: 3, deadline: deadline, started: &started) { return error }
+        guard let length = ModbusAnswer.rtuLength(frame, function: ModbusAnswer.function(table)) else {
+            return ModbusAnswer.protocolError
+        }
+        if let error = receive(fd, into: frame + 3, count: length - 3, deadline: deadline, started: &started) {
+            return error
+        }
+        switch ModbusAnswer.checkRTU(frame, length: length, unit: unit, table: table, count: count,
+                                     registers: registers, bits: bits) {
+        case .done: return nil
+        case .skip: return ModbusAnswer.protocolError
+        case .failed(let error): return error
         }
     }
 
@@ -176,14 +180,21 @@ final class ModbusConnection: @unchecked Sendable {
     private func sendAll(_ fd: Int32, count: Int) -> Int32? {
         var sent = 0
         while sent < count {
-            let n = send(fd, frame + sent, count - sent, Int32(MSG_NOSIGNAL))
-            if n > 0 { sent += n } else if n < 0 && errno == EINTR { continue } else { return n < 0 ? errno : ECONNRESET }
+            let n = isSerial ? Glibc.write(fd, frame + sent, count - sent)
+                : send(fd, frame + sent, count - sent, Int32(MSG_NOSIGNAL))
+            if n > 0 {
+                sent += n
+            } else if n < 0 && (errno == EINTR || (isSerial && errno == EAGAIN)) {
+                continue  // a serial line's output buffer drains at the baud rate: 8 octets at most here
+            } else {
+                return n < 0 ? errno : ECONNRESET
+            }
         }
         return nil
     }
 
     /// Reads exactly `count` octets by `deadline` (monotonic ns): ETIMEDOUT past it, ECONNRESET
-    /// when the peer closes.
+    /// when the peer closes (a serial line that hangs up).
     private func receive(_ fd: Int32, into buffer: UnsafeMutablePointer<UInt8>, count: Int, deadline: Int64,
                          started: inout Bool) -> Int32? {
         var received = 0
@@ -194,7 +205,8 @@ final class ModbusConnection: @unchecked Sendable {
             let ready = poll(&pfd, 1, Int32(clamping: (left + 999_999) / 1_000_000))
             if ready < 0 { if errno == EINTR { continue } else { return errno } }
             if ready == 0 { return ETIMEDOUT }
-            let n = recv(fd, buffer + received, count - received, 0)
+            let n = isSerial ? Glibc.read(fd, buffer + received, count - received)
+                : recv(fd, buffer + received, count - received, 0)
             if n > 0 {
                 received += n
                 started = true

@@ -1,0 +1,115 @@
+import RailgateConfig
+
+/// The checks of a read's answer, apart from the I/O that receives it (`ModbusConnection`), so
+/// that they can be fuzzed (scripts/fuzz, harness `modbus`). Modbus Application Protocol V1.1b3
+/// §6.1–6.4, Modbus TCP (MBAP) §3.1.3, Modbus over serial line V1.02 §2.5.1.
+/// Allocates nothing.
+enum ModbusAnswer {
+    enum Verdict: Equatable {
+        /// The values were copied out.
+        case done
+        /// A TCP answer to an earlier request: wait for the next frame.
+        case skip
+        /// libmodbus-style errno: exception (base + code), CRC, protocol error, wrong unit.
+        case failed(Int32)
+    }
+
+    static let protocolError = ModbusErrno.base + 13
+    static let badUnit = ModbusErrno.base + 17
+
+    static func function(_ table: ModbusTable) -> UInt8 {
+        switch table {
+        case .coil: 0x01
+        case .discreteInput: 0x02
+        case .holdingRegister: 0x03
+        case .inputRegister: 0x04
+        }
+    }
+
+    /// Octets of data an answer to `count` items carries.
+    @inline(__always)
+    static func expectedBytes(_ table: ModbusTable, count: Int) -> Int {
+        table.isBits ? (count + 7) / 8 : count * 2
+    }
+
+    /// The six octets unit, function, start, count of a read request.
+    @inline(__always)
+    static func request(into out: UnsafeMutablePointer<UInt8>, _ table: ModbusTable, unit: Int, start: Int, count: Int) {
+        out[0] = UInt8(truncatingIfNeeded: unit)
+        out[1] = function(table)
+        out[2] = UInt8(truncatingIfNeeded: start >> 8); out[3] = UInt8(truncatingIfNeeded: start)
+        out[4] = UInt8(truncatingIfNeeded: count >> 8); out[5] = UInt8(truncatingIfNeeded: count)
+    }
+
+    /// The MBAP length field (unit id onwards) of the 7-octet header at `frame`, or nil when the
+    /// header is not Modbus TCP (protocol id 0, length 2…254: PDUs are at most 253 octets).
+    @inline(__always)
+    static func tcpLength(_ frame: UnsafePointer<UInt8>) -> Int? {
+        let length = Int(frame[4]) << 8 | Int(frame[5])
+        guard frame[2] == 0, frame[3] == 0, (2...254).contains(length) else { return nil }
+        return length
+    }
+
+    /// A complete Modbus TCP frame (`6 + length` octets) against the read asked.
+    static func checkTCP(_ frame: UnsafePointer<UInt8>, length: Int, transactionId: UInt16, unit: Int,
+                         table: ModbusTable, count: Int,
+                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
+        let answered = UInt16(frame[0]) << 8 | UInt16(frame[1])
+        if answered != transactionId { return .skip }
+        return checkPDU(frame + 6, length: length, unit: unit, table: table, count: count,
+                        registers: registers, bits: bits)
+    }
+
+    /// The length of the RTU answer whose first three octets are at `head` (unit, function,
+    /// byte count or exception code), CRC included; nil when the function is neither the one
+    /// asked nor its exception. At most 3 + 255 + 2 = 260 octets.
+    @inline(__always)
+    static func rtuLength(_ head: UnsafePointer<UInt8>, function: UInt8) -> Int? {
+        if head[1] == function | 0x80 { return 5 }
+        guard head[1] == function else { return nil }
+        return 3 + Int(head[2]) + 2
+    }
+
+    /// A complete RTU answer of `length` octets (CRC last, low octet first).
+    static func checkRTU(_ frame: UnsafePointer<UInt8>, length: Int, unit: Int, table: ModbusTable, count: Int,
+                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
+        guard length >= 5 else { return .failed(protocolError) }
+        let crc = UInt16(frame[length - 2]) | UInt16(frame[length - 1]) << 8
+        guard crc16(frame, count: length - 2) == crc else { return .failed(ModbusErrno.badCRC) }
+        return checkPDU(frame, length: length - 2, unit: unit, table: table, count: count,
+                        registers: registers, bits: bits)
+    }
+
+    /// Unit id and PDU (`length` octets from the unit id) against the read asked; copies the
+    /// values out when they fit.
+    private static func checkPDU(_ pdu: UnsafePointer<UInt8>, length: Int, unit: Int, table: ModbusTable, count: Int,
+                                 registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
+        guard length >= 2 else { return .failed(protocolError) }
+        guard pdu[0] == UInt8(truncatingIfNeeded: unit) else { return .failed(badUnit) }
+        let asked = function(table)
+        if pdu[1] == asked | 0x80 {
+            guard length >= 3, (1...11).contains(pdu[2]) else { return .failed(protocolError) }
+            return .failed(ModbusErrno.base + Int32(pdu[2]))
+        }
+        let expected = expectedBytes(table, count: count)
+        guard pdu[1] == asked, length == 3 + expected, Int(pdu[2]) == expected else { return .failed(protocolError) }
+        let data = pdu + 3
+        if table.isBits {
+            for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }
+        } else {
+            for index in 0..<count { registers[index] = UInt16(data[2 * index]) << 8 | UInt16(data[2 * index + 1]) }
+        }
+        return .done
+    }
+
+    /// CRC-16/MODBUS (polynomial 0xA001 reflected, initial 0xFFFF), serial line V1.02 §6.2.2.
+    @inline(__always)
+    static func crc16(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for index in 0..<count {
+            crc ^= UInt16(bytes[index])
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+}
