@@ -124,3 +124,20 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(name: "ua-read-load", dependencies: ["OPCUAServer"], path: "Benchmarks/UAReadLoad"))
 }
+
+// Fuzz harnesses (libFuzzer, one executable for all of them) are added only when RAILGATE_FUZZ is
+// set, as scripts/fuzz does; it builds them with `--sanitize fuzzer --sanitize address`.
+if ProcessInfo.processInfo.environment["RAILGATE_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "railgate-fuzz",
+            dependencies: [
+                "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "CANSouth",
+                "MQTTNorth", "OPCUAServer", "Console",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Harnesses",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

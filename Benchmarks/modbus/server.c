@@ -6,7 +6,9 @@
  *                           — Modbus RTU on a serial device (one end of a
  *                             PTY pair), 19200 8N1, unit 1
  * Serves 65536 holding registers (value = address) and 65536 input
- * registers (value = 3 × address) for at most SECONDS. On SIGUSR1 prints
+ * registers (value = 3 × address) for at most SECONDS; with a third argument
+ * "changing" (scripts/soak), each read adds 1 to the first register it asks
+ * for, so that values keep changing. On SIGUSR1 prints
  * "requests N request_bytes B reply_bytes R" — the requests answered so far
  * and the ADU octets in each direction, CRC or MBAP header included; on
  * SIGTERM, or when the time is up, prints the same and exits. */
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 static volatile long requests, request_bytes, reply_bytes;
+static int changing;
 
 /* Writes a decimal number with write(2): the signal handler may not use stdio. */
 static void put_number(const char *label, long value) {
@@ -54,6 +57,11 @@ static void serve(modbus_t *ctx, modbus_mapping_t *map, time_t end) {
         if (length > 0) {
             int sent = modbus_reply(ctx, query, length, map);
             if (sent > 0) {
+                int header = modbus_get_header_length(ctx);
+                if (changing && length >= header + 5 && query[header] == 0x03) {
+                    int start = query[header + 1] << 8 | query[header + 2];
+                    map->tab_registers[start]++;
+                }
                 request_bytes += length;
                 reply_bytes += sent;
                 requests++;
@@ -65,10 +73,11 @@ static void serve(modbus_t *ctx, modbus_mapping_t *map, time_t end) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PORT|DEVICE SECONDS\n", argv[0]);
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "changing") == 0)) {
+        fprintf(stderr, "usage: %s PORT|DEVICE SECONDS [changing]\n", argv[0]);
         return 2;
     }
+    changing = argc == 4;
     int rtu = argv[1][0] == '/';
     time_t end = time(NULL) + atoi(argv[2]);
     struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART};

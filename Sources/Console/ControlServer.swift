@@ -182,50 +182,34 @@ public final class ControlServer: @unchecked Sendable {
     private func serve(_ fd: Int32) {
         defer { close(fd) }
         guard let peer = authorize(fd) else { return }
-        let session = ConsoleSession(control: control, store: store, user: peer.user)
-        var loggedIn = false
+        let conversation = ControlConversation(session: ConsoleSession(control: control, store: store, user: peer.user),
+                                               control: control, pid: peer.pid)
         var buffer: [UInt8] = []
         // Bytes of `buffer` already known to hold no newline: each byte is looked at once.
         var scanned = 0
         var chunk = [UInt8](repeating: 0, count: 4096)
-        let decoder = JSONDecoder()
         reading: while !isStopped {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             buffer += chunk[0..<n]
             while let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(buffer[..<newline])
+                let line = buffer[..<newline]
+                let response = conversation.answer(line)
                 buffer.removeSubrange(...newline)
                 scanned = 0
-                guard let request = try? decoder.decode(ControlRequest.self, from: Data(line)) else {
-                    send(ControlResponse(ok: false, text: "error: malformed request", prompt: session.prompt), to: fd)
-                    continue
-                }
-                if !loggedIn {
-                    loggedIn = true
-                    control.audit("console login", user: session.user,
-                                  details: [("pid", "\(peer.pid)"), ("tty", request.tty ?? "?")])
-                }
-                if let partial = request.complete {
-                    send(ControlResponse(ok: true, text: "", prompt: session.prompt,
-                                         candidates: session.complete(partial)), to: fd)
-                    continue
-                }
-                guard let text = request.line else { continue }
-                let reply = session.execute(text)
-                send(ControlResponse(ok: reply.ok, text: reply.text, prompt: session.prompt, candidates: nil,
-                                     close: reply.close ? true : nil), to: fd)
-                if reply.close { break reading }
+                guard let response else { continue }
+                send(response, to: fd)
+                if response.close == true { break reading }
             }
             scanned = buffer.count
             if buffer.count > Self.maxRequestBytes {
                 send(ControlResponse(ok: false, text: "error: request longer than \(Self.maxRequestBytes) bytes; connection closed",
                                      prompt: "", candidates: nil, close: true), to: fd)
-                logger.warning("console request too long; connection closed", metadata: ["user": "\(session.user)"])
+                logger.warning("console request too long; connection closed", metadata: ["user": "\(conversation.session.user)"])
                 break
             }
         }
-        if loggedIn { control.audit("console logout", user: session.user, details: [("pid", "\(peer.pid)")]) }
+        conversation.end()
     }
 
     private func send(_ response: ControlResponse, to fd: Int32) {
@@ -246,5 +230,44 @@ public final class ControlServer: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// One control-socket connection's requests and answers, apart from its socket (fuzzed by
+/// scripts/fuzz, harness `control`): one JSON request line in, the response to send (if any).
+/// Logs in at the first well-formed request (audited), logs out at `end`.
+final class ControlConversation {
+    let session: ConsoleSession
+    private let control: any GatewayControl
+    private let pid: Int32
+    private var loggedIn = false
+    private let decoder = JSONDecoder()
+
+    init(session: ConsoleSession, control: any GatewayControl, pid: Int32) {
+        self.session = session
+        self.control = control
+        self.pid = pid
+    }
+
+    /// The answer to one request line (without its newline); nil for a request that asks nothing.
+    func answer(_ line: ArraySlice<UInt8>) -> ControlResponse? {
+        guard let request = try? decoder.decode(ControlRequest.self, from: Data(line)) else {
+            return ControlResponse(ok: false, text: "error: malformed request", prompt: session.prompt)
+        }
+        if !loggedIn {
+            loggedIn = true
+            control.audit("console login", user: session.user, details: [("pid", "\(pid)"), ("tty", request.tty ?? "?")])
+        }
+        if let partial = request.complete {
+            return ControlResponse(ok: true, text: "", prompt: session.prompt, candidates: session.complete(partial))
+        }
+        guard let text = request.line else { return nil }
+        let reply = session.execute(text)
+        return ControlResponse(ok: reply.ok, text: reply.text, prompt: session.prompt, candidates: nil,
+                               close: reply.close ? true : nil)
+    }
+
+    func end() {
+        if loggedIn { control.audit("console logout", user: session.user, details: [("pid", "\(pid)")]) }
     }
 }

@@ -158,24 +158,27 @@ public final class Journal {
     }
 
     private func openForAppend() throws(JournalError) {
-        if let last = segments.last {
-            let path = Self.path(directory, last.number)
-            let valid = validLength(last.number)
-            if valid < last.size {
-                logger.warning("journal: torn record at the end of a segment cut off",
-                               metadata: ["segment": "\(path)", "bytes": "\(last.size - valid)"])
-                stats.corrupt += 1
-                truncate(path, off_t(valid))
-                segments[segments.count - 1].size = valid
-            }
-            writeFD = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            guard writeFD >= 0 else {
-                throw JournalError(path: path, message: String(cString: strerror(errno)))
-            }
-            if last.size < Self.headerSize { try writeHeader() }
-        } else {
-            try rotate()
+        guard let last = segments.last else { return try rotate() }
+        let path = Self.path(directory, last.number)
+        guard let valid = appendableLength(last.number) else {
+            // A damaged header or record length: a reader skips the rest of this segment, so
+            // records appended to it would never be sent. It stays for what can be read from it.
+            logger.warning("journal: the last segment is damaged; a new one is started", metadata: ["segment": "\(path)"])
+            stats.corrupt += 1
+            return try rotate()
         }
+        if valid < last.size {
+            logger.warning("journal: torn record at the end of a segment cut off",
+                           metadata: ["segment": "\(path)", "bytes": "\(last.size - valid)"])
+            stats.corrupt += 1
+            truncate(path, off_t(valid))
+            segments[segments.count - 1].size = valid
+        }
+        writeFD = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard writeFD >= 0 else {
+            throw JournalError(path: path, message: String(cString: strerror(errno)))
+        }
+        if valid < Self.headerSize { try writeHeader() }
     }
 
     private func rotate() throws(JournalError) {
@@ -303,13 +306,17 @@ public final class Journal {
 
     /// Length of a segment without a torn tail: a last record cut short by
     /// a crash. Damage inside the segment is left for `read` to skip and report.
-    private func validLength(_ number: UInt64) -> Int {
+    /// The length up to the end of the last whole record of segment `number` (a torn record after
+    /// it is cut off); nil when records appended to it could not be read back: its header or a
+    /// record length is damaged, and reading stops there.
+    private func appendableLength(_ number: UInt64) -> Int? {
         let bytes = Self.readFile(Self.path(directory, number))
-        guard bytes.count >= Self.headerSize, Array(bytes[0..<4]) == Self.magic else { return bytes.count }
+        if bytes.count < Self.headerSize { return 0 }
+        guard Array(bytes[0..<4]) == Self.magic else { return nil }
         var offset = Self.headerSize
         while bytes.count - offset >= 8 {
             let length = Int(Self.get(bytes, at: offset))
-            if length > Self.maxRecord { return bytes.count }
+            if length > Self.maxRecord { return nil }
             if bytes.count - offset - 8 < length { return offset }
             offset += 8 + length
         }

@@ -349,8 +349,9 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         }
     }
 
-    /// Handles NCMD, DCMD and STATE; returns true when a rebirth is asked for.
-    private func handle(_ topic: String, _ bytes: [UInt8]) -> Bool {
+    /// Handles NCMD, DCMD and STATE; returns true when a rebirth is asked for. Fuzzed by
+    /// scripts/fuzz (harness `sparkplug`).
+    func handle(_ topic: String, _ bytes: [UInt8]) -> Bool {
         if topic == topics.state {
             // Sparkplug B 3.0 §7.5: the primary host publishes {"online": true|false, "timestamp": …}.
             let online = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["online"] as? Bool

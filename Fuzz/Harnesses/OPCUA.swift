@@ -1,0 +1,239 @@
+// OPC UA harnesses: the whole connection pipeline from the first byte (`opcua-stream`), and
+// service requests on an open channel, without and with an activated session (`opcua-request`).
+import Logging
+import NIOCore
+import NIOEmbedded
+@testable import OPCUAServer
+@testable import RailgateConfig
+import RailgateCore
+
+/// The gateway model both OPC UA harnesses serve: one device, five tags of the main types, two
+/// writable, writes executed at once by `InstantWrites`.
+final class UAFixture {
+    let table: TagTable
+    let config: OPCUAConfig
+    let identity: ServerIdentity
+    let space: AddressSpace
+    let writes: WriteRouter
+    static let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    init() {
+        table = TagTable(tags: [
+            Tag(name: "speed", device: "m1", path: "acme/l1/m1/speed", dataType: .uint16, unit: "r/min", writable: true),
+            Tag(name: "voltage", device: "m1", path: "acme/l1/m1/voltage", dataType: .float32, unit: "V",
+                writable: true, range: 0...400),
+            Tag(name: "count", device: "m1", path: "acme/l1/m1/count", dataType: .int32),
+            Tag(name: "running", device: "m1", path: "acme/l1/m1/running", dataType: .bool),
+            Tag(name: "label", device: "m1", path: "acme/l1/m1/label", dataType: .string, stringLength: 8),
+        ])
+        config = OPCUAConfig(host: "127.0.0.1", port: 4840, endpointHost: "gw", maxSessions: 4,
+                             maxSubscriptionsPerSession: 4, maxMonitoredItems: 200, maxMessageSize: 1 << 20,
+                             maxNodesPerRequest: 100, anonymous: true, users: [], writes: true)
+        var builder = AddressSpaceBuilder()
+        let model = GatewayModel(namespaceUri: "urn:railgate:fuzz", hierarchy: ["acme", "l1"], table: table,
+                                 writesEnabled: true, deviceHealth: { _ in nil })
+        let gateway = builder.addGateway(model)
+        identity = ServerIdentity(applicationUri: "urn:railgate:fuzz", productUri: "urn:railgate", productName: "fuzz",
+                                  softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,
+                                  maxMonitoredItemsPerCall: 100, maxBrowseContinuationPoints: 16)
+        builder.addNamespace0(identity: identity, objects: [gateway.top])
+        space = builder.build(table: table, tagNodes: gateway.tagNodes)
+        let target = InstantWrites()
+        writes = WriteRouter(table: table, writesEnabled: true, targets: Array(repeating: target, count: table.count),
+                             audit: { _ in })
+    }
+
+    func core(_ loop: EmbeddedEventLoop) -> UAServerCore {
+        UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop, writes: writes,
+                     logger: Self.quiet)
+    }
+}
+
+/// A bus that carries out every write at once.
+final class InstantWrites: TagWriteTarget {
+    func submitWrite(tag: Int, value: RailgateCore.WriteValue, completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        completion(.done)
+    }
+}
+
+/// A connection's bytes from the first one: Hello, OpenSecureChannel, messages, in any order and
+/// split anywhere (the first octet says where the input is cut into two reads).
+final class UAStreamHarness: Harness {
+    static let name = "opcua-stream"
+    let fixture = UAFixture()
+
+    required init() {}
+
+    func run(_ input: UnsafeBufferPointer<UInt8>) {
+        var reader = InputReader(input)
+        let cut = Int(reader.byte()) * 16
+        let rest = reader.rest()
+        let loop = EmbeddedEventLoop()
+        let core = fixture.core(loop)
+        let channel = EmbeddedChannel(loop: loop)
+        try! channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(UAChunkDecoder(maxChunkSize: TransportLimits.server.receiveBufferSize)))
+        try! channel.pipeline.syncOperations.addHandler(UAConnectionHandler(core: core))
+        _ = try? channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4840)).wait()
+        let split = rest.startIndex + min(cut, rest.count)
+        for part in [rest[..<split], rest[split...]] where !part.isEmpty && channel.isActive {
+            _ = try? channel.writeInbound(channel.allocator.buffer(bytes: part))
+            while let _ = try? channel.readOutbound(as: ByteBuffer.self) {}
+        }
+        // Deadlines: Hello, an unfinished request, session timeouts, publishing intervals.
+        loop.advanceTime(by: .seconds(70))
+        while let _ = try? channel.readOutbound(as: ByteBuffer.self) {}
+        _ = try? channel.finish()
+        core.stop()
+        expect(core.connectionCount == 0, "connection still counted after close: \(core.connectionCount)")
+        expect(core.bufferedRequestBytes == 0, "request bytes still counted after close: \(core.bufferedRequestBytes)")
+    }
+
+    static func seeds() -> [[UInt8]] {
+        let hello = UAChunk(.hello, body: UAHello(receiveBufferSize: 65535, sendBufferSize: 65535, maxMessageSize: 0,
+                                                  maxChunkCount: 0, endpointUrl: "opc.tcp://gw:4840").encoded).bytes
+        var w = UAWriter()
+        w.writeUInt32(0)
+        w.writeString(SecurityPolicy.none.uri)
+        w.writeByteString(nil)
+        w.writeByteString(nil)
+        w.writeUInt32(1)
+        w.writeUInt32(1)
+        UAIds.Encoding.openSecureChannelRequest.encode(to: &w)
+        OpenSecureChannelRequest(requestType: .issue, securityMode: .none, requestedLifetime: 60_000).encode(to: &w)
+        let open = UAChunk(.open, body: w.bytes).bytes
+        func message(_ sequence: UInt32, _ body: [UInt8], _ type: UAChunk.ChunkType = .final) -> [UInt8] {
+            var w = UAWriter()
+            w.writeUInt32(1)  // the channel id the first connection gets
+            w.writeUInt32(1)
+            w.writeUInt32(sequence)
+            w.writeUInt32(sequence)
+            w.writeBytes(body)
+            return UAChunk(.message, type, body: w.bytes).bytes
+        }
+        let requests = UARequestHarness.requestBodies(token: .null)
+        var seeds: [[UInt8]] = [[0] + hello, [0] + hello + open]
+        for (index, body) in requests.enumerated() {
+            seeds.append([0] + hello + open + message(2, body))
+            seeds.append([UInt8(index)] + hello + open + message(2, Array(body.prefix(5)), .intermediate)
+                         + message(3, Array(body.dropFirst(5))))
+        }
+        seeds.append([0] + hello + open + message(2, requests[0]) + UAChunk(.close, body: [0, 0, 0, 1]).bytes)
+        return seeds
+    }
+}
+
+/// Service requests on an open Security None channel. Input: a flags octet (bit 0: create and
+/// activate an anonymous session first and put its token in each request; the other bits: seconds
+/// to let pass at the end, for publishing and session timeouts), then up to eight requests, each
+/// a service octet (an index into the sorted service table), a 16-bit length and the request's
+/// fields after its RequestHeader.
+final class UARequestHarness: Harness {
+    static let name = "opcua-request"
+    let fixture = UAFixture()
+    let services: [NodeId]
+
+    required init() {
+        let loop = EmbeddedEventLoop()
+        let core = fixture.core(loop)
+        services = Self.sorted(core.services.keys)
+        core.stop()
+    }
+
+    static func sorted(_ ids: some Sequence<NodeId>) -> [NodeId] { ids.sorted { "\($0)" < "\($1)" } }
+
+    func run(_ input: UnsafeBufferPointer<UInt8>) {
+        var reader = InputReader(input)
+        let flags = reader.byte()
+        let loop = EmbeddedEventLoop()
+        let core = fixture.core(loop)
+        core.channelOpened(1, policy: .none, mode: .none, clientCertificate: nil, clientKey: nil)
+        var token = NodeId.null
+        if flags & 1 != 0 { token = Self.openSession(core) }
+        var handle: UInt32 = 10
+        for _ in 0..<8 where reader.remaining > 0 {
+            let service = services[Int(reader.byte()) % services.count]
+            let fields = reader.take(Int(reader.uint16()))
+            handle += 1
+            var writer = UAWriter()
+            service.encode(to: &writer)
+            RequestHeader(authenticationToken: token, requestHandle: handle, timeoutHint: 1000).encode(to: &writer)
+            writer.writeBytes(Array(fields))
+            core.handle(writer.bytes, channelId: 1) { response in
+                expect(response.bytes.count <= 1 << 24, "a response of \(response.bytes.count) bytes")
+            }
+        }
+        loop.advanceTime(by: .seconds(Int64(flags >> 1)))
+        core.channelClosed(1)
+        core.stop()
+    }
+
+    /// CreateSession + ActivateSession (anonymous); the session's token.
+    static func openSession(_ core: UAServerCore) -> NodeId {
+        var token = NodeId.null
+        var writer = UAWriter()
+        UAIds.Encoding.createSessionRequest.encode(to: &writer)
+        CreateSessionRequest(requestHeader: RequestHeader(requestHandle: 1), sessionName: "fuzz",
+                             requestedSessionTimeout: 60_000).encode(to: &writer)
+        core.handle(writer.bytes, channelId: 1) { response in
+            if let created = response.body as? CreateSessionResponse { token = created.authenticationToken }
+        }
+        writer = UAWriter()
+        UAIds.Encoding.activateSessionRequest.encode(to: &writer)
+        ActivateSessionRequest(requestHeader: RequestHeader(authenticationToken: token, requestHandle: 2)).encode(to: &writer)
+        var activated = false
+        core.handle(writer.bytes, channelId: 1) { response in activated = response.body is ActivateSessionResponse }
+        expect(activated, "the fixture's anonymous session was not activated")
+        return token
+    }
+
+    /// Whole request bodies (encoding id, header, fields) the seeds are made of.
+    static func requestBodies(token: NodeId) -> [[UInt8]] {
+        func body<T: UACodable>(_ id: NodeId, _ request: T) -> [UInt8] {
+            var writer = UAWriter()
+            id.encode(to: &writer)
+            request.encode(to: &writer)
+            return writer.bytes
+        }
+        let header = RequestHeader(authenticationToken: token, requestHandle: 5)
+        let speed = NodeId("acme/l1/m1/speed", namespace: 1)
+        return [
+            body(UAIds.Encoding.createSessionRequest,
+                 CreateSessionRequest(requestHeader: header, sessionName: "s", requestedSessionTimeout: 60_000)),
+            body(UAIds.Encoding.readRequest,
+                 ReadRequest(requestHeader: header, nodesToRead: [ReadValueId(nodeId: speed, attributeId: 13)])),
+            body(UAIds.Encoding.browseRequest,
+                 BrowseRequest(requestHeader: header, nodesToBrowse: [BrowseDescription(nodeId: NodeId(85))])),
+            body(UAIds.Encoding.writeRequest,
+                 WriteRequest(requestHeader: header, nodesToWrite: [WriteValue(nodeId: speed, attributeId: 13,
+                              value: DataValue(value: .scalar(.uInt16(7))))])),
+            body(UAIds.Encoding.createSubscriptionRequest,
+                 CreateSubscriptionRequest(requestHeader: header, requestedPublishingInterval: 100,
+                                           requestedLifetimeCount: 30, requestedMaxKeepAliveCount: 10,
+                                           publishingEnabled: true)),
+        ]
+    }
+
+    static func seeds() -> [[UInt8]] {
+        let names = sorted(UAFixture().core(EmbeddedEventLoop()).services.keys)
+        // Each request's fields, after its encoding id and header, for the service that takes it.
+        let headerLength: Int = {
+            var writer = UAWriter()
+            RequestHeader(authenticationToken: .null, requestHandle: 5).encode(to: &writer)
+            return writer.bytes.count
+        }()
+        var seeds: [[UInt8]] = []
+        for bodyBytes in requestBodies(token: .null) {
+            var reader = UAReader(bodyBytes)
+            guard let id = try? NodeId(from: &reader), let index = names.firstIndex(of: id) else { continue }
+            let idLength = bodyBytes.count - reader.remaining
+            let fields = Array(bodyBytes.dropFirst(idLength + headerLength))
+            let record = [UInt8(index), UInt8(fields.count >> 8), UInt8(fields.count & 0xFF)] + fields
+            seeds.append([0] + record)
+            seeds.append([1] + record)
+            seeds.append([21] + record + record)
+        }
+        for index in names.indices { seeds.append([1, UInt8(index), 0, 0]) }
+        return seeds
+    }
+}
