@@ -87,7 +87,7 @@ final class Gateway {
         self.mqtt = mqtt
         engine = TagEngine(table: table, rings: pollers.map(\.ring) + profibus.masters.map(\.ring) + can.buses.map(\.ring),
                            ringBases: south.bases + profibus.bases + can.bases, sinks: mqtt.map { [$0.queue] } ?? [],
-                           wakeup: engineWakeup)
+                           wakeup: engineWakeup, maxAgesNs: Gateway.deadlines(configuration, tagCount: tags.count))
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, pollers: pollers,
                                                           dpMasters: profibus.masters, canBuses: can.buses, opcua: config),
@@ -216,6 +216,34 @@ final class Gateway {
         if bad > 0 { text += ", \(bad) device(s) failing" }
         if let mqtt { text += "; mqtt \(mqtt.statsLine)" }
         return text
+    }
+
+    /// Each tag's deadline for the engine (TagEngine `maxAgesNs`), in the order of
+    /// `configuration.tags()`: the longest its bus may take to read it again — three poll
+    /// intervals plus the bus's cycle with every read timing out — and 5 s at least. A good value
+    /// older than that goes Bad (timeout). CAN tags have none here: their messages' own timeouts
+    /// make them bad (CANBus).
+    static func deadlines(_ configuration: Configuration, tagCount: Int) -> [Int64] {
+        let floor: Int64 = 5_000_000_000
+        var deadlines: [Int64] = []
+        for bus in configuration.buses {
+            let worstCycleMs = bus.devices.reduce(0) { sum, device in
+                sum + ReadPlan(device: device, firstTag: 0).reads.count * bus.timeoutMs
+            }
+            for device in bus.devices {
+                let ms = Int64(3 * device.pollMs + worstCycleMs)
+                deadlines += Array(repeating: max(floor, ms * 1_000_000), count: device.tags.count)
+            }
+        }
+        for line in configuration.profibus {
+            let worstCycleMs = line.cycleMs + line.slaves.count * (line.retries + 1) * line.responseTimeoutMs
+            let ms = Int64(3 * line.cycleMs + worstCycleMs)
+            for slave in line.slaves {
+                deadlines += Array(repeating: max(floor, ms * 1_000_000), count: slave.tags.count)
+            }
+        }
+        // The CAN tags come last.
+        return deadlines + Array(repeating: 0, count: max(0, tagCount - deadlines.count))
     }
 
     static func sources(_ configuration: Configuration) -> [String] {

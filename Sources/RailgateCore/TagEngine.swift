@@ -17,6 +17,11 @@ public struct TagEngineStats: Sendable, Equatable {
 /// A change is emitted when a tag is seen for the first time, when its
 /// quality changes, or when a good value moves by more than the tag's
 /// deadband from the last emitted value (any change when the deadband is 0).
+///
+/// A good tag whose last sample is older than its deadline (`maxAgesNs`: the
+/// longest its bus can take to read it again) goes Bad (timeout), value kept,
+/// until a new sample comes: north never serves a frozen value as good when a
+/// bus thread is stuck.
 public final class TagEngine: @unchecked Sendable {
     public let table: TagTable
     private let rings: [SampleRing]
@@ -33,6 +38,8 @@ public final class TagEngine: @unchecked Sendable {
         var quality = Quality(reason: .waitingForInitialData)
         var emitted = false
         var text: [UInt8] = []
+        /// Monotonic ns when the tag's last sample was applied.
+        var seenNs: Int64 = 0
     }
 
     /// Engine-thread state, indexed by tag: one allocation for the engine's
@@ -41,6 +48,13 @@ public final class TagEngine: @unchecked Sendable {
     private let last: UnsafeMutableBufferPointer<Emitted>
     private let kinds: [ValueKind]
     private let deadbands: [Double]
+    /// Per tag: a good value older than this goes Bad (timeout); 0: no deadline.
+    private let maxAgesNs: [Int64]
+    private var nextSweepNs: Int64 = 0
+    /// Monotonic ns at the start of the current drain.
+    private var drainNs: Int64 = 0
+    /// How often the deadlines are looked at.
+    static let sweepIntervalNs: Int64 = 500_000_000
 
     private let sampleCount = Atomic<Int>(0)
     private let changeCount = Atomic<Int>(0)
@@ -51,10 +65,12 @@ public final class TagEngine: @unchecked Sendable {
     /// A test switch: the loop stops draining (and beating) at this monotonic time.
     private let stallAt = Atomic<Int64>(.max)
 
-    /// - Parameter ringBases: the gateway index of each ring's first tag
-    ///   (all 0 when the samples already carry gateway indices).
+    /// - Parameters:
+    ///   - ringBases: the gateway index of each ring's first tag
+    ///     (all 0 when the samples already carry gateway indices).
+    ///   - maxAgesNs: each tag's deadline (nil or 0: none).
     public init(table: TagTable, rings: [SampleRing], ringBases: [Int]? = nil, sinks: [ChangeQueue],
-                wakeup: Wakeup = Wakeup()) {
+                wakeup: Wakeup = Wakeup(), maxAgesNs: [Int64]? = nil) {
         self.table = table
         self.wakeup = wakeup
         self.rings = rings
@@ -66,6 +82,8 @@ public final class TagEngine: @unchecked Sendable {
         _ = last.initialize(from: repeatElement(Emitted(), count: count))
         kinds = table.tags.map(\.kind)
         deadbands = table.tags.map(\.deadband)
+        self.maxAgesNs = maxAgesNs ?? Array(repeating: 0, count: count)
+        precondition(self.maxAgesNs.count == count, "one deadline per tag")
     }
 
     deinit {
@@ -85,6 +103,7 @@ public final class TagEngine: @unchecked Sendable {
     /// or a test). Returns the number of samples processed.
     @discardableResult
     public func drainOnce() -> Int {
+        drainNs = Clock.monotonicNs()
         var processed = 0
         var changes = 0
         for (ring, base) in zip(rings, ringBases) {
@@ -93,6 +112,10 @@ public final class TagEngine: @unchecked Sendable {
                 global.tag &+= base
                 if self.apply(global, text: text) { changes += 1 }
             }
+        }
+        if drainNs >= nextSweepNs {
+            nextSweepNs = drainNs + Self.sweepIntervalNs
+            changes += expire(now: drainNs)
         }
         if changes > 0 {
             for sink in sinks { sink.wakeup.signal() }
@@ -136,9 +159,23 @@ public final class TagEngine: @unchecked Sendable {
         if started.load(ordering: .acquiring) { stopped.wait(timeoutNs: 2_000_000_000) }
     }
 
-    private func apply(_ sample: Sample, text slot: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Good tags past their deadline go Bad (timeout); returns how many. Allocates nothing.
+    private func expire(now: Int64) -> Int {
+        var expired = 0
+        for index in 0..<maxAgesNs.count where maxAgesNs[index] > 0 {
+            let seen = last[index]
+            guard seen.emitted, seen.quality.isGood, now - seen.seenNs > maxAgesNs[index] else { continue }
+            let stale = Sample(tag: UInt32(index), quality: Quality(reason: .timeout), timestamp: Clock.realtimeNs(),
+                               value: seen.value)
+            if apply(stale, text: UnsafeBufferPointer(start: nil, count: 0), seenNs: seen.seenNs) { expired += 1 }
+        }
+        return expired
+    }
+
+    private func apply(_ sample: Sample, text slot: UnsafeBufferPointer<UInt8>, seenNs: Int64? = nil) -> Bool {
         let index = Int(sample.tag)
         guard index < kinds.count else { return false }
+        last[index].seenNs = seenNs ?? drainNs
         let kind = kinds[index]
         let text = kind == .string
             ? UnsafeBufferPointer(rebasing: slot.prefix(Int(truncatingIfNeeded: min(sample.value.uint, UInt64(slot.count)))))

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import RailgateCore
 
@@ -83,5 +84,36 @@ struct TagEngineTests {
         for i in 0..<10 { ring.push(Sample(tag: 1, quality: .good, timestamp: 0, value: SampleValue(uint: UInt64(i)))) }
         engine.drainOnce()
         #expect(engine.stats.sinkOverruns == 6)
+    }
+
+    @Test func aGoodValueOlderThanItsDeadlineGoesBadUntilANewSampleComes() throws {
+        let ring = SampleRing(minimumCapacity: 64, slotBytes: 8)
+        let sink = ChangeQueue(name: "test", capacity: 64)
+        // Tag 0 must be read again within 300 ms; tag 1 has no deadline.
+        let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink], maxAgesNs: [300_000_000, 0, 0])
+        ring.push(Sample(tag: 0, quality: .good, timestamp: 1, value: SampleValue(double: 7)))
+        ring.push(Sample(tag: 1, quality: .good, timestamp: 1, value: SampleValue(uint: 5)))
+        engine.drainOnce()
+        #expect(changes(sink).count == 2)
+        engine.drainOnce()
+        #expect(changes(sink).isEmpty && engine.table.state(0).sample.quality.isGood)
+        // No sample for longer than the deadline (and a sweep, every 0.5 s): Bad (timeout), the last value kept.
+        let waitUntil = Clock.monotonicNs() + 1_200_000_000
+        while Clock.monotonicNs() < waitUntil && engine.table.state(0).sample.quality.isGood {
+            usleep(50_000)
+            engine.drainOnce()
+        }
+        #expect(engine.table.state(0).sample.quality == Quality(reason: .timeout))
+        #expect(engine.table.state(0).sample.value.double == 7)
+        #expect(engine.table.state(1).sample.quality.isGood)
+        #expect(changes(sink).map(\.quality) == [Quality(reason: .timeout)])
+        // Once: later sweeps leave it as it is.
+        usleep(600_000)
+        engine.drainOnce()
+        #expect(changes(sink).isEmpty)
+        // A new sample makes it good again.
+        ring.push(Sample(tag: 0, quality: .good, timestamp: 2, value: SampleValue(double: 8)))
+        engine.drainOnce()
+        #expect(changes(sink).map(\.quality) == [.good])
     }
 }
