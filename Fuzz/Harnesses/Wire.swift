@@ -76,6 +76,11 @@ final class ModbusHarness: Harness {
         let transaction = reader.uint16()
         // The plan never asks more than one request can carry (ReadPlan, max_registers/max_bits).
         let count = 1 + Int(reader.uint16()) % (table.isBits ? 2000 : 125)
+        // Bit 3: a write (FC 5, 6, 15, 16 by bits 4-5) of `count` at `transaction`, instead of a read.
+        let expected: ModbusAnswer.Expected = setup & 8 == 0
+            ? .read(table, count: count)
+            : .write(function: [0x05, 0x06, 0x0F, 0x10][Int(setup >> 4 & 3)], address: transaction,
+                     value: UInt16(count))
         let stream = Array(reader.rest())
         var offset = 0
         func fill(_ n: Int, at start: Int) -> Bool {
@@ -85,12 +90,10 @@ final class ModbusHarness: Harness {
             return true
         }
         if serial {
-            guard fill(3, at: 0), let length = ModbusAnswer.rtuLength(frame, function: ModbusAnswer.function(table)) else {
-                return
-            }
+            guard fill(3, at: 0), let length = ModbusAnswer.rtuLength(frame, expected: expected) else { return }
             expect(length <= 260, "RTU answer of \(length) octets")
             guard fill(length - 3, at: 3) else { return }
-            check(ModbusAnswer.checkRTU(frame, length: length, unit: unit, table: table, count: count,
+            check(ModbusAnswer.checkRTU(frame, length: length, unit: unit, expected: expected,
                                         registers: registers, bits: bits))
             return
         }
@@ -98,7 +101,7 @@ final class ModbusHarness: Harness {
             guard let length = ModbusAnswer.tcpLength(frame) else { return }
             guard fill(length - 1, at: 7) else { return }
             let verdict = ModbusAnswer.checkTCP(frame, length: length, transactionId: transaction, unit: unit,
-                                                table: table, count: count, registers: registers, bits: bits)
+                                                expected: expected, registers: registers, bits: bits)
             if verdict == .skip { continue }
             check(verdict)
             return
@@ -126,6 +129,8 @@ final class ModbusHarness: Harness {
             [6, 1, 0, 0, 0, 1] + rtu([1, 3, 4, 0x12, 0x34, 0x56, 0x78]),
             [6, 1, 0, 0, 0, 1] + rtu([1, 0x83, 2]),
             [4, 1, 0, 0, 0, 7] + rtu([1, 1, 1, 0xA5]),
+            [0x1E, 1, 0, 40, 0x01, 0xF3] + rtu([1, 6, 0, 40, 0x01, 0xF4]),
+            [0x3A, 1, 0, 41, 0, 1] + [0, 41, 0, 0, 0, 6, 1, 0x10, 0, 41, 0, 2],
         ]
     }
 }

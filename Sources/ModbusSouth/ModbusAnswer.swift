@@ -14,6 +14,21 @@ enum ModbusAnswer {
         case failed(Int32)
     }
 
+    /// What answers the request sent.
+    enum Expected: Equatable {
+        /// `count` values of `table` (FC 1–4).
+        case read(ModbusTable, count: Int)
+        /// FC 5, 6, 15 or 16: the answer repeats the address and the value or quantity.
+        case write(function: UInt8, address: UInt16, value: UInt16)
+
+        var function: UInt8 {
+            switch self {
+            case .read(let table, _): ModbusAnswer.function(table)
+            case .write(let function, _, _): function
+            }
+        }
+    }
+
     static let protocolError = ModbusErrno.base + 13
     static let badUnit = ModbusErrno.base + 17
 
@@ -32,13 +47,18 @@ enum ModbusAnswer {
         table.isBits ? (count + 7) / 8 : count * 2
     }
 
-    /// The six octets unit, function, start, count of a read request.
+    /// The five PDU octets function, start, count of a read request.
     @inline(__always)
-    static func request(into out: UnsafeMutablePointer<UInt8>, _ table: ModbusTable, unit: Int, start: Int, count: Int) {
-        out[0] = UInt8(truncatingIfNeeded: unit)
-        out[1] = function(table)
-        out[2] = UInt8(truncatingIfNeeded: start >> 8); out[3] = UInt8(truncatingIfNeeded: start)
-        out[4] = UInt8(truncatingIfNeeded: count >> 8); out[5] = UInt8(truncatingIfNeeded: count)
+    static func readRequest(into out: UnsafeMutablePointer<UInt8>, _ table: ModbusTable, start: Int, count: Int) {
+        out[0] = function(table)
+        put(UInt16(truncatingIfNeeded: start), at: out + 1)
+        put(UInt16(truncatingIfNeeded: count), at: out + 3)
+    }
+
+    /// A big-endian 16-bit field.
+    @inline(__always)
+    static func put(_ value: UInt16, at out: UnsafeMutablePointer<UInt8>) {
+        out[0] = UInt8(value >> 8); out[1] = UInt8(value & 0xFF)
     }
 
     /// The MBAP length field (unit id onwards) of the 7-octet header at `frame`, or nil when the
@@ -50,49 +70,61 @@ enum ModbusAnswer {
         return length
     }
 
-    /// A complete Modbus TCP frame (`6 + length` octets) against the read asked.
+    /// A complete Modbus TCP frame (`6 + length` octets) against the request sent.
     static func checkTCP(_ frame: UnsafePointer<UInt8>, length: Int, transactionId: UInt16, unit: Int,
-                         table: ModbusTable, count: Int,
+                         expected: Expected,
                          registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
         let answered = UInt16(frame[0]) << 8 | UInt16(frame[1])
         if answered != transactionId { return .skip }
-        return checkPDU(frame + 6, length: length, unit: unit, table: table, count: count,
-                        registers: registers, bits: bits)
+        return checkPDU(frame + 6, length: length, unit: unit, expected: expected, registers: registers, bits: bits)
     }
 
     /// The length of the RTU answer whose first three octets are at `head` (unit, function,
-    /// byte count or exception code), CRC included; nil when the function is neither the one
-    /// asked nor its exception. At most 3 + 255 + 2 = 260 octets.
+    /// byte count, address or exception code), CRC included; nil when the function is neither
+    /// the one asked nor its exception. At most 3 + 255 + 2 = 260 octets.
     @inline(__always)
-    static func rtuLength(_ head: UnsafePointer<UInt8>, function: UInt8) -> Int? {
+    static func rtuLength(_ head: UnsafePointer<UInt8>, expected: Expected) -> Int? {
+        let function = expected.function
         if head[1] == function | 0x80 { return 5 }
         guard head[1] == function else { return nil }
+        if case .write = expected { return 8 }
         return 3 + Int(head[2]) + 2
     }
 
     /// A complete RTU answer of `length` octets (CRC last, low octet first).
-    static func checkRTU(_ frame: UnsafePointer<UInt8>, length: Int, unit: Int, table: ModbusTable, count: Int,
+    static func checkRTU(_ frame: UnsafePointer<UInt8>, length: Int, unit: Int, expected: Expected,
                          registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
         guard length >= 5 else { return .failed(protocolError) }
         let crc = UInt16(frame[length - 2]) | UInt16(frame[length - 1]) << 8
         guard crc16(frame, count: length - 2) == crc else { return .failed(ModbusErrno.badCRC) }
-        return checkPDU(frame, length: length - 2, unit: unit, table: table, count: count,
-                        registers: registers, bits: bits)
+        return checkPDU(frame, length: length - 2, unit: unit, expected: expected, registers: registers, bits: bits)
     }
 
-    /// Unit id and PDU (`length` octets from the unit id) against the read asked; copies the
-    /// values out when they fit.
-    private static func checkPDU(_ pdu: UnsafePointer<UInt8>, length: Int, unit: Int, table: ModbusTable, count: Int,
+    /// Unit id and PDU (`length` octets from the unit id) against the request sent; copies a
+    /// read's values out when they fit.
+    private static func checkPDU(_ pdu: UnsafePointer<UInt8>, length: Int, unit: Int, expected: Expected,
                                  registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
         guard length >= 2 else { return .failed(protocolError) }
         guard pdu[0] == UInt8(truncatingIfNeeded: unit) else { return .failed(badUnit) }
-        let asked = function(table)
+        let asked = expected.function
         if pdu[1] == asked | 0x80 {
             guard length >= 3, (1...11).contains(pdu[2]) else { return .failed(protocolError) }
             return .failed(ModbusErrno.base + Int32(pdu[2]))
         }
+        guard pdu[1] == asked else { return .failed(protocolError) }
+        let table: ModbusTable, count: Int
+        switch expected {
+        case .write(_, let address, let value):
+            // The answer repeats address and value (FC 5, 6) or quantity (FC 15, 16).
+            guard length == 6, UInt16(pdu[2]) << 8 | UInt16(pdu[3]) == address,
+                  UInt16(pdu[4]) << 8 | UInt16(pdu[5]) == value else { return .failed(protocolError) }
+            return .done
+        case .read(let readTable, let readCount):
+            table = readTable
+            count = readCount
+        }
         let expected = expectedBytes(table, count: count)
-        guard pdu[1] == asked, length == 3 + expected, Int(pdu[2]) == expected else { return .failed(protocolError) }
+        guard length == 3 + expected, Int(pdu[2]) == expected else { return .failed(protocolError) }
         let data = pdu + 3
         if table.isBits {
             for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }

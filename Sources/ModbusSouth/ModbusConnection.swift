@@ -24,6 +24,9 @@ final class ModbusConnection: @unchecked Sendable {
     /// The read's request and answer (260 octets: the largest Modbus TCP ADU, and more than the
     /// largest RTU answer, 3 + 255 + 2).
     private let frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 260)
+    /// Where a write's answer check may put values (it puts none).
+    private let scratchRegisters = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
+    private let scratchBits = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
 
     /// Fails only when libmodbus rejects the settings (e.g. unknown baud rate).
     init(link: BusConfig.Link, timeoutMs: Int) throws(ModbusError) {
@@ -60,6 +63,8 @@ final class ModbusConnection: @unchecked Sendable {
         if isOpen { modbus_close(context) }
         modbus_free(context)
         frame.deallocate()
+        scratchRegisters.deallocate()
+        scratchBits.deallocate()
     }
 
     /// Modbus over serial line V1.02 §2.5.1.1: frames are separated by at
@@ -97,34 +102,46 @@ final class ModbusConnection: @unchecked Sendable {
     @inline(__always)
     func read(_ table: ModbusTable, unit: Int, start: Int, count: Int,
               registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
-        isSerial
-            ? readRTU(table, unit: unit, start: start, count: count, registers: registers, bits: bits)
-            : readTCP(table, unit: unit, start: start, count: count, registers: registers, bits: bits)
+        ModbusAnswer.readRequest(into: frame + pduOffset, table, start: start, count: count)
+        return exchange(unit: unit, pduLength: 5, expected: .read(table, count: count), registers: registers, bits: bits)
     }
 
-    /// Reads are done here rather than by libmodbus, for two checks libmodbus leaves out: the
-    /// whole transaction has one deadline (`transactionNs`; libmodbus waits up to its byte
-    /// timeout for every byte, so a device trickling a byte every 0.5 s held a read for two
-    /// minutes), and a TCP answer must come from the unit asked (libmodbus checks the unit on
+    /// Where a request's PDU (function code onwards) goes in `frame`: after the unit id, and on
+    /// TCP after the MBAP header.
+    private var pduOffset: Int { isSerial ? 1 : 7 }
+
+    /// Sends the request whose PDU (`pduLength` octets) is at `frame + pduOffset` to `unit` and
+    /// takes its answer.
+    ///
+    /// Requests and answers are framed here rather than by libmodbus, for two checks libmodbus
+    /// leaves out: the whole transaction has one deadline (`transactionNs`; libmodbus waits up to
+    /// its byte timeout for every byte, so a device trickling a byte every 0.5 s held a read for
+    /// two minutes), and a TCP answer must come from the unit asked (libmodbus checks the unit on
     /// serial lines only; through a TCP gateway, another device's registers were taken as good).
     /// Also checked (`ModbusAnswer`): transaction and protocol identifiers, function code, byte
-    /// count, CRC. A TCP answer to an earlier request (after a timeout) is skipped. Allocates
-    /// nothing.
-    private func readTCP(_ table: ModbusTable, unit: Int, start: Int, count: Int,
-                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
+    /// count, a write's echo, CRC. Allocates nothing.
+    private func exchange(unit: Int, pduLength: Int, expected: ModbusAnswer.Expected,
+                          registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
         let fd = modbus_get_socket(context)
         guard isOpen, fd >= 0 else { return ECONNRESET }
+        return isSerial
+            ? exchangeRTU(fd, unit: unit, pduLength: pduLength, expected: expected, registers: registers, bits: bits)
+            : exchangeTCP(fd, unit: unit, pduLength: pduLength, expected: expected, registers: registers, bits: bits)
+    }
+
+    /// Modbus TCP. No answer at all is a plain timeout (the connection stays); part of one leaves
+    /// the stream out of step, and the connection is closed. An answer to an earlier request
+    /// (after a timeout) is skipped.
+    private func exchangeTCP(_ fd: Int32, unit: Int, pduLength: Int, expected: ModbusAnswer.Expected,
+                             registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
         transactionId &+= 1
-        frame[0] = UInt8(transactionId >> 8)
-        frame[1] = UInt8(transactionId & 0xFF)
-        frame[2] = 0; frame[3] = 0  // protocol: Modbus
-        frame[4] = 0; frame[5] = 6  // length of what follows
-        ModbusAnswer.request(into: frame + 6, table, unit: unit, start: start, count: count)
-        if let error = sendAll(fd, count: 12) { return fail(error) }
+        ModbusAnswer.put(transactionId, at: frame)
+        ModbusAnswer.put(0, at: frame + 2)  // protocol: Modbus
+        ModbusAnswer.put(UInt16(pduLength + 1), at: frame + 4)  // length of what follows
+        frame[6] = UInt8(truncatingIfNeeded: unit)
+        if let error = sendAll(fd, count: 7 + pduLength) { return fail(error) }
         let deadline = Clock.monotonicNs() + transactionNs
         while true {
-            // No answer at all is a plain timeout (the connection stays); part of one leaves the
-            // stream out of step, and the connection is closed.
             var started = false
             if let error = receive(fd, into: frame, count: 7, deadline: deadline, started: &started) {
                 return started || error != ETIMEDOUT ? fail(error) : error
@@ -135,7 +152,7 @@ final class ModbusConnection: @unchecked Sendable {
                 return fail(error)
             }
             switch ModbusAnswer.checkTCP(frame, length: length, transactionId: transactionId, unit: unit,
-                                         table: table, count: count, registers: registers, bits: bits) {
+                                         expected: expected, registers: registers, bits: bits) {
             case .done: return nil
             case .skip: continue
             case .failed(let error): return error
@@ -143,28 +160,22 @@ final class ModbusConnection: @unchecked Sendable {
         }
     }
 
-    /// A Modbus RTU read with one deadline for the whole transaction. A line that stays silent
-    /// or stops mid-answer is a timeout; an answer that does not fit is a protocol error; the
-    /// bus loop then drops what the line still holds (`flush`).
-    private func readRTU(_ table: ModbusTable, unit: Int, start: Int, count: Int,
-                         registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
-        let fd = modbus_get_socket(context)
-        guard isOpen, fd >= 0 else { return ECONNRESET }
-        ModbusAnswer.request(into: frame, table, unit: unit, start: start, count: count)
-        let crc = ModbusAnswer.crc16(frame, count: 6)
-        frame[6] = UInt8(crc & 0xFF); frame[7] = UInt8(crc >> 8)
-        if let error = sendAll(fd, count: 8) { return error }
+    /// Modbus RTU. A line that stays silent or stops mid-answer is a timeout; an answer that does
+    /// not fit is a protocol error; the bus loop then drops what the line still holds (`flush`).
+    private func exchangeRTU(_ fd: Int32, unit: Int, pduLength: Int, expected: ModbusAnswer.Expected,
+                             registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Int32? {
+        frame[0] = UInt8(truncatingIfNeeded: unit)
+        let crc = ModbusAnswer.crc16(frame, count: 1 + pduLength)
+        frame[1 + pduLength] = UInt8(crc & 0xFF); frame[2 + pduLength] = UInt8(crc >> 8)
+        if let error = sendAll(fd, count: 3 + pduLength) { return error }
         let deadline = Clock.monotonicNs() + transactionNs
         var started = false
         if let error = receive(fd, into: frame, count: 3, deadline: deadline, started: &started) { return error }
-        guard let length = ModbusAnswer.rtuLength(frame, function: ModbusAnswer.function(table)) else {
-            return ModbusAnswer.protocolError
-        }
+        guard let length = ModbusAnswer.rtuLength(frame, expected: expected) else { return ModbusAnswer.protocolError }
         if let error = receive(fd, into: frame + 3, count: length - 3, deadline: deadline, started: &started) {
             return error
         }
-        switch ModbusAnswer.checkRTU(frame, length: length, unit: unit, table: table, count: count,
-                                     registers: registers, bits: bits) {
+        switch ModbusAnswer.checkRTU(frame, length: length, unit: unit, expected: expected, registers: registers, bits: bits) {
         case .done: return nil
         case .skip: return ModbusAnswer.protocolError
         case .failed(let error): return error
@@ -219,28 +230,47 @@ final class ModbusConnection: @unchecked Sendable {
         return nil
     }
 
-    // Writes (north requests, executed between cycles).
+    // Writes (north requests, executed between cycles), framed and checked like reads.
 
     /// FC5 (one coil) or FC15 (`multiple`).
     func writeCoil(unit: Int, address: Int, value: Bool, multiple: Bool) -> Int32? {
-        modbus_set_slave(context, Int32(unit))
+        let pdu = frame + pduOffset
+        let at = UInt16(truncatingIfNeeded: address)
+        ModbusAnswer.put(at, at: pdu + 1)
         if multiple {
-            var bit: UInt8 = value ? 1 : 0
-            return modbus_write_bits(context, Int32(address), 1, &bit) == 1 ? nil : errno
+            pdu[0] = 0x0F
+            ModbusAnswer.put(1, at: pdu + 3)
+            pdu[5] = 1
+            pdu[6] = value ? 1 : 0
+            return write(unit: unit, pduLength: 7, .write(function: 0x0F, address: at, value: 1))
         }
-        return modbus_write_bit(context, Int32(address), value ? 1 : 0) == 1 ? nil : errno
+        pdu[0] = 0x05
+        let word: UInt16 = value ? 0xFF00 : 0x0000
+        ModbusAnswer.put(word, at: pdu + 3)
+        return write(unit: unit, pduLength: 5, .write(function: 0x05, address: at, value: word))
     }
 
-    /// FC6 (one register) or FC16 (several, or `multiple`).
+    /// FC6 (one register) or FC16 (several, or `multiple`): at most 123 registers.
     func writeRegisters(unit: Int, address: Int, words: [UInt16], multiple: Bool) -> Int32? {
-        modbus_set_slave(context, Int32(unit))
+        guard (1...123).contains(words.count) else { return EMSGSIZE }
+        let pdu = frame + pduOffset
+        let at = UInt16(truncatingIfNeeded: address)
+        ModbusAnswer.put(at, at: pdu + 1)
         if words.count == 1 && !multiple {
-            return modbus_write_register(context, Int32(address), words[0]) == 1 ? nil : errno
+            pdu[0] = 0x06
+            ModbusAnswer.put(words[0], at: pdu + 3)
+            return write(unit: unit, pduLength: 5, .write(function: 0x06, address: at, value: words[0]))
         }
-        let written = words.withUnsafeBufferPointer {
-            modbus_write_registers(context, Int32(address), Int32($0.count), $0.baseAddress)
-        }
-        return written == Int32(words.count) ? nil : errno
+        pdu[0] = 0x10
+        ModbusAnswer.put(UInt16(words.count), at: pdu + 3)
+        pdu[5] = UInt8(2 * words.count)
+        for (index, word) in words.enumerated() { ModbusAnswer.put(word, at: pdu + 6 + 2 * index) }
+        return write(unit: unit, pduLength: 6 + 2 * words.count,
+                     .write(function: 0x10, address: at, value: UInt16(words.count)))
+    }
+
+    private func write(unit: Int, pduLength: Int, _ expected: ModbusAnswer.Expected) -> Int32? {
+        exchange(unit: unit, pduLength: pduLength, expected: expected, registers: scratchRegisters, bits: scratchBits)
     }
 }
 

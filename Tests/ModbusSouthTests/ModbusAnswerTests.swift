@@ -6,18 +6,21 @@ struct ModbusAnswerTests {
     let registers = UnsafeMutablePointer<UInt16>.allocate(capacity: 125)
     let bits = UnsafeMutablePointer<UInt8>.allocate(capacity: 2000)
 
-    func rtu(_ bytes: [UInt8], unit: Int = 1, table: ModbusTable = .holdingRegister, count: Int = 2) -> ModbusAnswer.Verdict {
+    func rtu(_ bytes: [UInt8], unit: Int = 1, table: ModbusTable = .holdingRegister, count: Int = 2,
+             expected: ModbusAnswer.Expected? = nil) -> ModbusAnswer.Verdict {
         var frame = bytes
         let crc = ModbusAnswer.crc16(frame, count: frame.count)
         frame += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-        return checkedRTU(frame, unit: unit, table: table, count: count)
+        return checkedRTU(frame, unit: unit, table: table, count: count, expected: expected)
     }
 
-    func checkedRTU(_ frame: [UInt8], unit: Int = 1, table: ModbusTable = .holdingRegister, count: Int = 2) -> ModbusAnswer.Verdict {
-        guard let length = ModbusAnswer.rtuLength(frame, function: ModbusAnswer.function(table)), length == frame.count else {
+    func checkedRTU(_ frame: [UInt8], unit: Int = 1, table: ModbusTable = .holdingRegister, count: Int = 2,
+                    expected: ModbusAnswer.Expected? = nil) -> ModbusAnswer.Verdict {
+        let expected = expected ?? .read(table, count: count)
+        guard let length = ModbusAnswer.rtuLength(frame, expected: expected), length == frame.count else {
             return .failed(ModbusAnswer.protocolError)
         }
-        return ModbusAnswer.checkRTU(frame, length: length, unit: unit, table: table, count: count,
+        return ModbusAnswer.checkRTU(frame, length: length, unit: unit, expected: expected,
                                      registers: registers, bits: bits)
     }
 
@@ -51,7 +54,7 @@ struct ModbusAnswerTests {
                 return .failed(ModbusAnswer.protocolError)
             }
             return ModbusAnswer.checkTCP(bytes, length: length, transactionId: transaction, unit: 1,
-                                         table: .holdingRegister, count: 1, registers: registers, bits: bits)
+                                         expected: .read(.holdingRegister, count: 1), registers: registers, bits: bits)
         }
         #expect(tcp([0, 7, 0, 0, 0, 5, 1, 3, 2, 0x01, 0x02]) == .done)
         #expect(registers[0] == 0x0102)
@@ -59,5 +62,16 @@ struct ModbusAnswerTests {
         #expect(tcp([0, 7, 0, 0, 0, 5, 9, 3, 2, 0x01, 0x02]) == .failed(ModbusAnswer.badUnit))
         #expect(ModbusAnswer.tcpLength([0, 7, 0, 1, 0, 5, 1]) == nil)                        // not Modbus
         #expect(ModbusAnswer.tcpLength([0, 7, 0, 0, 1, 0, 1]) == nil)                        // longer than a PDU
+    }
+
+    @Test func aWriteIsDoneWhenItsAnswerRepeatsAddressAndValue() {
+        let single = ModbusAnswer.Expected.write(function: 0x06, address: 40, value: 500)
+        #expect(rtu([1, 6, 0, 40, 0x01, 0xF4], expected: single) == .done)
+        #expect(rtu([1, 6, 0, 41, 0x01, 0xF4], expected: single) == .failed(ModbusAnswer.protocolError))
+        #expect(rtu([1, 6, 0, 40, 0x01, 0xF5], expected: single) == .failed(ModbusAnswer.protocolError))
+        #expect(rtu([1, 0x86, 4], expected: single) == .failed(ModbusErrno.base + 4))
+        let multiple = ModbusAnswer.Expected.write(function: 0x10, address: 41, value: 2)
+        #expect(rtu([1, 0x10, 0, 41, 0, 2], expected: multiple) == .done)
+        #expect(rtu([1, 0x10, 0, 41, 0, 1], expected: multiple) == .failed(ModbusAnswer.protocolError))
     }
 }
