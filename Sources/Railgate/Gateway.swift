@@ -58,11 +58,18 @@ final class Gateway {
         canBuses = can.buses
         let audit = Logger(label: "railgate.audit")
         auditTrail = trail
+        // Every write is in the audit trail; the log has them too, but a flood of writes (a DCMD of
+        // 40 000 metrics) gives 100 lines in 10 s and a count of the rest.
+        let writeLog = LogThrottle(burst: 100, intervalNs: 10_000_000_000)
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets + profibus.writeTargets + can.writeTargets,
                                  localIndices: south.localIndices + profibus.localIndices + can.localIndices) { record in
-            audit.notice("write", metadata: [
-                "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
-                "outcome": "\(record.outcome)"])
+            if let suppressed = writeLog.admit() {
+                var metadata: Logger.Metadata = [
+                    "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
+                    "outcome": "\(record.outcome)"]
+                if suppressed > 0 { metadata["suppressed"] = "\(suppressed) write line(s); all are in the audit trail" }
+                audit.notice("write", metadata: metadata)
+            }
             // Called on the bus thread that wrote: the trail's writer thread writes and fsyncs.
             trail?.appendQueued(event: "write", user: record.origin,
                                 fields: [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")],

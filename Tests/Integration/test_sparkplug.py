@@ -269,6 +269,7 @@ def test_a_flood_of_commands_is_bounded_and_polling_goes_on(procs, broker, spb):
         base = "acme/plant1/line3/meter1"
         birth = metrics_by_name(dbirth)
         setpoint, speed = birth[f"{base}/setpoint"].alias, birth[f"{base}/speed"].alias
+        flood_started = time.monotonic()
         host.command("DCMD", [(None, setpoint, 6, "int_value", n % 1000) for n in range(40_000)], device="meter1")
         assert wait_for(lambda: "a command of 40000 metrics; at most 1024 are taken in one" in log_of(proc), 10)
         for batch in range(40):
@@ -294,6 +295,10 @@ def test_a_flood_of_commands_is_bounded_and_polling_goes_on(procs, broker, spb):
         trail = procs.tmp / "audit.log"
         writes = lambda: trail.read_text().count('"event":"write"')
         assert wait_for(lambda: writes() == 40_000, 60), writes()
+        # The log has 100 write lines per 10 s at most (the next line after a pause says how many it
+        # left out); the trail has every write.
+        write_lines = [line for line in log_of(proc).splitlines() if "railgate.audit:" in line and line.endswith(" write")]
+        assert 0 < len(write_lines) <= 100 * (1 + (time.monotonic() - flood_started) // 10), len(write_lines)
         verify = subprocess.run([RAILGATE, "audit", "verify", "--file", trail], capture_output=True, text=True, timeout=60)
         assert verify.returncode == 0, verify.stderr
     finally:
