@@ -3,6 +3,7 @@
 // RAILGATE_FUZZ_HARNESS; RAILGATE_FUZZ_SEEDS=<dir> writes the harness's seed inputs and exits.
 // A harness traps (and libFuzzer reports the input) on anything the product must never do:
 // a Swift runtime trap, a sanitizer report, or a broken invariant checked with `expect`.
+import Foundation
 import Glibc
 
 /// One fuzz target: `run` is called with each input, on one thread.
@@ -48,9 +49,14 @@ enum Scratch {
 
     static func directory(_ name: String) -> String {
         let path = "\(root)/\(name)"
-        _ = system("rm -rf '\(path)'")
+        remove(path)
         mkdir(path, 0o700)
         return path
+    }
+
+    /// Removes a file or a directory and what it holds (no shell: harnesses run it per input).
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     static func write(_ bytes: some Collection<UInt8>, to path: String) {

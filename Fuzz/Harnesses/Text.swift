@@ -189,7 +189,7 @@ final class FuzzGateway: GatewayControl {
     /// Back to the first configuration, history emptied.
     func reset() {
         state.withLock { $0 = (try! Configuration.load(yaml: Self.yaml), Self.yaml) }
-        _ = system("rm -rf '\(directory)/history'")
+        Scratch.remove("\(directory)/history")
     }
 
     func running() -> (configuration: Configuration, text: String, path: String) {
