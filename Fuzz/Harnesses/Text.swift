@@ -175,9 +175,12 @@ final class FuzzGateway: GatewayControl {
         Tag(name: "voltage", device: "m1", path: "acme/m1/voltage", dataType: .float32),
     ])
     private let state: Mutex<(configuration: Configuration, text: String)>
+    private let initial: Configuration
 
     init() {
-        state = Mutex((try! Configuration.load(yaml: Self.yaml), Self.yaml))
+        let first = try! Configuration.load(yaml: Self.yaml)
+        initial = first
+        state = Mutex((first, Self.yaml))
         Scratch.write(Array(Self.yaml.utf8), to: "\(directory)/railgate.yaml")
     }
 
@@ -188,7 +191,8 @@ final class FuzzGateway: GatewayControl {
 
     /// Back to the first configuration, history emptied.
     func reset() {
-        state.withLock { $0 = (try! Configuration.load(yaml: Self.yaml), Self.yaml) }
+        let initial = self.initial
+        state.withLock { $0 = (initial, Self.yaml) }
         Scratch.remove("\(directory)/history")
     }
 

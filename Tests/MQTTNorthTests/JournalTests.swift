@@ -143,4 +143,21 @@ struct JournalTests {
             #expect(reopened.read(limit: 100).records == records(0..<3))
         }
     }
+
+    /// Found by scripts/fuzz (harness journal): a cursor past the end of the journal — its segment
+    /// lost its torn last record, or a power cut kept the cursor and not the records. Records
+    /// appended after the end were never read. Now reading resumes at the end.
+    @Test func aCursorPastTheEndDoesNotHideNewRecords() throws {
+        let cursor: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc4, 0x8e, 0x3b, 0x85]
+        let segment: [UInt8] = [0x52, 0x47, 0x4a, 0x31, 0x01, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0xe1, 0xba, 0x57, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x61, 0x63, 0x6d, 0x65, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x64, 0x01, 0x01, 0x00, 0x78]
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor))
+        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
+        let j = try journal()
+        #expect(j.read(limit: 100).records.isEmpty)
+        try j.append(records(0..<3))
+        #expect(j.read(limit: 100).records == records(0..<3))
+        let reopened = try journal()
+        #expect(reopened.read(limit: 100).records == records(0..<3))
+    }
 }

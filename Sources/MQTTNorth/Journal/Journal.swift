@@ -77,6 +77,17 @@ public final class Journal {
         segments = Self.listSegments(directory).map { ($0, Self.fileSize(Self.path(directory, $0))) }
         cursor = loadCursor() ?? (segments.first?.number ?? 1, Self.headerSize)
         try openForAppend()
+        // A cursor past the end: records it counted as sent were lost with a power cut (the cursor
+        // reached the disk, they did not), or a torn tail was cut off. Records appended from now on
+        // go after the end, so reading resumes there; else they would never be read.
+        if let last = segments.last,
+           cursor.segment > last.number || (cursor.segment == last.number && cursor.offset > last.size) {
+            logger.warning("journal: the cursor points past the end of the journal; reading resumes at its end",
+                           metadata: ["cursor": "\(cursor.segment):\(cursor.offset)", "end": "\(last.number):\(last.size)"])
+            stats.corrupt += 1
+            cursor = (last.number, last.size)
+            saveCursor()
+        }
     }
 
     deinit {
