@@ -160,4 +160,20 @@ struct JournalTests {
         let reopened = try journal()
         #expect(reopened.read(limit: 100).records == records(0..<3))
     }
+
+    /// Found by scripts/fuzz (harness journal): a cursor inside a record (the segment's tail read
+    /// back as zeros after a power cut: records of length 0). Reading took the middle of a record
+    /// for a damaged length and skipped all that followed, new records too.
+    @Test func aCursorInsideARecordMovesToTheNextOne() throws {
+        let cursor: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc4, 0x8e, 0x3b, 0x85]  // segment 1, offset 50
+        let segment = Array("RGJ1".utf8) + [1, 0, 0, 0] + [UInt8](repeating: 0, count: 116)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor))
+        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
+        let j = try journal()
+        let (old, end) = j.read(limit: 100)
+        j.commit(end, replayed: old.count)
+        try j.append(records(0..<3))
+        #expect(j.read(limit: 100).records == records(0..<3))
+    }
 }

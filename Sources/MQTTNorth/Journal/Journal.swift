@@ -77,6 +77,7 @@ public final class Journal {
         segments = Self.listSegments(directory).map { ($0, Self.fileSize(Self.path(directory, $0))) }
         cursor = loadCursor() ?? (segments.first?.number ?? 1, Self.headerSize)
         try openForAppend()
+        alignCursor()
         // A cursor past the end: records it counted as sent were lost with a power cut (the cursor
         // reached the disk, they did not), or a torn tail was cut off. Records appended from now on
         // go after the end, so reading resumes there; else they would never be read.
@@ -317,6 +318,28 @@ public final class Journal {
 
     /// Length of a segment without a torn tail: a last record cut short by
     /// a crash. Damage inside the segment is left for `read` to skip and report.
+    /// Moves a cursor that is not at a record boundary of its segment to the next one. Saved
+    /// cursors are at boundaries; one is not when the segment's contents changed under it (a
+    /// power cut can leave a file's last blocks zeroed), and reading from there would take the
+    /// middle of a record for a damaged length and skip everything after it, new records too.
+    private func alignCursor() {
+        guard segments.contains(where: { $0.number == cursor.segment }) else { return }
+        let bytes = Self.readFile(Self.path(directory, cursor.segment))
+        guard bytes.count >= Self.headerSize, Array(bytes[0..<4]) == Self.magic else { return }
+        var offset = Self.headerSize
+        while offset < cursor.offset && bytes.count - offset >= 8 {
+            let length = Int(Self.get(bytes, at: offset))
+            guard length <= Self.maxRecord, bytes.count - offset - 8 >= length else { return }
+            offset += 8 + length
+        }
+        guard offset > cursor.offset else { return }
+        logger.warning("journal: the cursor is not at a record boundary; it moves to the next record",
+                       metadata: ["cursor": "\(cursor.segment):\(cursor.offset)", "next": "\(cursor.segment):\(offset)"])
+        stats.corrupt += 1
+        cursor.offset = offset
+        saveCursor()
+    }
+
     /// The length up to the end of the last whole record of segment `number` (a torn record after
     /// it is cut off); nil when records appended to it could not be read back: its header or a
     /// record length is damaged, and reading stops there.
