@@ -126,7 +126,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
 }
 
 // Fuzz harnesses (libFuzzer, one executable for all of them) are added only when RAILGATE_FUZZ is
-// set, as scripts/fuzz does; it builds them with `--sanitize fuzzer --sanitize address`.
+// set, as scripts/fuzz does; it builds them with libFuzzer and AddressSanitizer (-sanitize=fuzzer,address).
 if ProcessInfo.processInfo.environment["RAILGATE_FUZZ"] != nil {
     package.targets.append(
         .executableTarget(

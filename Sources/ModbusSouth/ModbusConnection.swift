@@ -19,10 +19,10 @@ final class ModbusConnection: @unchecked Sendable {
     let interFrameNs: Int64
     /// The whole of a TCP read, request to last byte of the answer, in ns.
     let transactionNs: Int64
-    /// TCP: the transaction identifier of the last read (MBAP header).
+    /// TCP: the transaction identifier of the last request (MBAP header).
     private var transactionId: UInt16 = 0
-    /// The read's request and answer (260 octets: the largest Modbus TCP ADU, and more than the
-    /// largest RTU answer, 3 + 255 + 2).
+    /// A transaction's request and answer (260 octets: the largest Modbus TCP ADU, and more than
+    /// the largest RTU frame, 3 + 255 + 2).
     private let frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 260)
     /// Where a write's answer check may put values (it puts none).
     private let scratchRegisters = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
@@ -167,6 +167,8 @@ final class ModbusConnection: @unchecked Sendable {
         frame[0] = UInt8(truncatingIfNeeded: unit)
         let crc = ModbusAnswer.crc16(frame, count: 1 + pduLength)
         frame[1 + pduLength] = UInt8(crc & 0xFF); frame[2 + pduLength] = UInt8(crc >> 8)
+        // A late answer to an earlier request (RTU has no transaction id) would pass for this one's.
+        tcflush(fd, TCIFLUSH)
         if let error = sendAll(fd, count: 3 + pduLength) { return error }
         let deadline = Clock.monotonicNs() + transactionNs
         var started = false
