@@ -122,6 +122,22 @@ struct JournalTests {
         #expect(throws: JournalError.self) { try JournalContents.read(directory: directory + "/nowhere") }
     }
 
+    /// A journal directory of `segment` (and `cursor`) as a crash left it: after start, what can
+    /// be read is read and committed, and records appended then are read back, also after a restart.
+    func expectNewRecordsReadBack(segment: [UInt8], cursor: [UInt8]? = nil) throws {
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let cursor { FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor)) }
+        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
+        let j = try journal()
+        let (old, end) = j.read(limit: 100)
+        j.commit(end, replayed: old.count)
+        try j.append(records(0..<3))
+        #expect(j.read(limit: 100).records == records(0..<3))
+        let reopened = try journal()
+        #expect(reopened.read(limit: 100).records == records(0..<3))
+    }
+
     /// Found by scripts/fuzz (harness journal, Fuzz/regressions/journal/): a segment whose second
     /// record length is damaged. Records appended after it were never read back, since a reader
     /// skips the rest of a segment at a damaged length. Now a new segment takes them.
@@ -129,19 +145,7 @@ struct JournalTests {
         let damaged: [UInt8] = [0x52, 0x47, 0x4a, 0x31, 0x01, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0xe1, 0xba, 0x57, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x61, 0x63, 0x6d, 0x65, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x64, 0x00, 0x22, 0x00, 0x00, 0x00, 0xd7, 0xeb, 0xd5, 0x0d, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x61, 0x63, 0x6d, 0x65, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x64, 0x00, 0x25, 0x00, 0x00, 0x00, 0xea, 0x3d, 0x75, 0x81, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x61, 0x63, 0x6d, 0x65, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x64, 0x01, 0x01, 0x00, 0x78]
         let shortHeader: [UInt8] = Array("RGJ".utf8)
         let badHeader: [UInt8] = Array("XXXX".utf8) + [1, 0, 0, 0] + Array(damaged.dropFirst(8))
-        for segment in [damaged, shortHeader, badHeader] {
-            try? FileManager.default.removeItem(atPath: directory)
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
-            let j = try journal()
-            let (old, end) = j.read(limit: 100)
-            j.commit(end, replayed: old.count)
-            try j.append(records(0..<3))
-            #expect(j.read(limit: 100).records == records(0..<3))
-            // And after a restart.
-            let reopened = try journal()
-            #expect(reopened.read(limit: 100).records == records(0..<3))
-        }
+        for segment in [damaged, shortHeader, badHeader] { try expectNewRecordsReadBack(segment: segment) }
     }
 
     /// Found by scripts/fuzz (harness journal): a cursor past the end of the journal — its segment
@@ -150,15 +154,7 @@ struct JournalTests {
     @Test func aCursorPastTheEndDoesNotHideNewRecords() throws {
         let cursor: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc4, 0x8e, 0x3b, 0x85]
         let segment: [UInt8] = [0x52, 0x47, 0x4a, 0x31, 0x01, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0xe1, 0xba, 0x57, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x61, 0x63, 0x6d, 0x65, 0x2f, 0x6d, 0x31, 0x2f, 0x73, 0x70, 0x65, 0x65, 0x64, 0x01, 0x01, 0x00, 0x78]
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor))
-        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
-        let j = try journal()
-        #expect(j.read(limit: 100).records.isEmpty)
-        try j.append(records(0..<3))
-        #expect(j.read(limit: 100).records == records(0..<3))
-        let reopened = try journal()
-        #expect(reopened.read(limit: 100).records == records(0..<3))
+        try expectNewRecordsReadBack(segment: segment, cursor: cursor)
     }
 
     /// Found by scripts/fuzz (harness journal): a cursor inside a record (the segment's tail read
@@ -167,13 +163,6 @@ struct JournalTests {
     @Test func aCursorInsideARecordMovesToTheNextOne() throws {
         let cursor: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc4, 0x8e, 0x3b, 0x85]  // segment 1, offset 50
         let segment = Array("RGJ1".utf8) + [1, 0, 0, 0] + [UInt8](repeating: 0, count: 116)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor))
-        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
-        let j = try journal()
-        let (old, end) = j.read(limit: 100)
-        j.commit(end, replayed: old.count)
-        try j.append(records(0..<3))
-        #expect(j.read(limit: 100).records == records(0..<3))
+        try expectNewRecordsReadBack(segment: segment, cursor: cursor)
     }
 }
