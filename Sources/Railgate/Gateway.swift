@@ -249,8 +249,9 @@ final class Gateway {
                 deadlines += Array(repeating: max(floor, ms * 1_000_000), count: slave.tags.count)
             }
         }
-        // The CAN tags come last.
-        return deadlines + Array(repeating: 0, count: max(0, tagCount - deadlines.count))
+        // The CAN tags come last; exactly one deadline per tag whatever the configuration holds.
+        deadlines += Array(repeating: 0, count: max(0, tagCount - deadlines.count))
+        return Array(deadlines.prefix(tagCount))
     }
 
     static func sources(_ configuration: Configuration) -> [String] {
