@@ -35,6 +35,7 @@ class Host:
     def __init__(self, port, spb):
         self.spb = spb
         self.messages = []
+        self.unparsed = []  # (topic, first octets) of payloads that are not Sparkplug
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"host-{time.monotonic_ns()}")
         ready = threading.Event()
@@ -49,7 +50,9 @@ class Host:
         payload = self.spb.Payload()
         try:
             payload.ParseFromString(msg.payload)
-        except Exception:  # the garbage DCMD this test sends itself
+        except Exception:  # the garbage DCMD this test sends itself, or a payload Railgate got wrong
+            with self.lock:
+                self.unparsed.append((msg.topic, msg.payload[:32]))
             return
         with self.lock:
             self.messages.append((msg.topic.split("/")[2], msg.topic, payload))
@@ -129,6 +132,7 @@ def test_birth_data_commands_and_death(procs, broker, spb):
         assert node_metrics["bdSeq"].long_value == 0 and node_metrics["bdSeq"].datatype == 8
         assert node_metrics["Node Control/Rebirth"].boolean_value is False
         dbirth = host.wait("DBIRTH")
+        assert dbirth is not None, (host.unparsed, [t for _, t, _ in host.messages], log_of(proc))
         assert dbirth.seq == 1
         birth = metrics_by_name(dbirth)
         base = "acme/plant1/line3/meter1"
