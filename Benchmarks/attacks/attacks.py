@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests" / "Integration"))
+sys.path.insert(0, str(ROOT / "Benchmarks"))
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--railgate", default=str(ROOT / ".build" / "debug" / "railgate"))
 parser.add_argument("names", nargs="*")
@@ -35,6 +36,7 @@ import conftest  # noqa: E402
 from conftest import Processes, free_port, log_of, start_railgate, start_sim_tcp, wait_for_port  # noqa: E402
 from test_opcua import BASE, opcua_config, wait_good  # noqa: E402
 from test_opcua_limits import RawChannel, recv_message  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 
 def status(pid, field):
@@ -238,11 +240,6 @@ def console_answers(sock):
             return b'"ok"' in s.recv(65536)
     except OSError:
         return False
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def console_line(procs):

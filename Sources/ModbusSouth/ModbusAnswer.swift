@@ -61,12 +61,16 @@ enum ModbusAnswer {
         out[0] = UInt8(value >> 8); out[1] = UInt8(value & 0xFF)
     }
 
+    /// The big-endian 16-bit field at `bytes`.
+    @inline(__always)
+    static func word(at bytes: UnsafePointer<UInt8>) -> UInt16 { UInt16(bytes[0]) << 8 | UInt16(bytes[1]) }
+
     /// The MBAP length field (unit id onwards) of the 7-octet header at `frame`, or nil when the
     /// header is not Modbus TCP (protocol id 0, length 2…254: PDUs are at most 253 octets).
     @inline(__always)
     static func tcpLength(_ frame: UnsafePointer<UInt8>) -> Int? {
-        let length = Int(frame[4]) << 8 | Int(frame[5])
-        guard frame[2] == 0, frame[3] == 0, (2...254).contains(length) else { return nil }
+        let length = Int(word(at: frame + 4))
+        guard word(at: frame + 2) == 0, (2...254).contains(length) else { return nil }
         return length
     }
 
@@ -74,8 +78,7 @@ enum ModbusAnswer {
     static func checkTCP(_ frame: UnsafePointer<UInt8>, length: Int, transactionId: UInt16, unit: Int,
                          expected: Expected,
                          registers: UnsafeMutablePointer<UInt16>, bits: UnsafeMutablePointer<UInt8>) -> Verdict {
-        let answered = UInt16(frame[0]) << 8 | UInt16(frame[1])
-        if answered != transactionId { return .skip }
+        if word(at: frame) != transactionId { return .skip }
         return checkPDU(frame + 6, length: length, unit: unit, expected: expected, registers: registers, bits: bits)
     }
 
@@ -112,24 +115,21 @@ enum ModbusAnswer {
             return .failed(ModbusErrno.base + Int32(pdu[2]))
         }
         guard pdu[1] == asked else { return .failed(protocolError) }
-        let table: ModbusTable, count: Int
         switch expected {
         case .write(_, let address, let value):
             // The answer repeats address and value (FC 5, 6) or quantity (FC 15, 16).
-            guard length == 6, UInt16(pdu[2]) << 8 | UInt16(pdu[3]) == address,
-                  UInt16(pdu[4]) << 8 | UInt16(pdu[5]) == value else { return .failed(protocolError) }
-            return .done
-        case .read(let readTable, let readCount):
-            table = readTable
-            count = readCount
-        }
-        let expected = expectedBytes(table, count: count)
-        guard length == 3 + expected, Int(pdu[2]) == expected else { return .failed(protocolError) }
-        let data = pdu + 3
-        if table.isBits {
-            for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }
-        } else {
-            for index in 0..<count { registers[index] = UInt16(data[2 * index]) << 8 | UInt16(data[2 * index + 1]) }
+            guard length == 6, word(at: pdu + 2) == address, word(at: pdu + 4) == value else {
+                return .failed(protocolError)
+            }
+        case .read(let table, let count):
+            let byteCount = expectedBytes(table, count: count)
+            guard length == 3 + byteCount, Int(pdu[2]) == byteCount else { return .failed(protocolError) }
+            let data = pdu + 3
+            if table.isBits {
+                for index in 0..<count { bits[index] = (data[index >> 3] >> UInt8(index & 7)) & 1 }
+            } else {
+                for index in 0..<count { registers[index] = word(at: data + 2 * index) }
+            }
         }
         return .done
     }

@@ -127,8 +127,8 @@ struct JournalTests {
     func expectNewRecordsReadBack(segment: [UInt8], cursor: [UInt8]? = nil) throws {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if let cursor { FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor)) }
-        FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
+        if let cursor { _ = FileManager.default.createFile(atPath: "\(directory)/cursor", contents: Data(cursor)) }
+        _ = FileManager.default.createFile(atPath: Journal.path(directory, 1), contents: Data(segment))
         let j = try journal()
         let (old, end) = j.read(limit: 100)
         j.commit(end, replayed: old.count)

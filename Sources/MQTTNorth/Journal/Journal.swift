@@ -316,8 +316,24 @@ public final class Journal {
         logger.error("journal: \(what)", metadata: ["segment": "\(Self.path(directory, segment))"])
     }
 
-    /// Length of a segment without a torn tail: a last record cut short by
-    /// a crash. Damage inside the segment is left for `read` to skip and report.
+    /// Follows the records of a segment's bytes by their lengths from `offset` while it is below
+    /// `limit`: where it stopped, how many whole records it passed, and whether it stopped at a
+    /// damaged length (one no record has). It also stops before a torn record (cut short by a
+    /// crash). Checksums are left for `read` to check and report.
+    static func walk(_ bytes: [UInt8], from offset: Int = headerSize, upTo limit: Int = .max)
+        -> (offset: Int, records: Int, damaged: Bool) {
+        var offset = offset
+        var records = 0
+        while offset < limit && bytes.count - offset >= 8 {
+            let length = Int(get(bytes, at: offset))
+            if length > maxRecord { return (offset, records, true) }
+            if bytes.count - offset - 8 < length { break }
+            offset += 8 + length
+            records += 1
+        }
+        return (offset, records, false)
+    }
+
     /// Moves a cursor that is not at a record boundary of its segment to the next one. Saved
     /// cursors are at boundaries; one is not when the segment's contents changed under it (a
     /// power cut can leave a file's last blocks zeroed), and reading from there would take the
@@ -326,12 +342,8 @@ public final class Journal {
         guard segments.contains(where: { $0.number == cursor.segment }) else { return }
         let bytes = Self.readFile(Self.path(directory, cursor.segment))
         guard bytes.count >= Self.headerSize, Array(bytes[0..<4]) == Self.magic else { return }
-        var offset = Self.headerSize
-        while offset < cursor.offset && bytes.count - offset >= 8 {
-            let length = Int(Self.get(bytes, at: offset))
-            guard length <= Self.maxRecord, bytes.count - offset - 8 >= length else { return }
-            offset += 8 + length
-        }
+        // Stopped short of the cursor (damage, a torn record, the end): nothing to move.
+        let offset = Self.walk(bytes, upTo: cursor.offset).offset
         guard offset > cursor.offset else { return }
         logger.warning("journal: the cursor is not at a record boundary; it moves to the next record",
                        metadata: ["cursor": "\(cursor.segment):\(cursor.offset)", "next": "\(cursor.segment):\(offset)"])
@@ -347,27 +359,12 @@ public final class Journal {
         let bytes = Self.readFile(Self.path(directory, number))
         if bytes.count < Self.headerSize { return 0 }
         guard Array(bytes[0..<4]) == Self.magic else { return nil }
-        var offset = Self.headerSize
-        while bytes.count - offset >= 8 {
-            let length = Int(Self.get(bytes, at: offset))
-            if length > Self.maxRecord { return nil }
-            if bytes.count - offset - 8 < length { return offset }
-            offset += 8 + length
-        }
-        return offset
+        let walked = Self.walk(bytes)
+        return walked.damaged ? nil : walked.offset
     }
 
     private func countRecords(_ number: UInt64, from: Int) -> Int {
-        let bytes = Self.readFile(Self.path(directory, number))
-        var offset = max(from, Self.headerSize)
-        var count = 0
-        while bytes.count - offset >= 8 {
-            let length = Int(Self.get(bytes, at: offset))
-            guard length <= Self.maxRecord, bytes.count - offset - 8 >= length else { break }
-            offset += 8 + length
-            count += 1
-        }
-        return count
+        Self.walk(Self.readFile(Self.path(directory, number)), from: max(from, Self.headerSize)).records
     }
 
     // MARK: Cursor
