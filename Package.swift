@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
         .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
         .library(name: "Console", targets: ["Console"]),
+        .library(name: "RailgateRuntime", targets: ["RailgateRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,9 +81,17 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "Railgate", dependencies: [
+        // The gateway as a whole: composition from the south registry, hot reconfiguration with
+        // fallback, the last good configuration, the systemd watchdog and status.
+        .target(name: "RailgateRuntime", dependencies: [
             "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "CANSouth", "MQTTNorth",
             "OPCUAServer", "Console",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Argument parsing only.
+        .executableTarget(name: "Railgate", dependencies: [
+            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "MQTTNorth", "OPCUAServer",
+            "Console", "RailgateRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -95,6 +104,9 @@ let package = Package(
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "RailgateConfig"]),
         .testTarget(name: "MQTTNorthTests", dependencies: ["MQTTNorth", "RailgateConfig"]),
         .testTarget(name: "CANSouthTests", dependencies: ["CANSouth", "RailgateConfig"]),
+        .testTarget(name: "RailgateRuntimeTests", dependencies: [
+            "RailgateRuntime", "RailgateConfig", "RailgateCore", "Console", "ModbusSouth", "ProfibusSouth", "CANSouth",
+        ]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
             "OPCUAServer", "RailgateConfig", "RailgateCore",
             .product(name: "NIOCore", package: "swift-nio"),

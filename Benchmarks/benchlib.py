@@ -9,6 +9,7 @@ From a shell: python3 Benchmarks/benchlib.py record SECTION key=value ..."""
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,11 +68,12 @@ def device_stats(sock_path):
     "requests": …, "errors": …, "missed": …, "last_cycle_us": …}}."""
     stats = {}
     for line in console(sock_path, "show stats").splitlines():
-        words = line.split()
-        if len(words) > 11 and words[1] == "cycles" and words[9] == "last":
-            stats[words[0].rstrip(":")] = {"cycles": int(words[2]), "requests": int(words[4]),
-                                          "errors": int(words[6]), "missed": int(words[8]),
-                                          "last_cycle_us": int(words[11])}
+        name, _, counters = line.partition(": ")
+        found = dict((key, int(value)) for key, value in re.findall(r"(?:^| )(cycles|requests|errors|missed) (\d+)", counters))
+        if line.startswith(" ") or "missed" not in found:
+            continue  # another protocol's line
+        cycle = re.search(r"last cycle (\d+) µs", counters)
+        stats[name] = {**found, "last_cycle_us": int(cycle.group(1)) if cycle else 0}
     return stats
 
 

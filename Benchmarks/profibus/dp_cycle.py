@@ -71,7 +71,7 @@ south:
         time.sleep(seconds)
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=20)
-        totals = [line for line in log.read_text().splitlines() if "profibus line totals" in line][0]
+        totals = [line for line in log.read_text().splitlines() if "south totals" in line and "protocol=profibus-dp" in line][0]
         fields = dict(item.split("=", 1) for item in totals.split() if "=" in item)
         cycles = int(fields["cycles"])
         return {"cycles": cycles, "octets": int(fields["octets"]) / cycles,

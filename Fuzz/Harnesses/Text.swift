@@ -205,8 +205,13 @@ final class FuzzGateway: GatewayControl {
         return "bus tcp1, unit 1, holding-register \(index)"
     }
     func statusLines() -> [String] { ["running"] }
-    func deviceLines() -> [String] { ["m1 good"] }
-    func statsLines() -> [String] { ["tcp1 requests=1"] }
+    func southStatus() -> [SouthStatus] {
+        [SouthStatus(protocolName: "modbus-tcp", kind: "bus", name: "tcp1", devices: [
+            SouthDeviceStatus(name: "m1", address: "unit 1",
+                              health: DeviceHealth(quality: .good, requests: 1, errors: 0, lastError: nil, lastCycleNs: 1000),
+                              counters: [SouthCounter("requests", 1)])])]
+    }
+    func northStats() -> [String] { ["mqtt: published 1"] }
     func write(path: String, value: WriteValue, origin: String) -> WriteOutcome {
         table.index(ofPath: path) == nil ? .refused("no tag \(path)") : .done
     }

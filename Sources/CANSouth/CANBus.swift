@@ -429,20 +429,3 @@ public final class CANBus: TagWriteTarget, @unchecked Sendable {
         return nil
     }
 }
-
-/// One `CANBus` per configured CAN bus and where its tags sit among the gateway's.
-public struct CANBuses {
-    public let layout: SouthLayout<CANBus>
-    public var buses: [CANBus] { layout.threads }
-    public var bases: [Int] { layout.bases }
-    public var writeTargets: [(any TagWriteTarget)?] { layout.writeTargets }
-    public var localIndices: [Int] { layout.localIndices }
-
-    public init(configuration: Configuration, firstTag: Int, tags: [Tag], engineWakeup: Wakeup, logger: Logger,
-                reusing running: [CANBus] = []) {
-        layout = SouthLayout(
-            configuration.can, firstTag: firstTag, tags: tags, tagCount: { $0.tagCount },
-            reuse: { bus, own in running.first { $0.bus.sameSettings(as: bus) && $0.ownTags == own } },
-            make: { bus, own in CANBus(bus: bus, tags: own, engineWakeup: engineWakeup, logger: logger) })
-    }
-}

@@ -258,8 +258,8 @@ public final class ConsoleSession {
         let table = control.tagTable()
         switch what {
         case "status": return Reply(ok: true, text: control.statusLines().joined(separator: "\n"))
-        case "devices": return Reply(ok: true, text: control.deviceLines().joined(separator: "\n"))
-        case "stats": return Reply(ok: true, text: control.statsLines().joined(separator: "\n"))
+        case "devices": return Reply(ok: true, text: SouthReport.deviceLines(control.southStatus()).joined(separator: "\n"))
+        case "stats": return Reply(ok: true, text: SouthReport.statsLines(control.southStatus(), north: control.northStats()).joined(separator: "\n"))
         case "config": return Reply(ok: true, text: Self.masked(control.running().text))
         case "log":
             guard let count = Self.lineCount(args, default: 40) else {

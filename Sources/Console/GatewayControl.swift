@@ -18,8 +18,10 @@ public protocol GatewayControl: AnyObject, Sendable {
     /// Where a tag comes from, e.g. `bus tcp1, unit 1, holding-register 0 (float32 ABCD)`.
     func source(ofTag index: Int) -> String
     func statusLines() -> [String]
-    func deviceLines() -> [String]
-    func statsLines() -> [String]
+    /// Every south bus (Modbus, PROFIBUS-DP, CAN) with its counters and devices, in tag order.
+    func southStatus() -> [SouthStatus]
+    /// North's counters (MQTT), one line each.
+    func northStats() -> [String]
     /// Runs a write through the write policy and waits for its outcome.
     func write(path: String, value: WriteValue, origin: String) -> WriteOutcome
     /// Replaces the running gateway with `configuration` (whose file text is

@@ -5,6 +5,7 @@ import Logging
 import RailgateAudit
 import RailgateConfig
 import RailgateCore
+import RailgateRuntime
 
 @main
 struct RailgateCommand: ParsableCommand {

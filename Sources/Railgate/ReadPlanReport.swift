@@ -17,7 +17,7 @@ struct ReadPlanReport {
             lines.append("schema \(configuration.schema) → \(ConfigSchema.current): read with these changes (update the file and add schema: \(ConfigSchema.current)):")
             lines += configuration.migrationNotes.map { "  \($0)" }
         }
-        lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count + configuration.profibus.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
+        lines.append("gateway \(configuration.gateway.id): \(configuration.buses.count + configuration.profibus.count + configuration.can.count) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
         var firstTag = 0
         for bus in configuration.buses {
             let link = switch bus.link {
@@ -43,6 +43,17 @@ struct ReadPlanReport {
                 lines.append("  slave \(slave.name) address \(slave.address), ident \(Hex.word(slave.identNumber)), \(slave.inputBytes) input / \(slave.outputBytes) output octets, \(slave.tags.count) tags")
                 lines.append("    modules: \(slave.modules.joined(separator: ", ")) (Chk_Cfg \(Hex.string(slave.configBytes)))")
                 lines.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : Hex.string(slave.userParameters)); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
+            }
+        }
+        for bus in configuration.can {
+            let link = switch bus.source {
+            case .interface(let name): "SocketCAN \(name)\(bus.bitrate.map { " \($0) bit/s" } ?? "")"
+            case .seqpacket(let path): "seqpacket \(path)"
+            }
+            lines.append("can bus \(bus.name): \(link)\(bus.fd ? ", CAN FD" : "")\(bus.j1939 ? ", J1939" : ""), DBC \(bus.dbcFile)")
+            for device in bus.devices {
+                let signals = CANBusConfig.signals(of: device).count
+                lines.append("  device \(device.name)\(device.sourceAddress.map { " source address \($0)" } ?? ""): \(device.messages.count) message(s), \(signals) signal(s): \(device.messages.map(\.name).joined(separator: ", "))")
             }
         }
         if !configuration.buses.isEmpty {

@@ -291,9 +291,9 @@ def test_fcs_errors_truncation_and_garbage_are_retried(procs, line, broker, coll
     assert stop_gracefully(proc) == 0
     totals = {}
     for entry in log_of(proc).splitlines():
-        if "slave totals" in entry:
+        if "device totals" in entry:
             fields = dict(item.split("=", 1) for item in entry.split() if "=" in item)
-            totals[fields["slave"]] = fields
+            totals[fields["device"]] = fields
     assert int(totals["io5"]["fcs_errors"]) >= 3 and int(totals["io5"]["retries"]) >= 3, totals
     assert int(totals["drive7"]["retries"]) >= 2, totals
     assert totals["io5"]["restarts"] == "0" and totals["drive7"]["restarts"] == "0", totals

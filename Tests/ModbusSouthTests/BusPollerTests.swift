@@ -24,13 +24,13 @@ final class SouthHarness {
         let tags = configuration.tags()
         table = TagTable(tags: tags)
         let wakeup = Wakeup()
-        let south = ModbusBuses(configuration: configuration, tags: tags, engineWakeup: wakeup,
-                                logger: Logger(label: "test"))
-        pollers = south.pollers
+        let south = SouthLayout(configuration: configuration, tags: tags, factories: [BusPoller.factory],
+                                engineWakeup: wakeup)
+        pollers = south.buses.compactMap { $0 as? BusPoller }
         engine = TagEngine(table: table, rings: pollers.map(\.ring), ringBases: south.bases, sinks: [], wakeup: wakeup)
         let audit = self.audit
-        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled, targets: south.writeTargets,
-                              localIndices: south.localIndices) {
+        router = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
+                             targets: south.owners.map { $0 as (any TagWriteTarget)? }, localIndices: south.localIndices) {
             record in audit.records.withLock { $0.append(record) }
         }
         for poller in pollers { poller.start() }

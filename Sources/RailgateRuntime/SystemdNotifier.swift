@@ -6,13 +6,13 @@ import RailgateCore
 /// systemd's service notification protocol (sd_notify(3)): newline-separated
 /// assignments in one datagram to the socket named by $NOTIFY_SOCKET. Outside
 /// systemd (no variable) every call does nothing.
-final class SystemdNotifier: @unchecked Sendable {
+public final class SystemdNotifier: @unchecked Sendable {
     private let fd: Int32
     private let address: UnixSocketAddress?
     /// Half of WATCHDOG_USEC: how often the watchdog wants to hear from us.
-    let watchdogIntervalNs: Int64?
+    public let watchdogIntervalNs: Int64?
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         address = UnixSocketAddress(environment["NOTIFY_SOCKET"] ?? "")
         fd = address == nil ? -1 : socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         // WATCHDOG_PID, when set, names the process the watchdog is meant for.
@@ -26,10 +26,10 @@ final class SystemdNotifier: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    var isActive: Bool { fd >= 0 }
+    public var isActive: Bool { fd >= 0 }
 
     /// Sends `READY=1`, `STATUS=…`, `WATCHDOG=1`, `STOPPING=1` and the like.
-    func notify(_ assignments: String) {
+    public func notify(_ assignments: String) {
         guard fd >= 0, let address else { return }
         let bytes = Array(assignments.utf8)
         _ = address.withSockaddr { target, length in
@@ -42,7 +42,7 @@ final class SystemdNotifier: @unchecked Sendable {
 /// only while the engine loop comes round and no south thread is stuck in
 /// one request or cycle, so a stalled core gets the service restarted. The
 /// status line (`systemctl status`) is refreshed at the same time.
-final class ServiceWatchdog: @unchecked Sendable {
+public final class ServiceWatchdog: @unchecked Sendable {
     let notifier: SystemdNotifier
     let host: GatewayHost
     /// What the status line starts with: `running`, or that the last good configuration runs.
@@ -51,20 +51,20 @@ final class ServiceWatchdog: @unchecked Sendable {
     private let stop = NSCondition()
     private var stopping = false
 
-    init(notifier: SystemdNotifier, host: GatewayHost, mode: String) {
+    public init(notifier: SystemdNotifier, host: GatewayHost, mode: String) {
         self.notifier = notifier
         self.host = host
         self.mode = mode
     }
 
-    func start() {
+    public func start() {
         guard notifier.isActive else { return }
         let thread = Thread { [self] in run() }
         thread.name = "rg-watchdog"
         thread.start()
     }
 
-    func finish() {
+    public func finish() {
         stop.lock()
         stopping = true
         stop.signal()

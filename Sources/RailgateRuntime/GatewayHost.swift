@@ -1,6 +1,7 @@
 import Console
 import Foundation
 import Logging
+import ModbusSouth
 import RailgateAudit
 import RailgateConfig
 import RailgateCore
@@ -9,20 +10,20 @@ import OPCUAServer
 
 /// Owns the running `Gateway` and replaces it on a console commit. The
 /// audit trail lives here, so one chain continues across replacements.
-final class GatewayHost: GatewayControl, @unchecked Sendable {
+public final class GatewayHost: GatewayControl, @unchecked Sendable {
     private let lock = NSLock()
     private var gateway: Gateway
     private var text: String
-    let path: String
+    public let path: String
     private var trail: AuditTrail?
     private let logs: LogRing
     private let started = Date()
     /// Signalled by south threads; shared by successive gateways.
     private let engineWakeup = Wakeup()
-    let logger = Logger(label: "railgate")
+    public let logger = Logger(label: "railgate")
 
     /// - Parameter text: the configuration text when it is not the file's (a last good copy).
-    init(configuration: Configuration, path: String, text: String? = nil, logs: LogRing) throws {
+    public init(configuration: Configuration, path: String, text: String? = nil, logs: LogRing) throws {
         self.path = path
         self.logs = logs
         self.text = text ?? (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -31,7 +32,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
                               engineWakeup: engineWakeup)
     }
 
-    func start() throws {
+    public func start() throws {
         let configuration = running().configuration
         if !configuration.migrationNotes.isEmpty {
             logger.notice("configuration written for schema \(configuration.schema); read as schema \(ConfigSchema.current) with changes (update the file)",
@@ -41,9 +42,9 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         Heap.releaseFreePages()
     }
 
-    func stop() { current.stop() }
+    public func stop() { current.stop() }
 
-    var current: Gateway {
+    public var current: Gateway {
         lock.lock()
         defer { lock.unlock() }
         return gateway
@@ -51,9 +52,8 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
 
     /// A request that may block longer than half the watchdog period would
     /// look like a stall: say so at start.
-    func warnAboutLongTimeouts(watchdogNs: Int64) {
-        let configuration = running().configuration
-        let longest = (configuration.buses.map(\.timeoutMs) + configuration.profibus.map(\.responseTimeoutMs)).max() ?? 0
+    public func warnAboutLongTimeouts(watchdogNs: Int64) {
+        let longest = current.south.map(\.longestRequestMs).max() ?? 0
         if Int64(longest) * 1_000_000 * 2 > watchdogNs {
             logger.warning("a response timeout is longer than half the systemd watchdog period; raise WatchdogSec",
                            metadata: ["timeout_ms": "\(longest)", "watchdog_ms": "\(watchdogNs / 1_000_000)"])
@@ -62,23 +62,20 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
 
     // MARK: GatewayControl
 
-    func running() -> (configuration: Configuration, text: String, path: String) {
+    public func running() -> (configuration: Configuration, text: String, path: String) {
         lock.lock()
         defer { lock.unlock() }
         return (gateway.configuration, text, path)
     }
 
-    func tagTable() -> TagTable { current.table }
+    public func tagTable() -> TagTable { current.table }
 
-    func source(ofTag index: Int) -> String {
-        let sources = current.tagSources
-        return sources.indices.contains(index) ? sources[index] : "unknown"
-    }
+    public func source(ofTag index: Int) -> String { current.source(ofTag: index) }
 
     /// Replaces the running gateway. Buses and lines whose settings and
     /// tags did not change keep polling throughout; the engine and the north
     /// side (MQTT, OPC UA) are rebuilt for the new tag set.
-    func apply(_ configuration: Configuration, text newText: String) throws {
+    public func apply(_ configuration: Configuration, text newText: String) throws {
         lock.lock()
         defer { lock.unlock() }
         let old = gateway
@@ -91,15 +88,14 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             let next = try Gateway(configuration: configuration, configPath: path, auditTrail: trail,
                                    engineWakeup: engineWakeup, reusing: old)
             replacement = next
-            let fresh = next.southThreads(notIn: old)
-            let restarted = fresh.pollers.count + fresh.masters.count + fresh.can.count
+            let restarted = next.southBuses(notIn: old).count
             old.stopSouth(notIn: next)
             try next.start()
             gateway = next
             text = newText
             Heap.releaseFreePages()
             logger.notice("configuration applied", metadata: [
-                "file": "\(path)", "south_kept_running": "\(next.pollers.count + next.dpMasters.count + next.canBuses.count - restarted)",
+                "file": "\(path)", "south_kept_running": "\(next.south.count - restarted)",
                 "south_started": "\(restarted)"])
         } catch {
             logger.error("new configuration did not start; the previous one runs again", metadata: ["error": "\(error)"])
@@ -115,11 +111,11 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         }
     }
 
-    func write(path: String, value: RailgateCore.WriteValue, origin: String) -> WriteOutcome {
+    public func write(path: String, value: RailgateCore.WriteValue, origin: String) -> WriteOutcome {
         current.writes.writeAndWait(path: path, value: value, origin: origin)
     }
 
-    func audit(_ event: String, user: String, details: [(String, String)]) {
+    public func audit(_ event: String, user: String, details: [(String, String)]) {
         logger.notice("\(event)", metadata: ["user": "\(user)"].merging(
             Dictionary(details.filter { $0.0 != "diff" }.map { ($0.0, Logger.MetadataValue.string($0.1)) }, uniquingKeysWith: { $1 }),
             uniquingKeysWith: { $1 }))
@@ -133,14 +129,15 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         }
     }
 
-    var auditPath: String? { running().configuration.gateway.auditFile }
+    public var auditPath: String? { running().configuration.gateway.auditFile }
 
-    func recentLog(_ count: Int) -> [String] { logs.last(count) }
+    public func recentLog(_ count: Int) -> [String] { logs.last(count) }
 
-    func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError> {
+    public func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError> {
         let gateway = current
-        guard let poller = gateway.pollers.first(where: { $0.bus.name == bus }) else {
-            let names = gateway.pollers.map(\.bus.name)
+        let pollers = gateway.south.compactMap { $0 as? BusPoller }
+        guard let poller = pollers.first(where: { $0.bus.name == bus }) else {
+            let names = pollers.map(\.bus.name)
             return .failure(ConsoleError("no Modbus bus \"\(bus)\" (buses: \(names.isEmpty ? "none" : names.joined(separator: ", ")))"))
         }
         let answer = Answer<Result<[UInt16], ConsoleError>>()
@@ -151,7 +148,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
     }
 
-    func opcuaCertificates() -> [String]? {
+    public func opcuaCertificates() -> [String]? {
         guard let pki = current.opcua?.pki else { return nil }
         var lines: [String] = []
         for (title, folder) in [("rejected", pki.rejectedFolder), ("trusted", pki.trustedFolder)] {
@@ -164,7 +161,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         return lines
     }
 
-    func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError> {
+    public func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError> {
         guard let pki = current.opcua?.pki else {
             return .failure(ConsoleError("the OPC UA server has no secured channels (opcua.security)"))
         }
@@ -175,7 +172,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         }
     }
 
-    func testMQTT() -> (ok: Bool, text: String) {
+    public func testMQTT() -> (ok: Bool, text: String) {
         let configuration = running().configuration
         guard let mqtt = configuration.mqtt else { return (false, "no mqtt section in the configuration") }
         let probe = MQTTProbe.run(mqtt, gatewayID: configuration.gateway.id, logger: Logger(label: "railgate.mqtt.test"))
@@ -183,7 +180,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         return (probe.ok, probe.text + running)
     }
 
-    func statusLines() -> [String] {
+    public func statusLines() -> [String] {
         let gateway = current
         let configuration = gateway.configuration
         let uptime = Int(Date().timeIntervalSince(started))
@@ -191,7 +188,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
             "gateway   \(configuration.gateway.id) (\(configuration.gateway.hierarchy.levels.joined(separator: "/")))",
             "version   \(RailgateVersion.string), up \(uptime / 3600)h\(uptime / 60 % 60)m\(uptime % 60)s",
             "config    \(path) sha256 \(Gateway.fileDigest(path).prefix(16))…",
-            "south     \(configuration.buses.count) Modbus bus(es), \(configuration.profibus.count) PROFIBUS line(s), \(configuration.can.count) CAN bus(es), \(gateway.table.count) tags",
+            "south     \(gateway.southSummary), \(gateway.table.count) tags",
             "writes    \(configuration.gateway.writesEnabled ? "enabled" : "disabled")",
         ]
         if let mqtt = configuration.mqtt, let sink = gateway.mqtt {
@@ -202,43 +199,7 @@ final class GatewayHost: GatewayControl, @unchecked Sendable {
         return lines
     }
 
-    func deviceLines() -> [String] {
-        let gateway = current
-        var lines: [String] = []
-        for poller in gateway.pollers {
-            for (index, stats) in poller.stats.enumerated() {
-                let device = poller.bus.devices[index]
-                lines.append("\(stats.device.padding(toLength: 16, withPad: " ", startingAt: 0)) bus \(poller.bus.name) unit \(device.unit)  \(stats.quality)  requests \(stats.requests) errors \(stats.errors)\(stats.lastError.map { "  last: \($0)" } ?? "")")
-            }
-        }
-        for master in gateway.dpMasters {
-            for stats in master.stats {
-                lines.append("\(stats.device.padding(toLength: 16, withPad: " ", startingAt: 0)) line \(master.line.name) address \(stats.address)  \(stats.state.rawValue)  \(stats.quality)\(stats.lastFault.map { "  last: \($0)" } ?? "")")
-            }
-        }
-        return lines.isEmpty ? ["no devices"] : lines
-    }
+    public func southStatus() -> [SouthStatus] { current.south.map { $0.status() } }
 
-    func statsLines() -> [String] {
-        let gateway = current
-        var lines: [String] = []
-        for poller in gateway.pollers {
-            for stats in poller.stats {
-                lines.append("\(stats.device): cycles \(stats.cycles) requests \(stats.requests) errors \(stats.errors) missed \(stats.missedDeadlines) last cycle \(stats.lastCycleNs / 1000) µs writes \(stats.writes)/\(stats.writeErrors) failed")
-            }
-        }
-        for bus in gateway.canBuses {
-            let stats = bus.stats
-            lines.append("can \(bus.bus.name): frames \(stats.frames) unknown \(stats.unknown) error frames \(stats.errorFrames) short \(stats.shortFrames) timeouts \(stats.timeouts) writes \(stats.writes)/\(stats.writeErrors) failed\(stats.lastError.map { "  last error: \($0)" } ?? "")")
-        }
-        for master in gateway.dpMasters {
-            let line = master.lineStats
-            lines.append("line \(master.line.name): cycles \(line.cycles) octets \(line.octets) last cycle \(line.lastCycleNs / 1000) µs")
-            for stats in master.stats {
-                lines.append("  \(stats.device): cycles \(stats.cycles) requests \(stats.requests) errors \(stats.errors) retries \(stats.retries) fcs errors \(stats.fcsErrors) restarts \(stats.restarts)")
-            }
-        }
-        if let mqtt = gateway.mqtt { lines.append("mqtt: \(mqtt.statsLine)") }
-        return lines
-    }
+    public func northStats() -> [String] { current.mqtt.map { ["mqtt: \($0.statsLine)"] } ?? [] }
 }

@@ -1,0 +1,69 @@
+import Logging
+import RailgateConfig
+import RailgateCore
+
+/// A CAN bus as the runtime, the console and OPC UA see every south bus.
+extension CANBus: SouthBus {
+    /// Makes one bus thread per configured CAN bus; a running one whose settings and tags did not
+    /// change is kept.
+    public static let factory = SouthFactory(name: "can") { configuration, wakeup in
+        let logger = Logger(label: "railgate.can")
+        return configuration.can.map { bus in
+            SouthFactory.Plan(
+                tagCount: bus.tagCount,
+                keeps: { running, own in
+                    guard let can = running as? CANBus else { return false }
+                    return can.bus.sameSettings(as: bus) && can.ownTags == own
+                },
+                make: { own in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: logger) })
+        }
+    }
+
+    public var protocolName: String { "can" }
+    public var kind: String { "can" }
+    public var name: String { bus.name }
+    public var deviceNames: [String] { bus.devices.map(\.name) }
+
+    public func status() -> SouthStatus {
+        let stats = self.stats
+        let devices = bus.devices.indices.map { index in
+            let device = bus.devices[index]
+            let health = health(device: index)
+            let address = device.sourceAddress.map { "source address \($0)" } ?? "\(device.messages.count) message(s)"
+            return SouthDeviceStatus(name: device.name, address: address, health: health,
+                                     counters: [SouthCounter("frames", health.requests), SouthCounter("overdue", health.errors)])
+        }
+        return SouthStatus(
+            protocolName: protocolName, kind: kind, name: name,
+            counters: [SouthCounter("frames", stats.frames), SouthCounter("unknown", stats.unknown),
+                       SouthCounter("error frames", stats.errorFrames), SouthCounter("short", stats.shortFrames),
+                       SouthCounter("timeouts", stats.timeouts), SouthCounter("reopens", stats.reopens),
+                       SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)],
+            lastError: stats.lastError, devices: devices)
+    }
+
+    public func tagSource(_ index: Int) -> String {
+        let link = switch bus.source {
+        case .interface(let name): "SocketCAN \(name)"
+        case .seqpacket(let path): "seqpacket \(path)"
+        }
+        var first = 0
+        for device in bus.devices {
+            let signals = CANBusConfig.signals(of: device)
+            if index >= first && index < first + signals.count {
+                let (message, signal) = signals[index - first]
+                let frame = device.messages[message]
+                let id = String(frame.id, radix: 16, uppercase: true)
+                return "CAN bus \(bus.name) (\(link)), message \(frame.name) (0x\(id)\(frame.extended ? " extended" : "")), signal \(signal.name) bits \(signal.startBit)+\(signal.length)"
+            }
+            first += signals.count
+        }
+        return "CAN bus \(bus.name) (\(link))"
+    }
+
+    /// None: a message not seen within its own timeout makes its tags Bad here, on the bus thread.
+    public var tagDeadlinesNs: [Int64] { Array(repeating: 0, count: ownTags.count) }
+
+    /// A CAN bus waits for frames; it sends without waiting for an answer.
+    public var longestRequestMs: Int { 0 }
+}

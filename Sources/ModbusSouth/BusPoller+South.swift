@@ -1,0 +1,83 @@
+import Logging
+import RailgateConfig
+import RailgateCore
+
+/// A Modbus bus as the runtime, the console and OPC UA see every south bus.
+extension BusPoller: SouthBus {
+    /// Makes one poller per configured Modbus bus (TCP or RTU); a running one whose settings and
+    /// tags did not change is kept.
+    public static let factory = SouthFactory(name: "modbus") { configuration, wakeup in
+        let logger = Logger(label: "railgate.modbus")
+        return configuration.buses.map { bus in
+            SouthFactory.Plan(
+                tagCount: bus.devices.reduce(0) { $0 + $1.tags.count },
+                keeps: { running, own in
+                    guard let poller = running as? BusPoller else { return false }
+                    return poller.bus.sameSettings(as: bus) && poller.ownTags == own
+                },
+                make: { own in BusPoller(bus: bus, firstTag: 0, tags: own, engineWakeup: wakeup, logger: logger) })
+        }
+    }
+
+    public var protocolName: String {
+        switch bus.link {
+        case .tcp: "modbus-tcp"
+        case .rtu: "modbus-rtu"
+        }
+    }
+
+    public var kind: String { "bus" }
+    public var name: String { bus.name }
+    public var deviceNames: [String] { bus.devices.map(\.name) }
+
+    public func health(device: Int) -> DeviceHealth {
+        let stats = self.stats[device]
+        return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                            lastError: stats.lastError, lastCycleNs: stats.lastCycleNs)
+    }
+
+    public func status() -> SouthStatus {
+        let all = stats
+        let devices = zip(bus.devices, all).map { device, stats in
+            SouthDeviceStatus(
+                name: device.name, address: "unit \(device.unit)",
+                health: DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                                     lastError: stats.lastError, lastCycleNs: stats.lastCycleNs),
+                counters: [SouthCounter("cycles", stats.cycles), SouthCounter("requests", stats.requests),
+                           SouthCounter("errors", stats.errors), SouthCounter("missed", stats.missedDeadlines),
+                           SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)])
+        }
+        return SouthStatus(protocolName: protocolName, kind: kind, name: name, devices: devices)
+    }
+
+    public func tagSource(_ index: Int) -> String {
+        let link = switch bus.link {
+        case .tcp(let host, let port): "modbus-tcp \(host):\(port)"
+        case .rtu(let serial): "modbus-rtu \(serial.device)"
+        }
+        var first = 0
+        for device in bus.devices {
+            if index >= first && index < first + device.tags.count {
+                let tag = device.tags[index - first]
+                let bit = tag.bit.map { " bit \($0)" } ?? ""
+                return "bus \(bus.name) (\(link)), unit \(device.unit), \(tag.table) \(tag.address)\(bit), \(tag.type) \(tag.order)"
+            }
+            first += device.tags.count
+        }
+        return "bus \(bus.name) (\(link))"
+    }
+
+    /// Three poll intervals of the tag's device plus the bus's cycle with every read timing out,
+    /// and 5 s at least.
+    public var tagDeadlinesNs: [Int64] {
+        let worstCycleMs = plans.reduce(0) { $0 + $1.reads.count * bus.timeoutMs }
+        var deadlines: [Int64] = []
+        for device in bus.devices {
+            let ms = Int64(3 * device.pollMs + worstCycleMs)
+            deadlines += Array(repeating: max(SouthDeadline.floorNs, ms * 1_000_000), count: device.tags.count)
+        }
+        return deadlines
+    }
+
+    public var longestRequestMs: Int { bus.timeoutMs }
+}

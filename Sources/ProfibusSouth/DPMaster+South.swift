@@ -1,0 +1,75 @@
+import Logging
+import RailgateConfig
+import RailgateCore
+
+/// A PROFIBUS-DP line as the runtime, the console and OPC UA see every south bus.
+extension DPMaster: SouthBus {
+    /// Makes one master per configured line; a running one whose settings and tags did not change
+    /// is kept.
+    public static let factory = SouthFactory(name: "profibus") { configuration, wakeup in
+        let logger = Logger(label: "railgate.profibus")
+        return configuration.profibus.map { line in
+            SouthFactory.Plan(
+                tagCount: line.slaves.reduce(0) { $0 + $1.tags.count },
+                keeps: { running, own in
+                    guard let master = running as? DPMaster else { return false }
+                    return master.line.sameSettings(as: line) && master.ownTags == own
+                },
+                make: { own in DPMaster(line: line, firstTag: 0, tags: own, engineWakeup: wakeup, logger: logger) })
+        }
+    }
+
+    public var protocolName: String { "profibus-dp" }
+    public var kind: String { "line" }
+    public var name: String { line.name }
+    public var deviceNames: [String] { line.slaves.map(\.name) }
+
+    public func health(device: Int) -> DeviceHealth {
+        Self.health(stats[device])
+    }
+
+    private static func health(_ stats: DPSlaveStats) -> DeviceHealth {
+        DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                     lastError: stats.lastFault, lastCycleNs: stats.lastCycleNs)
+    }
+
+    public func status() -> SouthStatus {
+        let line = lineStats
+        let devices = stats.map { stats in
+            SouthDeviceStatus(
+                name: stats.device, address: "address \(stats.address)", state: stats.state.rawValue,
+                health: Self.health(stats),
+                counters: [SouthCounter("cycles", stats.cycles), SouthCounter("requests", stats.requests),
+                           SouthCounter("errors", stats.errors), SouthCounter("retries", stats.retries),
+                           SouthCounter("fcs errors", stats.fcsErrors), SouthCounter("restarts", stats.restarts),
+                           SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)])
+        }
+        return SouthStatus(
+            protocolName: protocolName, kind: kind, name: name,
+            counters: [SouthCounter("cycles", line.cycles), SouthCounter("octets", line.octets),
+                       SouthCounter("cpu ns", Int(line.cpuNs)), SouthCounter("wall ns", Int(line.wallNs))],
+            lastCycleNs: line.lastCycleNs, devices: devices)
+    }
+
+    public func tagSource(_ index: Int) -> String {
+        var first = 0
+        for slave in line.slaves {
+            if index >= first && index < first + slave.tags.count {
+                let tag = slave.tags[index - first]
+                let bit = tag.type == .bool ? " bit \(tag.bit)" : ""
+                return "PROFIBUS line \(line.name) (\(line.serial.device)), slave \(slave.address), \(tag.area) octet \(tag.byte)\(bit), \(tag.type) \(tag.order)"
+            }
+            first += slave.tags.count
+        }
+        return "PROFIBUS line \(line.name) (\(line.serial.device))"
+    }
+
+    /// Three DP cycles plus a cycle in which every slave uses all its retries, and 5 s at least.
+    public var tagDeadlinesNs: [Int64] {
+        let worstCycleMs = line.cycleMs + line.slaves.count * (line.retries + 1) * line.responseTimeoutMs
+        let ns = max(SouthDeadline.floorNs, Int64(3 * line.cycleMs + worstCycleMs) * 1_000_000)
+        return Array(repeating: ns, count: ownTags.count)
+    }
+
+    public var longestRequestMs: Int { line.responseTimeoutMs }
+}

@@ -1,0 +1,88 @@
+import RailgateCore
+
+/// How one protocol's south buses are made from a configuration. Each south module offers one
+/// (`BusPoller.factory`, `DPMaster.factory`, `CANBus.factory`); the runtime lists them once, in
+/// the order `Configuration.tags()` numbers their tags.
+public struct SouthFactory: Sendable {
+    /// One configured bus of the protocol, not made yet.
+    public struct Plan {
+        /// How many of the gateway's tags it owns.
+        public var tagCount: Int
+        /// Whether a running bus serves this one with these tags unchanged (it is kept running).
+        public var keeps: (any SouthBus, [Tag]) -> Bool
+        /// A new bus for these tags.
+        public var make: ([Tag]) -> any SouthBus
+
+        public init(tagCount: Int, keeps: @escaping (any SouthBus, [Tag]) -> Bool,
+                    make: @escaping ([Tag]) -> any SouthBus) {
+            self.tagCount = tagCount
+            self.keeps = keeps
+            self.make = make
+        }
+    }
+
+    /// The protocol's name in the log (`modbus`, `profibus`, `can`).
+    public let name: String
+    /// The protocol's buses in a configuration, in tag order; their threads signal the wakeup.
+    public let plans: @Sendable (Configuration, Wakeup) -> [Plan]
+
+    public init(name: String, plans: @escaping @Sendable (Configuration, Wakeup) -> [Plan]) {
+        self.name = name
+        self.plans = plans
+    }
+}
+
+/// The south buses of one configuration and where their tags sit among the gateway's. Buses
+/// number their own tags from 0; the engine adds `bases`, the write router passes `localIndices`.
+public struct SouthLayout {
+    public let buses: [any SouthBus]
+    /// Gateway index of each bus's first tag.
+    public let bases: [Int]
+    /// The bus that owns each gateway tag, and the tag's index within it.
+    public let owners: [any SouthBus]
+    public let localIndices: [Int]
+
+    /// - Parameters:
+    ///   - factories: every protocol, in the order `configuration.tags()` numbers their tags.
+    ///   - reusing: running buses; one that serves a configured bus with its tags unchanged is kept
+    ///     as it is (it goes on polling), each at most once.
+    public init(configuration: Configuration, tags: [Tag], factories: [SouthFactory], engineWakeup: Wakeup,
+                reusing running: [any SouthBus] = []) {
+        var buses: [any SouthBus] = []
+        var bases: [Int] = []
+        var owners: [any SouthBus] = []
+        var local: [Int] = []
+        var kept = Set<ObjectIdentifier>()
+        var next = 0
+        for factory in factories {
+            for plan in factory.plans(configuration, engineWakeup) {
+                let end = min(tags.count, next + plan.tagCount)
+                let own = Array(tags[next..<end])
+                let reused = running.first { !kept.contains(ObjectIdentifier($0)) && plan.keeps($0, own) }
+                let bus = reused ?? plan.make(own)
+                kept.insert(ObjectIdentifier(bus))
+                owners += Array(repeating: bus, count: own.count)
+                local += Array(0..<own.count)
+                bases.append(next)
+                next = end
+                buses.append(bus)
+            }
+        }
+        self.buses = buses
+        self.bases = bases
+        self.owners = owners
+        localIndices = local
+    }
+
+    /// Each tag's deadline for the engine (TagEngine `maxAgesNs`), one per tag: what its bus says,
+    /// 0 for a tag no bus owns.
+    public func deadlinesNs(tagCount: Int) -> [Int64] {
+        var deadlines = Array(repeating: Int64(0), count: tagCount)
+        for (bus, base) in zip(buses, bases) {
+            for (offset, deadline) in bus.tagDeadlinesNs.enumerated() where base + offset < tagCount {
+                deadlines[base + offset] = deadline
+            }
+        }
+        return deadlines
+    }
+}

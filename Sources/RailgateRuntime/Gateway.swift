@@ -1,0 +1,255 @@
+import CANSouth
+import Foundation
+import Logging
+import ModbusSouth
+import MQTTNorth
+import OPCUAServer
+import ProfibusSouth
+import RailgateAudit
+import RailgateConfig
+import RailgateCore
+
+/// Every south protocol, in the order `Configuration.tags()` numbers their tags. A new protocol
+/// is its own module plus one line here.
+public enum SouthRegistry {
+    public static let factories: [SouthFactory] = [
+        BusPoller.factory,
+        DPMaster.factory,
+        CANBus.factory,
+    ]
+}
+
+/// Wires one configuration into running parts: a thread per south bus, the
+/// engine thread, the MQTT sink, the OPC UA server and the write router.
+public final class Gateway: @unchecked Sendable {
+    let logger = Logger(label: "railgate")
+    public let configuration: Configuration
+    public let table: TagTable
+    public let engine: TagEngine
+    /// Every south bus, line and CAN bus, in tag order.
+    public let south: [any SouthBus]
+    let layout: SouthLayout
+    public let mqtt: (any MQTTSink)?
+    public let writes: WriteRouter
+    public let opcua: UAServer?
+    let auditTrail: AuditTrail?
+    private var engineThread: Thread?
+
+    let configPath: String
+
+    /// - Parameters:
+    ///   - auditTrail: the trail this gateway writes to; owned by the caller
+    ///     so that it outlives a gateway replaced by a commit.
+    ///   - engineWakeup: what south threads signal; shared by successive
+    ///     gateways so that a kept south thread wakes the new engine.
+    ///   - reusing: the south threads of the gateway this one replaces; those
+    ///     whose settings did not change are kept running.
+    public init(configuration: Configuration, configPath: String, auditTrail trail: AuditTrail?,
+                engineWakeup: Wakeup = Wakeup(), reusing previous: Gateway? = nil) throws {
+        self.configPath = configPath
+        self.configuration = configuration
+        let tags = configuration.tags()
+        let table = TagTable(tags: tags)
+        self.table = table
+        let layout = SouthLayout(configuration: configuration, tags: tags, factories: SouthRegistry.factories,
+                                 engineWakeup: engineWakeup, reusing: previous?.south ?? [])
+        self.layout = layout
+        south = layout.buses
+        let audit = Logger(label: "railgate.audit")
+        auditTrail = trail
+        // Every write is in the audit trail; the log has them too, but a flood of writes (a DCMD of
+        // 40 000 metrics) gives 100 lines in 10 s and a count of the rest.
+        let writeLog = LogThrottle(burst: 100, intervalNs: 10_000_000_000)
+        let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
+                                 targets: layout.owners.map { $0 as (any TagWriteTarget)? },
+                                 localIndices: layout.localIndices) { record in
+            if let suppressed = writeLog.admit() {
+                var metadata: Logger.Metadata = [
+                    "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
+                    "outcome": "\(record.outcome)"]
+                if suppressed > 0 { metadata["suppressed"] = "\(suppressed) write line(s); all are in the audit trail" }
+                audit.notice("write", metadata: metadata)
+            }
+            // Called on the bus thread that wrote: the trail's writer thread writes and fsyncs.
+            trail?.appendQueued(event: "write", user: record.origin,
+                                fields: [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")],
+                                at: record.timestamp) { error in
+                audit.critical("audit trail not written", metadata: ["error": "\(error)"])
+            }
+        }
+        self.writes = writes
+        let mqtt: (any MQTTSink)?
+        let mqttLogger = Logger(label: "railgate.mqtt")
+        if let config = configuration.mqtt {
+            switch config.format {
+            case .json:
+                mqtt = try MQTTPublisher(config: config, gateway: configuration.gateway, table: table, logger: mqttLogger)
+            case .sparkplug(let sparkplug):
+                mqtt = try SparkplugPublisher(config: config, sparkplug: sparkplug, table: table, writes: writes,
+                                              logger: mqttLogger)
+            }
+        } else {
+            mqtt = nil
+        }
+        self.mqtt = mqtt
+        engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
+                           sinks: mqtt.map { [$0.queue] } ?? [], wakeup: engineWakeup,
+                           maxAgesNs: layout.deadlinesNs(tagCount: tags.count))
+        opcua = try configuration.opcua.map { config in
+            try UAServer(config: config, model: Gateway.model(configuration, table: table, south: layout.buses, opcua: config),
+                         identity: Gateway.identity(configuration, opcua: config), writes: writes,
+                         logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
+                             do {
+                                 try trail?.append(event: event, user: user, fields: details)
+                             } catch {
+                                 Logger(label: "railgate.audit").critical("audit trail not written", metadata: ["error": "\(error)"])
+                             }
+                         })
+        }
+        logger.info("configuration loaded", metadata: [
+            "file": "\(configPath)", "buses": "\(south.count)", "tags": "\(tags.count)",
+            "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
+    }
+
+    /// Records a gateway event (start, stop) in the audit trail, if any.
+    func recordEvent(_ event: String, details: KeyValuePairs<String, String>) {
+        do {
+            try auditTrail?.append(event: event, user: "railgate[\(getpid())] uid \(getuid())", details: details)
+        } catch {
+            logger.critical("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func start() throws {
+        let engine = self.engine
+        let thread = Thread { engine.run() }
+        thread.start()
+        engineThread = thread
+        try mqtt?.start()
+        try opcua?.start()
+        for bus in south { bus.start() }
+        recordEvent("start", details: ["version": RailgateVersion.string, "config": configPath,
+                                       "config_sha256": Gateway.fileDigest(configPath)])
+        logger.notice("railgate running", metadata: ["version": "\(RailgateVersion.string)",
+                                                     "gateway": "\(configuration.gateway.id)"])
+    }
+
+    /// South buses that `other` does not run too.
+    func southBuses(notIn other: Gateway?) -> [any SouthBus] {
+        let kept = Set((other?.south ?? []).map { ObjectIdentifier($0) })
+        return south.filter { !kept.contains(ObjectIdentifier($0)) }
+    }
+
+    /// Stops the south threads that `replacement` does not keep running.
+    func stopSouth(notIn replacement: Gateway?) {
+        for bus in southBuses(notIn: replacement) { bus.stop() }
+    }
+
+    /// Stops the engine (after a last drain) and the north side: OPC UA, then
+    /// MQTT (publishes what is queued and goes offline).
+    func stopEngineAndNorth() {
+        engine.stop()
+        opcua?.stop()
+        mqtt?.stop()
+    }
+
+    /// Stops south first (no new samples), then the engine and north; logs every bus's totals.
+    public func stop() {
+        stopSouth(notIn: nil)
+        stopEngineAndNorth()
+        for status in south.map({ $0.status() }) {
+            logger.info("south totals", metadata: Gateway.metadata(status.counters, [
+                "protocol": "\(status.protocolName)", status.kind == "can" ? "bus" : status.kind: "\(status.name)"]))
+            for device in status.devices {
+                logger.info("device totals", metadata: Gateway.metadata(device.counters, [
+                    "device": "\(device.name)", "bus": "\(status.name)"]))
+            }
+        }
+        if let mqtt {
+            logger.info("mqtt totals: \(mqtt.statsLine)")
+        }
+        recordEvent("stop", details: ["version": RailgateVersion.string])
+        logger.notice("railgate stopped")
+    }
+
+    private static func metadata(_ counters: [SouthCounter], _ base: Logger.Metadata) -> Logger.Metadata {
+        var metadata = base
+        for counter in counters {
+            metadata[counter.name.replacingOccurrences(of: " ", with: "_")] = "\(counter.value)"
+        }
+        return metadata
+    }
+
+    /// The part of the sampling core that has not progressed for `limitNs`, if any.
+    public func stalledPart(limitNs: Int64) -> String? {
+        if let since = engine.sinceLastLoopNs, since > limitNs { return "tag engine (\(since / 1_000_000) ms)" }
+        if let bus = south.first(where: { $0.isStalled(limitNs: limitNs) }) {
+            return "\(bus.protocolName) \(bus.kind) \(bus.name)"
+        }
+        return nil
+    }
+
+    /// One line for `systemctl status`: tags, their quality, failing devices of every bus, MQTT.
+    public func statusSummary() -> String {
+        let states = table.snapshot()
+        let good = states.filter { $0.sample.quality.isGood }.count
+        var text = "\(good)/\(states.count) tags good"
+        let bad = south.reduce(0) { sum, bus in
+            sum + bus.deviceNames.indices.filter { !bus.health(device: $0).quality.isGood }.count
+        }
+        if bad > 0 { text += ", \(bad) device(s) failing" }
+        if let mqtt { text += "; mqtt \(mqtt.statsLine)" }
+        return text
+    }
+
+    /// How many buses of each protocol run: `2 modbus-tcp bus(es), 1 can bus(es)`, or `no buses`.
+    public var southSummary: String {
+        var counts: [(String, Int)] = []
+        for bus in south {
+            let what = "\(bus.protocolName) \(bus.kind == "line" ? "line(s)" : "bus(es)")"
+            if let index = counts.firstIndex(where: { $0.0 == what }) {
+                counts[index].1 += 1
+            } else {
+                counts.append((what, 1))
+            }
+        }
+        return counts.isEmpty ? "no buses" : counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+    }
+
+    /// Where tag `index` (of the gateway) comes from, in words.
+    public func source(ofTag index: Int) -> String {
+        guard layout.owners.indices.contains(index) else { return "unknown" }
+        return layout.owners[index].tagSource(layout.localIndices[index])
+    }
+
+    /// SHA-256 of a file, so the trail shows which configuration ran.
+    static func fileDigest(_ path: String) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "unreadable" }
+        return AuditTrail.sha256Hex(data)
+    }
+
+    /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
+    static func model(_ configuration: Configuration, table: TagTable, south: [any SouthBus],
+                      opcua: OPCUAConfig) -> GatewayModel {
+        var owners: [String: (any SouthBus, Int)] = [:]
+        for bus in south {
+            for (index, device) in bus.deviceNames.enumerated() { owners[device] = (bus, index) }
+        }
+        let devices = owners
+        return GatewayModel(
+            namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
+            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled,
+            deviceHealth: { name in
+                guard let (bus, index) = devices[name] else { return nil }
+                return bus.health(device: index)
+            })
+    }
+
+    static func identity(_ configuration: Configuration, opcua: OPCUAConfig) -> ServerIdentity {
+        ServerIdentity(applicationUri: "urn:railgate:\(configuration.gateway.id)", productUri: "urn:railgate",
+                       productName: "Railgate \(configuration.gateway.id)", softwareVersion: RailgateVersion.string,
+                       startTime: UADateTime(unixNanoseconds: Clock.realtimeNs()),
+                       maxNodesPerRequest: UInt32(opcua.maxNodesPerRequest),
+                       maxMonitoredItemsPerCall: UInt32(opcua.maxNodesPerRequest), maxBrowseContinuationPoints: 16)
+    }
+}
