@@ -6,18 +6,9 @@ import RailgateCore
 extension CANBus: SouthBus {
     /// Makes one bus thread per configured CAN bus; a running one whose settings and tags did not
     /// change is kept.
-    public static let factory = SouthFactory(name: "can") { configuration, wakeup in
-        let logger = Logger(label: "railgate.can")
-        return configuration.can.map { bus in
-            SouthFactory.Plan(
-                tagCount: bus.tagCount,
-                keeps: { running, own in
-                    guard let can = running as? CANBus else { return false }
-                    return can.bus.sameSettings(as: bus) && can.ownTags == own
-                },
-                make: { own in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: logger) })
-        }
-    }
+    public static let factory = SouthFactory.buses(
+        "can", of: { $0.can }, tagCount: { $0.tagCount }, sameSettings: { $0.bus.sameSettings(as: $1) },
+        make: { bus, own, wakeup in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.can")) })
 
     public var protocolName: String { "can" }
     public var kind: String { "can" }

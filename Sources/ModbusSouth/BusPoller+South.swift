@@ -6,18 +6,12 @@ import RailgateCore
 extension BusPoller: SouthBus {
     /// Makes one poller per configured Modbus bus (TCP or RTU); a running one whose settings and
     /// tags did not change is kept.
-    public static let factory = SouthFactory(name: "modbus") { configuration, wakeup in
-        let logger = Logger(label: "railgate.modbus")
-        return configuration.buses.map { bus in
-            SouthFactory.Plan(
-                tagCount: bus.devices.reduce(0) { $0 + $1.tags.count },
-                keeps: { running, own in
-                    guard let poller = running as? BusPoller else { return false }
-                    return poller.bus.sameSettings(as: bus) && poller.ownTags == own
-                },
-                make: { own in BusPoller(bus: bus, firstTag: 0, tags: own, engineWakeup: wakeup, logger: logger) })
-        }
-    }
+    public static let factory = SouthFactory.buses(
+        "modbus", of: { $0.buses }, tagCount: { $0.devices.reduce(0) { $0 + $1.tags.count } },
+        sameSettings: { $0.bus.sameSettings(as: $1) },
+        make: { bus, own, wakeup in
+            BusPoller(bus: bus, firstTag: 0, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.modbus"))
+        })
 
     public var protocolName: String {
         switch bus.link {

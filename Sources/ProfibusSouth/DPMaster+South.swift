@@ -6,18 +6,12 @@ import RailgateCore
 extension DPMaster: SouthBus {
     /// Makes one master per configured line; a running one whose settings and tags did not change
     /// is kept.
-    public static let factory = SouthFactory(name: "profibus") { configuration, wakeup in
-        let logger = Logger(label: "railgate.profibus")
-        return configuration.profibus.map { line in
-            SouthFactory.Plan(
-                tagCount: line.slaves.reduce(0) { $0 + $1.tags.count },
-                keeps: { running, own in
-                    guard let master = running as? DPMaster else { return false }
-                    return master.line.sameSettings(as: line) && master.ownTags == own
-                },
-                make: { own in DPMaster(line: line, firstTag: 0, tags: own, engineWakeup: wakeup, logger: logger) })
-        }
-    }
+    public static let factory = SouthFactory.buses(
+        "profibus", of: { $0.profibus }, tagCount: { $0.slaves.reduce(0) { $0 + $1.tags.count } },
+        sameSettings: { $0.line.sameSettings(as: $1) },
+        make: { line, own, wakeup in
+            DPMaster(line: line, firstTag: 0, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.profibus"))
+        })
 
     public var protocolName: String { "profibus-dp" }
     public var kind: String { "line" }

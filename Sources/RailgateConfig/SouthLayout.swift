@@ -32,6 +32,27 @@ public struct SouthFactory: Sendable {
     }
 }
 
+extension SouthFactory {
+    /// The factory of a protocol whose configured buses are `items` and whose running buses are
+    /// `Bus` objects: a running one is kept when `sameSettings` holds and its tags are unchanged.
+    public static func buses<Bus: SouthBus, Item>(
+        _ name: String, of items: @escaping @Sendable (Configuration) -> [Item],
+        tagCount: @escaping @Sendable (Item) -> Int, sameSettings: @escaping @Sendable (Bus, Item) -> Bool,
+        make: @escaping @Sendable (Item, [Tag], Wakeup) -> Bus
+    ) -> SouthFactory {
+        SouthFactory(name: name) { configuration, wakeup in
+            items(configuration).map { item in
+                Plan(tagCount: tagCount(item),
+                     keeps: { running, own in
+                         guard let bus = running as? Bus else { return false }
+                         return sameSettings(bus, item) && bus.ownTags == own
+                     },
+                     make: { own in make(item, own, wakeup) })
+            }
+        }
+    }
+}
+
 /// The south buses of one configuration and where their tags sit among the gateway's. Buses
 /// number their own tags from 0; the engine adds `bases`, the write router passes `localIndices`.
 public struct SouthLayout {
