@@ -59,22 +59,18 @@ struct Run: ParsableCommand {
             handler.logLevel = level
             return MultiplexLogHandler([handler, logs.handler(label: label, level: level)])
         }
-        var configuration: Configuration
-        var runningText: String?
-        var rejection: ConfigError?
+        let start: StartingConfiguration
         do {
-            configuration = try Configuration.load(file: options.config)
+            start = try StartingConfiguration.load(file: options.config, lastGood: lastGood)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n\(options.config): configuration not accepted\n".utf8))
-            // A file the new release or a bad edit rejects must not leave the gateway dead.
-            guard let lastGood, let text = try? String(contentsOfFile: lastGood, encoding: .utf8),
-                  let fallback = try? Configuration.load(yaml: text, baseDirectory: (options.config as NSString).deletingLastPathComponent) else {
-                throw ExitCode(2)
-            }
-            configuration = fallback
-            runningText = text
-            rejection = error
+            throw ExitCode(2)
         }
+        if let rejection = start.rejection {
+            // The file's errors go to the journal too; the last good copy runs.
+            FileHandle.standardError.write(Data("\(rejection)\n\(options.config): configuration not accepted\n".utf8))
+        }
+        let configuration = start.configuration
         // A peer that closes a socket before reading (a console client, a TCP device, a broker)
         // is an error on that write, never the end of the process.
         signal(SIGPIPE, SIG_IGN)
@@ -85,21 +81,9 @@ struct Run: ParsableCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let host = try GatewayHost(configuration: configuration, path: options.config, text: runningText, logs: logs)
+        let host = try GatewayHost(configuration: configuration, path: options.config, text: start.text, logs: logs)
         try host.start()
-        if let rejection, let lastGood {
-            host.logger.critical("configuration rejected; running the last configuration that started",
-                                 metadata: ["file": "\(options.config)", "last_good": "\(lastGood)",
-                                            "errors": "\(rejection.issues.count)", "first": "\(rejection.issues.first.map(\.description) ?? "")"])
-            host.audit("configuration rejected", user: "railgate",
-                       details: [("config", options.config), ("running", lastGood), ("errors", rejection.description)])
-        } else if let lastGood, let text = try? String(contentsOfFile: options.config, encoding: .utf8) {
-            do {
-                try ConfigStore.writeAtomically(text, to: lastGood)
-            } catch {
-                host.logger.warning("last good configuration not kept", metadata: ["file": "\(lastGood)", "error": "\(error)"])
-            }
-        }
+        start.started(on: host, file: options.config, lastGood: lastGood)
         var console: ControlServer?
         if let settings = configuration.console {
             let server = ControlServer(config: settings, control: host, logger: Logger(label: "railgate.console"))
@@ -111,7 +95,7 @@ struct Run: ParsableCommand {
             }
         }
         let notifier = SystemdNotifier()
-        let mode = rejection == nil ? "running" : "running the LAST GOOD configuration (\(options.config) rejected, see the journal)"
+        let mode = start.mode
         let watchdog = ServiceWatchdog(notifier: notifier, host: host, mode: mode)
         notifier.notify("READY=1\nSTATUS=\(mode): \(host.current.statusSummary())")
         watchdog.start()
