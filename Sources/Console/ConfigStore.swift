@@ -9,9 +9,8 @@ public final class ConfigStore: @unchecked Sendable {
     let directory: String
     let keep: Int
     private let lock = NSLock()
-    /// A `commit confirmed` waiting for `confirm`: its number and the text to go back to.
-    private var pending: (generation: Int, previous: String, user: String, deadline: Date)?
-    private var generation = 0
+    /// A `commit confirmed` waiting for `confirm` (guarded by `lock`).
+    private var confirmation = CommitConfirmation()
 
     public init(control: any GatewayControl, directory: String, keep: Int) {
         self.control = control
@@ -53,21 +52,19 @@ public final class ConfigStore: @unchecked Sendable {
             notes.append("warning: the previous configuration was not kept for rollback: \(error)")
         }
         var details: [(String, String)] = [("config", previous.path), ("comment", comment ?? ""), ("diff", diff)]
-        if let confirmMinutes {
-            generation += 1
-            let deadline = Date().addingTimeInterval(confirmMinutes * 60)
-            // A second `commit confirmed` keeps the configuration from before the first.
-            let restore = pending?.previous ?? previous.text
-            pending = (generation, restore, user, deadline)
-            let number = generation
-            DispatchQueue.global().asyncAfter(deadline: .now() + confirmMinutes * 60) { [weak self] in
+        switch confirmation.handle(.committed(previous: previous.text, user: user,
+                                              confirmWithin: confirmMinutes.map { $0 * 60 }, now: Date())) {
+        case .armTimer(let number, let seconds):
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
                 self?.expire(number)
             }
-            details.append(("confirm_within_min", Self.minutes(confirmMinutes)))
-            notes.append("commit confirmed: the previous configuration returns in \(Self.minutes(confirmMinutes)) min unless you enter \"confirm\"")
-        } else if pending != nil {
-            pending = nil
+            let minutes = Self.minutes(confirmMinutes ?? seconds / 60)
+            details.append(("confirm_within_min", minutes))
+            notes.append("commit confirmed: the previous configuration returns in \(minutes) min unless you enter \"confirm\"")
+        case .supersededPending:
             notes.append("the pending commit confirmed is confirmed")
+        default:
+            break
         }
         control.audit(confirmMinutes == nil ? "commit" : "commit confirmed", user: user, details: details)
         return (["commit complete"] + notes).joined(separator: "\n")
@@ -77,8 +74,7 @@ public final class ConfigStore: @unchecked Sendable {
     public func confirm(user: String) -> String {
         lock.lock()
         defer { lock.unlock() }
-        guard pending != nil else { return "nothing to confirm" }
-        pending = nil
+        guard confirmation.handle(.confirm) == .confirmed else { return "nothing to confirm" }
         control.audit("confirm", user: user, details: [("config", control.running().path)])
         return "commit confirmed"
     }
@@ -87,28 +83,27 @@ public final class ConfigStore: @unchecked Sendable {
     public var pendingConfirmation: (user: String, deadline: Date)? {
         lock.lock()
         defer { lock.unlock() }
-        return pending.map { ($0.user, $0.deadline) }
+        return confirmation.pending.map { ($0.user, $0.deadline) }
     }
 
     private func expire(_ number: Int) {
         lock.lock()
         defer { lock.unlock() }
-        guard let waiting = pending, waiting.generation == number else { return }
-        pending = nil
+        guard case .rollBack(let previous, let user) = confirmation.handle(.timerFired(generation: number)) else { return }
         let running = control.running()
-        let diff = LineDiff.compare(running.text, waiting.previous)
+        let diff = LineDiff.compare(running.text, previous)
         do {
-            let configuration = try Configuration.load(yaml: waiting.previous,
+            let configuration = try Configuration.load(yaml: previous,
                                                        baseDirectory: (running.path as NSString).deletingLastPathComponent)
-            try Self.writeAtomically(waiting.previous, to: running.path)
+            try Self.writeAtomically(previous, to: running.path)
             do {
-                try control.apply(configuration, text: waiting.previous)
+                try control.apply(configuration, text: previous)
             } catch {
                 try? Self.writeAtomically(running.text, to: running.path)
                 throw error
             }
             try? saveHistory(running.text)
-            control.audit("rollback", user: "railgate (commit confirmed by \(waiting.user) was not confirmed)",
+            control.audit("rollback", user: "railgate (commit confirmed by \(user) was not confirmed)",
                           details: [("config", running.path), ("diff", diff)])
         } catch {
             control.audit("rollback failed", user: "railgate", details: [("error", "\(error)")])
