@@ -6,6 +6,7 @@ of the same frame. Also: message timeouts, short frames, unknown ids, a write
 sent as a frame, a missing interface and a malformed DBC named by line."""
 
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -201,6 +202,25 @@ def test_show_tag_names_the_message_and_signal_of_a_can_tag(can_gateway):
     assert "message DriveCommand (0x200), signal SpeedSetpoint bits 0+16" in console.stdout, console.stdout
     assert "signal PackVoltage" in console.stdout, console.stdout
     assert can_gateway.poll() is None, log_of(can_gateway)
+
+
+def test_devices_stats_and_status_show_the_can_bus(can_gateway):
+    console = subprocess.run([RAILGATE, "console", "--socket", can_gateway.sock],
+                             input="show devices\nshow stats\nshow status\n", capture_output=True, text=True, timeout=30)
+    out = console.stdout
+    for device, messages in (("engine", 2), ("battery", 2), ("drive", 2)):
+        assert f"{device.ljust(16)} can can1 {messages} message(s)  " in out, out
+    assert "can can1: frames " in out and "  engine: frames " in out, out
+    assert re.search(r"^south     1 can bus\(es\), \d+ tags$", out, re.M), out
+
+
+def test_check_describes_the_can_bus(tmp_path):
+    config = tmp_path / "can.yaml"
+    config.write_text(can_config("rgcan-check", free_port(), tmp_path / "x.sock"))
+    result = subprocess.run([RAILGATE, "check", "--config", config], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"can bus can1: seqpacket {tmp_path / 'x.sock'}, DBC {DBC}" in result.stdout, result.stdout
+    assert "  device engine: 2 message(s), " in result.stdout and "EEC1, ET1" in result.stdout, result.stdout
 
 
 def test_a_bus_off_error_frame_makes_the_tags_bad(can_gateway):
