@@ -193,76 +193,60 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         }
     }
 
-    // MARK: Slave state machine
+    // MARK: Slave sequence (DPSlaveSequence decides, this drives the line)
 
     private func step(_ index: Int, port: SerialLine) {
         let slave = slaves[index]
-        let now = Clock.monotonicNs()
-        if slave.state != .dataExchange && now < slave.retryAtNs { return }
-        switch slave.state {
-        case .offline:
-            guard let diagnosis = readDiagnosis(index, port: port) else { return }
-            if diagnosis.identNumber != slave.config.identNumber {
-                fault(index, "wrong ident number: the slave reports \(Hex.word(diagnosis.identNumber)), \(slave.config.gsdFile) says \(Hex.word(slave.config.identNumber)); no data exchange",
-                      quality: Quality(reason: .config))
-                return
+        if slave.sequence.state != .dataExchange && Clock.monotonicNs() < slave.retryAtNs { return }
+        var request = slave.sequence.request
+        while true {
+            if request == .dataExchange { return exchange(index, port: port) }
+            let outcome = perform(request, index, port: port)
+            let before = slave.sequence.state
+            let next = slave.sequence.handle(outcome)
+            if slave.sequence.state != before {
+                let state = slave.sequence.state
+                statistics.withLock { $0[index].state = state }
             }
-            if diagnosis.masterLock && Int(diagnosis.masterAddress) != line.masterAddress && diagnosis.masterAddress != 255 {
-                fault(index, "locked by master \(diagnosis.masterAddress)", quality: Quality(reason: .config))
-                return
-            }
-            enter(index, .parameterising)
-            step(index, port: port)
-        case .parameterising:
-            let prm = slave.setPrm
-            let reply = prm.withUnsafeBufferPointer {
-                transact(index, function: FDL.FC.srdHigh, dsap: DP.SAP.setParameters, data: $0.baseAddress, count: $0.count, port: port)
-            }
-            guard acknowledged(index, reply, service: "Set_Prm") else { return }
-            enter(index, .configuring)
-            step(index, port: port)
-        case .configuring:
-            let reply = slave.config.configBytes.withUnsafeBufferPointer {
-                transact(index, function: FDL.FC.srdHigh, dsap: DP.SAP.checkConfig, data: $0.baseAddress, count: $0.count, port: port)
-            }
-            guard acknowledged(index, reply, service: "Chk_Cfg") else { return }
-            enter(index, .checkingDiagnosis)
-            step(index, port: port)
-        case .checkingDiagnosis:
-            guard let diagnosis = readDiagnosis(index, port: port) else { return }
-            if diagnosis.configurationFault {
-                let reported = readConfiguration(index, port: port)
-                let expected = Hex.string(slave.config.configBytes)
-                fault(index, "configuration fault (Cfg_Fault): expected \(expected) (\(slave.config.modules.joined(separator: ", "))), the slave reports \(reported.map(Hex.string) ?? "nothing (Get_Cfg failed)")",
-                      quality: Quality(reason: .config))
-            } else if diagnosis.parameterFault {
-                fault(index, "parameter fault (Prm_Fault): the slave rejects Set_Prm \(Hex.string(slave.setPrm))",
-                      quality: Quality(reason: .config))
-            } else if diagnosis.notSupported {
-                fault(index, "the slave does not support a requested function (Not_Supported)", quality: Quality(reason: .config))
-            } else if diagnosis.parameterRequest {
-                fault(index, "the slave asks for parameters again (Prm_Req)", quality: Quality(reason: .protocolError))
-            } else if diagnosis.stationNotReady || diagnosis.staticDiagnosis {
-                // Not yet: ask again on the next cycle.
+            switch next {
+            case .send(let following):
+                request = following
+            case .waitCycle:
                 slave.retryAtNs = Clock.monotonicNs() + Int64(line.cycleMs) * 1_000_000
-            } else {
-                enter(index, .dataExchange)
+                return
+            case .exchanging:
                 logger.info("PROFIBUS slave in data exchange", metadata: [
                     "line": "\(line.name)", "slave": "\(slave.config.name)", "address": "\(slave.config.address)",
                     "inputs": "\(slave.config.inputBytes)", "outputs": "\(slave.config.outputBytes)"])
                 slave.backoffMs = SlaveRuntime.minBackoffMs
+                return
+            case .fault(let reason, let quality):
+                fault(index, reason, quality: quality, wasRunning: before == .dataExchange)
+                return
             }
+        }
+    }
+
+    /// Sends one request of the sequence and reads what came back.
+    private func perform(_ request: DPSlaveSequence.Request, _ index: Int, port: SerialLine) -> DPSlaveSequence.Outcome {
+        let slave = slaves[index]
+        switch request {
+        case .slaveDiagnosis:
+            return readDiagnosis(index, port: port)
+        case .setParameters:
+            let reply = slave.setPrm.withUnsafeBufferPointer {
+                transact(index, function: FDL.FC.srdHigh, dsap: DP.SAP.setParameters, data: $0.baseAddress, count: $0.count, port: port)
+            }
+            return Self.acknowledgement(reply)
+        case .checkConfig:
+            let reply = slave.config.configBytes.withUnsafeBufferPointer {
+                transact(index, function: FDL.FC.srdHigh, dsap: DP.SAP.checkConfig, data: $0.baseAddress, count: $0.count, port: port)
+            }
+            return Self.acknowledgement(reply)
+        case .getConfig:
+            return .configuration(readConfiguration(index, port: port))
         case .dataExchange:
-            if slave.diagnosisPending {
-                slave.diagnosisPending = false
-                guard let diagnosis = readDiagnosis(index, port: port) else { return }
-                if !diagnosis.readyForDataExchange {
-                    fault(index, "the slave left data exchange: \(diagnosis.flags.joined(separator: ", "))",
-                          quality: Quality(reason: .protocolError))
-                    return
-                }
-            }
-            exchange(index, port: port)
+            preconditionFailure("Data_Exchange is sent by exchange(_:port:)")
         }
     }
 
@@ -292,7 +276,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 return
             }
             slave.inputs.update(from: rx + frame.dataOffset, count: frame.dataCount)
-            if function == FDL.FC.dataHigh { slave.diagnosisPending = true }
+            if function == FDL.FC.dataHigh { slave.sequence.diagnosisRequested() }
         case .shortAck:
             guard slave.config.inputBytes == 0 else {
                 fault(index, "the slave is no longer in data exchange (short acknowledgement instead of inputs)",
@@ -354,20 +338,15 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
         }
     }
 
-    private func enter(_ index: Int, _ state: DPSlaveState) {
-        slaves[index].state = state
-        statistics.withLock { $0[index].state = state }
-    }
-
     /// Takes a slave back to the start of its sequence, marks its tags bad and
     /// logs the reason (once per distinct reason).
-    private func fault(_ index: Int, _ reason: String, quality: Quality, restart: Bool = true) {
+    /// - Parameter wasRunning: the slave was in data exchange (default: its state now).
+    private func fault(_ index: Int, _ reason: String, quality: Quality, restart: Bool = true, wasRunning: Bool? = nil) {
         let slave = slaves[index]
-        let wasRunning = slave.state == .dataExchange
-        slave.state = .offline
+        let wasRunning = wasRunning ?? (slave.sequence.state == .dataExchange)
+        slave.sequence.reset()
         slave.fcbValid = false
         slave.failures = 0
-        slave.diagnosisPending = false
         slave.failWrites("slave \(slave.config.name) left data exchange: \(reason)")
         if restart {
             slave.retryAtNs = Clock.monotonicNs() + Int64(slave.backoffMs) * 1_000_000
@@ -394,12 +373,14 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
 
     // MARK: Services
 
-    private func readDiagnosis(_ index: Int, port: SerialLine) -> DPDiagnosis? {
+    private func readDiagnosis(_ index: Int, port: SerialLine) -> DPSlaveSequence.Outcome {
         let slave = slaves[index]
         let reply = transact(index, function: FDL.FC.srdHigh, dsap: DP.SAP.slaveDiagnosis, data: nil, count: 0, port: port)
         switch reply {
         case .frame(let frame) where frame.ssap == DP.SAP.slaveDiagnosis && frame.dataCount >= 6:
-            guard let diagnosis = DPDiagnosis(UnsafeBufferPointer(start: rx + frame.dataOffset, count: frame.dataCount)) else { return nil }
+            guard let diagnosis = DPDiagnosis(UnsafeBufferPointer(start: rx + frame.dataOffset, count: frame.dataCount)) else {
+                return .refused("\(frame.dataCount) octets that are no diagnosis")
+            }
             let text = diagnosis.description
             if text != slave.lastDiagnosis {
                 slave.lastDiagnosis = text
@@ -410,17 +391,14 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                         "diagnosis": "\(text)"])
                 }
             }
-            return diagnosis
+            return .diagnosis(diagnosis)
         case .frame(let frame):
-            fault(index, "Slave_Diag answered with function code \(Hex.byte(frame.fc)) and \(frame.dataCount) octets",
-                  quality: Quality(reason: .protocolError))
+            return .refused("function code \(Hex.byte(frame.fc)) and \(frame.dataCount) octets")
         case .shortAck:
-            fault(index, "Slave_Diag answered with a short acknowledgement", quality: Quality(reason: .protocolError))
+            return .refused("a short acknowledgement")
         case .noAnswer(let quality):
-            let reason = slave.state == .offline ? "no answer at address \(slave.config.address)" : "no answer to Slave_Diag"
-            fault(index, "\(reason) (\(quality.reasonText ?? "bad"))", quality: quality)
+            return .noAnswer(quality)
         }
-        return nil
     }
 
     /// Get_Cfg: the identifier octets the slave actually has.
@@ -431,12 +409,12 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     }
 
     /// A short acknowledgement (or an SD1 "OK") accepts Set_Prm and Chk_Cfg.
-    private func acknowledged(_ index: Int, _ reply: Reply, service: String) -> Bool {
+    private static func acknowledgement(_ reply: Reply) -> DPSlaveSequence.Outcome {
         switch reply {
         case .shortAck:
-            return true
+            return .acknowledged
         case .frame(let frame) where frame.function == FDL.FC.ok && frame.dataCount == 0:
-            return true
+            return .acknowledged
         case .frame(let frame):
             let why = switch frame.function {
             case FDL.FC.serviceNotActive: "service not active"
@@ -444,11 +422,10 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
             case FDL.FC.userError: "user error"
             default: "function code \(Hex.byte(frame.fc))"
             }
-            fault(index, "\(service) refused: \(why)", quality: Quality(reason: .protocolError))
+            return .refused(why)
         case .noAnswer(let quality):
-            fault(index, "no answer to \(service) (\(quality.reasonText ?? "bad"))", quality: quality)
+            return .noAnswer(quality)
         }
-        return false
     }
 
     /// Global_Control to a group (0 = all slaves): SDN to the broadcast address, no answer.
@@ -617,7 +594,7 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
                 write.completion(.refused("\(target): tag is not a writable output"))
                 continue
             }
-            guard slave.state == .dataExchange else {
+            guard slave.sequence.state == .dataExchange else {
                 statistics.withLock { $0[index].writes += 1; $0[index].writeErrors += 1 }
                 write.completion(.failed("\(target): the slave is not in data exchange (\(slave.lastFault ?? "starting"))"))
                 continue
@@ -659,11 +636,11 @@ final class SlaveRuntime {
     let setPrm: [UInt8]
     let inputs: UnsafeMutablePointer<UInt8>
     let outputs: UnsafeMutablePointer<UInt8>
-    var state: DPSlaveState = .offline
+    /// Where the slave is on its way into data exchange (decisions only; this class holds the I/O state).
+    var sequence: DPSlaveSequence
     var fcb = true
     var fcbValid = false
     var failures = 0
-    var diagnosisPending = false
     var retryAtNs: Int64 = 0
     var backoffMs: Int
     var quality = Quality(reason: .waitingForInitialData)
@@ -683,6 +660,9 @@ final class SlaveRuntime {
         setPrm = DP.setParameters(identNumber: config.identNumber, watchdogMs: config.watchdogMs,
                                   minTsdrBits: line.minTsdrBits, group: config.group, freeze: line.freeze,
                                   sync: line.sync, userParameters: config.userParameters)
+        sequence = DPSlaveSequence(DPSlaveSequence.Expected(
+            address: config.address, identNumber: config.identNumber, masterAddress: line.masterAddress,
+            gsdFile: config.gsdFile, modules: config.modules, configBytes: config.configBytes, setPrm: setPrm))
         inputs = .allocate(capacity: max(1, config.inputBytes))
         inputs.initialize(repeating: 0, count: max(1, config.inputBytes))
         outputs = .allocate(capacity: max(1, config.outputBytes))
