@@ -52,14 +52,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     /// The most metrics one DCMD may carry: a bigger one is refused whole.
     static let maxCommandMetrics = 1024
 
-    // Publisher-thread state.
-    private var seq: UInt64 = 0
-    private var born: [Bool]
-
     /// Store-and-forward journal (publishing thread only).
     private let journal: Journal?
 
-    private let events = Mutex(Events())
+    private let events: Mutex<Events>
     private let counters = Mutex(SparkplugStats())
     private let running = Atomic<Bool>(false)
     private let finished = Wakeup()
@@ -68,7 +64,8 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         /// A new session: subscribe to commands and STATE.
         var connected = false
         var needsBirth = false
-        var bdSeq: UInt64 = 0
+        /// bdSeq, seq and the born devices; the network thread ends sessions, the publisher sends.
+        var session: SparkplugSession
         var hostOnline = false
         var commands: [(topic: String, payload: [UInt8])] = []
     }
@@ -97,7 +94,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         self.devices = devices
         self.deviceTags = deviceTags
         self.deviceOfTag = deviceOfTag
-        born = Array(repeating: false, count: devices.count)
+        events = Mutex(Events(session: SparkplugSession(devices: devices.count)))
         journal = config.journal.flatMap { MQTTPublisher.openJournal($0, logger: logger) }
         client = try MosquittoClient(
             clientID: config.clientID, cleanSession: config.cleanSession,
@@ -137,7 +134,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         finished.wait(timeoutNs: 5_000_000_000)
         journal?.flush()
         if client.isConnected {
-            let bdSeq = events.withLock { $0.bdSeq }
+            let bdSeq = events.withLock { $0.session.bdSeq }
             publish(topics.ndeath, deathPayload(bdSeq: bdSeq), qos: 1)
         }
         if usable { client.stop() }
@@ -155,10 +152,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             }
         } else {
             // The next session gets a new bdSeq, announced by its will (Sparkplug B 3.0 §7.2).
-            let next = events.withLock { state -> UInt64 in
-                state.bdSeq = (state.bdSeq + 1) % 256
-                return state.bdSeq
-            }
+            let next = events.withLock { $0.session.connectionLost() }
             try? client.setWill(topic: topics.ndeath, payload: deathPayload(bdSeq: next), qos: 1, retain: false)
             if code != 0 {
                 logger.warning("Sparkplug connection lost; reconnecting",
@@ -186,7 +180,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     // MARK: Publisher thread
 
     private func step() {
-        let (connected, needsBirth, commands, moreCommands, hostOnline, bdSeq) = events.withLock { state in
+        let (connected, needsBirth, commands, moreCommands, hostOnline) = events.withLock { state in
             // A few commands a turn: a flood of them delays the DDATA of changes by a turn, not by the flood.
             let commands = Array(state.commands.prefix(Self.commandsPerTurn))
             defer {
@@ -194,8 +188,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 state.needsBirth = false
                 state.commands.removeFirst(commands.count)
             }
-            return (state.connected, state.needsBirth, commands, state.commands.count > commands.count, state.hostOnline,
-                    state.bdSeq)
+            return (state.connected, state.needsBirth, commands, state.commands.count > commands.count, state.hostOnline)
         }
         if moreCommands { queue.wakeup.signal() }
         // Subscribe on every connect, before anything else: STATE decides whether we may publish.
@@ -213,7 +206,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             if rebirth { events.withLock { $0.needsBirth = true } }  // birth once publishing is allowed
             return
         }
-        if rebirth { birth(bdSeq: bdSeq) }
+        if rebirth { birth() }
         if let journal, !journal.isEmpty {
             // History first, in order; what arrives meanwhile queues behind it.
             keep(drainRecords(), in: journal)
@@ -254,7 +247,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
         var unusable = 0
         for record in records {
-            guard let index = table.index(ofPath: record.path), born[deviceOfTag[index]] else {
+            guard let index = table.index(ofPath: record.path), isBorn(deviceOfTag[index]) else {
                 unusable += 1
                 continue
             }
@@ -279,37 +272,34 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         if let state = topics.state { client.subscribe(state, qos: 1) }
     }
 
-    private func nextSeq() -> UInt64 {
-        seq = (seq + 1) % 256
-        return seq
-    }
+    private func nextSeq() -> UInt64 { events.withLock { $0.session.nextSeq() } }
 
-    private func birth(bdSeq: UInt64) {
-        seq = 0
+    private func isBorn(_ device: Int) -> Bool { events.withLock { $0.session.born[device] } }
+
+    private func birth() {
+        let (seq, bdSeq) = events.withLock { $0.session.nodeBirth() }
         var node = SparkplugPayload()
         node.timestamp = now
-        node.seq = 0
+        node.seq = seq
         node.metrics = [longMetric("bdSeq", bdSeq), boolMetric("Node Control/Rebirth", false)]
         publish(topics.nbirth, try? node.serializedBytes(), qos: 0)
         counters.withLock { $0.births += 1 }
         let states = table.snapshot()
         for device in devices.indices {
-            born[device] = false
             if deviceTags[device].allSatisfy({ states[$0].sample.quality.reason == .waitingForInitialData }) { continue }
-            deviceBirth(device, states: states)
+            deviceBirth(device, seq: events.withLock { $0.session.deviceBirth(device) }, states: states)
         }
     }
 
-    private func deviceBirth(_ device: Int, states: [TagState]) {
+    private func deviceBirth(_ device: Int, seq: UInt64, states: [TagState]) {
         var payload = SparkplugPayload()
         payload.timestamp = now
-        payload.seq = nextSeq()
+        payload.seq = seq
         payload.metrics = deviceTags[device].map { index in
             SparkplugMetrics.metric(table.tags[index], index: index, sample: states[index].sample,
                                     text: states[index].text, birth: true)
         }
         publish(topics.dbirth(devices[device]), try? payload.serializedBytes(), qos: 0)
-        born[device] = true
     }
 
     private func publishChanges(_ samples: [Sample]) {
@@ -325,21 +315,25 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 let reason = states[index].sample.quality.reason
                 return reason != .timeout && reason != .disconnected && reason != .waitingForInitialData
             }
-            if !born[device] {
-                if communicating { deviceBirth(device, states: states) }
+            let seq: UInt64
+            switch events.withLock({ $0.session.deviceChanged(device, communicating: communicating) }) {
+            case .none:
                 continue
-            }
-            if !communicating {
+            case .birth(let birthSeq):
+                deviceBirth(device, seq: birthSeq, states: states)
+                continue
+            case .death(let deathSeq):
                 var death = SparkplugPayload()
                 death.timestamp = now
-                death.seq = nextSeq()
+                death.seq = deathSeq
                 publish(topics.ddeath(devices[device]), try? death.serializedBytes(), qos: 0)
-                born[device] = false
                 continue
+            case .data(let dataSeq):
+                seq = dataSeq
             }
             var data = SparkplugPayload()
             data.timestamp = now
-            data.seq = nextSeq()
+            data.seq = seq
             data.metrics = changes[device].map { sample in
                 let index = Int(sample.tag)
                 let text = table.tags[index].dataType == .string ? states[index].text : nil
