@@ -65,11 +65,18 @@ final class UAStreamHarness: Harness {
     required init() {}
 
     func run(_ input: UnsafeBufferPointer<UInt8>) {
+        weak var stopped: UAServerCore?
+        serve(input) { stopped = $0 }
+        expect(stopped == nil, "a stopped server core is still referenced (it would leak with all it holds)")
+    }
+
+    private func serve(_ input: UnsafeBufferPointer<UInt8>, core made: (UAServerCore) -> Void) {
         var reader = InputReader(input)
         let cut = Int(reader.byte()) * 16
         let rest = reader.rest()
         let loop = EmbeddedEventLoop()
         let core = fixture.core(loop)
+        made(core)
         let channel = EmbeddedChannel(loop: loop)
         try! channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(UAChunkDecoder(maxChunkSize: TransportLimits.server.receiveBufferSize)))
@@ -143,10 +150,17 @@ final class UARequestHarness: Harness {
     static func sorted(_ ids: some Sequence<NodeId>) -> [NodeId] { ids.sorted { "\($0)" < "\($1)" } }
 
     func run(_ input: UnsafeBufferPointer<UInt8>) {
+        weak var stopped: UAServerCore?
+        serve(input) { stopped = $0 }
+        expect(stopped == nil, "a stopped server core is still referenced (it would leak with all it holds)")
+    }
+
+    private func serve(_ input: UnsafeBufferPointer<UInt8>, core made: (UAServerCore) -> Void) {
         var reader = InputReader(input)
         let flags = reader.byte()
         let loop = EmbeddedEventLoop()
         let core = fixture.core(loop)
+        made(core)
         core.channelOpened(1, policy: .none, mode: .none, clientCertificate: nil, clientKey: nil)
         var token = NodeId.null
         if flags & 1 != 0 { token = Self.openSession(core) }

@@ -88,8 +88,17 @@ public final class UAServerCore: @unchecked Sendable {
         }
     }
 
+    /// Stops the server's timers and lets go of what it holds: its sessions (their subscriptions
+    /// stop, queued Publish requests are answered BadSessionClosed), channels and services. The
+    /// services' closures hold the core itself: without this a stopped core — its sessions, its
+    /// address space and the tag table of a configuration replaced by a commit — would never be
+    /// freed.
     func stop() {
         sweeper?.cancel()
+        sweeper = nil
+        for token in Array(sessions.keys) { removeSession(token) }
+        channels.removeAll()
+        services.removeAll()
     }
 
     /// A channel was opened or renewed (UAConnectionHandler).

@@ -148,11 +148,15 @@ import Testing
         try host.start()
         defer { host.stop() }
         let dp = host.current.south[1]
+        weak var replaced = host.current
+        weak var replacedModbus = host.current.south[0]
         #expect(host.southStatus().map(\.name) == ["tcp1", "dp1", "can1"])
         #expect(host.statusLines().contains("south     1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es), 8 tags"))
         let changed = text.replacingOccurrences(of: "port: 1\n", with: "port: 2\n")
         try host.apply(try Configuration.load(yaml: changed), text: changed)
         #expect(host.current.south[1] === dp)
+        // The replaced gateway and its stopped bus are freed, not kept by what replaced them.
+        #expect(replaced == nil && replacedModbus == nil)
         #expect(host.running().text == changed)
         #expect(host.source(ofTag: 0).contains("127.0.0.1:2"))
         // A Modbus diagnostic read names the buses there are when it names none of them.
