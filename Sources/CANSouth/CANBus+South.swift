@@ -11,7 +11,7 @@ extension CANBus: SouthBus {
         make: { bus, own, wakeup in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.can")) })
 
     public var protocolName: String { "can" }
-    public var kind: String { "can" }
+    public var kind: String { "bus" }
     public var name: String { bus.name }
     public var deviceNames: [String] { bus.devices.map(\.name) }
 

@@ -9,7 +9,7 @@
 public protocol SouthBus: TagWriteTarget {
     /// The configuration's word for its protocol: `modbus-tcp`, `modbus-rtu`, `profibus-dp`, `can`.
     var protocolName: String { get }
-    /// What a technician calls it, before its name: `bus`, `line`, `can`.
+    /// What a technician calls it, before its name: `bus` (Modbus, CAN) or `line` (PROFIBUS-DP).
     var kind: String { get }
     /// Its name in the configuration.
     var name: String { get }

@@ -159,7 +159,7 @@ public final class Gateway: @unchecked Sendable {
         stopEngineAndNorth()
         for status in south.map({ $0.status() }) {
             logger.info("south totals", metadata: Gateway.metadata(status.counters, [
-                "protocol": "\(status.protocolName)", status.kind == "can" ? "bus" : status.kind: "\(status.name)"]))
+                "protocol": "\(status.protocolName)", status.kind: "\(status.name)"]))
             for device in status.devices {
                 logger.info("device totals", metadata: Gateway.metadata(device.counters, [
                     "device": "\(device.name)", "bus": "\(status.name)"]))

@@ -209,8 +209,8 @@ def test_devices_stats_and_status_show_the_can_bus(can_gateway):
                              input="show devices\nshow stats\nshow status\n", capture_output=True, text=True, timeout=30)
     out = console.stdout
     for device, messages in (("engine", 2), ("battery", 2), ("drive", 2)):
-        assert f"{device.ljust(16)} can can1 {messages} message(s)  " in out, out
-    assert "can can1: frames " in out and "  engine: frames " in out, out
+        assert f"{device.ljust(16)} bus can1 {messages} message(s)  " in out, out
+    assert "bus can1: frames " in out and "  engine: frames " in out, out
     assert re.search(r"^south     1 can bus\(es\), \d+ tags$", out, re.M), out
 
 
