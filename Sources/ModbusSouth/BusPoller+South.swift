@@ -25,9 +25,12 @@ extension BusPoller: SouthBus {
     public var deviceNames: [String] { bus.devices.map(\.name) }
 
     public func health(device: Int) -> DeviceHealth {
-        let stats = self.stats[device]
-        return DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
-                            lastError: stats.lastError, lastCycleNs: stats.lastCycleNs)
+        Self.health(stats(device: device))
+    }
+
+    private static func health(_ stats: DeviceStats) -> DeviceHealth {
+        DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
+                     lastError: stats.lastError, lastCycleNs: stats.lastCycleNs)
     }
 
     public func status() -> SouthStatus {
@@ -35,8 +38,7 @@ extension BusPoller: SouthBus {
         let devices = zip(bus.devices, all).map { device, stats in
             SouthDeviceStatus(
                 name: device.name, address: "unit \(device.unit)",
-                health: DeviceHealth(quality: stats.quality, requests: stats.requests, errors: stats.errors,
-                                     lastError: stats.lastError, lastCycleNs: stats.lastCycleNs),
+                health: Self.health(stats),
                 counters: [SouthCounter("cycles", stats.cycles), SouthCounter("requests", stats.requests),
                            SouthCounter("errors", stats.errors), SouthCounter("missed", stats.missedDeadlines),
                            SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)])

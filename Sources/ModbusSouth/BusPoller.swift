@@ -158,6 +158,11 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
         statistics.withLock { $0[device].cycles }
     }
 
+    /// One device's counters, without copying the others'.
+    public func stats(device: Int) -> DeviceStats {
+        statistics.withLock { $0[device] }
+    }
+
     /// Per-device counters, in configuration order.
     public var stats: [DeviceStats] { statistics.withLock { $0 } }
 

@@ -19,7 +19,7 @@ extension DPMaster: SouthBus {
     public var deviceNames: [String] { line.slaves.map(\.name) }
 
     public func health(device: Int) -> DeviceHealth {
-        Self.health(stats[device])
+        Self.health(stats(slave: device))
     }
 
     private static func health(_ stats: DPSlaveStats) -> DeviceHealth {

@@ -98,6 +98,9 @@ public final class DPMaster: @unchecked Sendable, TagWriteTarget {
     /// Line-wide counters: cycles, CPU time and octets.
     public var lineStats: DPLineStats { totals.withLock { $0 } }
 
+    /// One slave's counters, without copying the others'.
+    public func stats(slave: Int) -> DPSlaveStats { statistics.withLock { $0[slave] } }
+
     /// Completed Data_Exchange cycles of one slave. Allocates nothing.
     public func cycles(slave: Int) -> Int { statistics.withLock { $0[slave].cycles } }
 

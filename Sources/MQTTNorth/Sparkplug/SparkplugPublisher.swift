@@ -246,8 +246,9 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         let (records, end) = journal.read(limit: MQTTPublisher.replayBatchSize)
         var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
         var unusable = 0
+        let born = events.withLock { $0.session.born }
         for record in records {
-            guard let index = table.index(ofPath: record.path), isBorn(deviceOfTag[index]) else {
+            guard let index = table.index(ofPath: record.path), born[deviceOfTag[index]] else {
                 unusable += 1
                 continue
             }
@@ -273,8 +274,6 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     }
 
     private func nextSeq() -> UInt64 { events.withLock { $0.session.nextSeq() } }
-
-    private func isBorn(_ device: Int) -> Bool { events.withLock { $0.session.born[device] } }
 
     private func birth() {
         let (seq, bdSeq) = events.withLock { $0.session.nodeBirth() }
