@@ -161,7 +161,7 @@ final class UARequestHarness: Harness {
         let loop = EmbeddedEventLoop()
         let core = fixture.core(loop)
         made(core)
-        core.channelOpened(1, policy: .none, mode: .none, clientCertificate: nil, clientKey: nil)
+        core.channelOpened(1, .unsecured)
         var token = NodeId.null
         if flags & 1 != 0 { token = Self.openSession(core) }
         var handle: UInt32 = 10

@@ -140,7 +140,7 @@ final class ModbusHarness: Harness {
 /// carries them out at once.
 final class SparkplugHarness: Harness {
     static let name = "sparkplug"
-    let publisher: SparkplugPublisher
+    let publisher: SparkplugEdgeNode
     let topics: [String]
 
     required init() {
@@ -178,8 +178,8 @@ final class SparkplugHarness: Harness {
         guard let mqtt = configuration.mqtt, case .sparkplug(let sparkplug) = mqtt.format else {
             fatalError("the Sparkplug fixture has no Sparkplug configuration")
         }
-        publisher = try! SparkplugPublisher(config: mqtt, sparkplug: sparkplug, table: table, writes: writes,
-                                            logger: UAFixture.quiet)
+        publisher = SparkplugEdgeNode(config: mqtt, sparkplug: sparkplug, table: table, writes: writes,
+                                      logger: UAFixture.quiet)
         topics = ["spBv1.0/line3/NCMD/fuzz", "spBv1.0/line3/DCMD/fuzz/m1", "spBv1.0/line3/DCMD/fuzz/m2",
                   "spBv1.0/line3/DCMD/fuzz/m9", "spBv1.0/STATE/scada", "spBv1.0/line3/NDATA/fuzz"]
     }

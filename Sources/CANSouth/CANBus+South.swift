@@ -22,14 +22,14 @@ extension CANBus: SouthBus {
             let health = health(device: index)
             let address = device.sourceAddress.map { "source address \($0)" } ?? "\(device.messages.count) message(s)"
             return SouthDeviceStatus(name: device.name, address: address, health: health,
-                                     counters: [SouthCounter("frames", health.requests), SouthCounter("overdue", health.errors)])
+                                     counters: [StatusCounter("frames", health.requests), StatusCounter("overdue", health.errors)])
         }
         return SouthStatus(
             protocolName: protocolName, kind: kind, name: name,
-            counters: [SouthCounter("frames", stats.frames), SouthCounter("unknown", stats.unknown),
-                       SouthCounter("error frames", stats.errorFrames), SouthCounter("short", stats.shortFrames),
-                       SouthCounter("timeouts", stats.timeouts), SouthCounter("reopens", stats.reopens),
-                       SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)],
+            counters: [StatusCounter("frames", stats.frames), StatusCounter("unknown", stats.unknown),
+                       StatusCounter("error frames", stats.errorFrames), StatusCounter("short", stats.shortFrames),
+                       StatusCounter("timeouts", stats.timeouts), StatusCounter("reopens", stats.reopens),
+                       StatusCounter("writes", stats.writes), StatusCounter("write errors", stats.writeErrors)],
             lastError: stats.lastError, devices: devices)
     }
 

@@ -257,9 +257,9 @@ public final class ConsoleSession {
         guard let what = args.first else { return fail("show what? \(Self.showTargets.joined(separator: ", "))") }
         let table = control.tagTable()
         switch what {
-        case "status": return Reply(ok: true, text: control.statusLines().joined(separator: "\n"))
-        case "devices": return Reply(ok: true, text: SouthReport.deviceLines(control.southStatus()).joined(separator: "\n"))
-        case "stats": return Reply(ok: true, text: SouthReport.statsLines(control.southStatus(), north: control.northStats()).joined(separator: "\n"))
+        case "status": return Reply(ok: true, text: StatusReport.statusLines(control.status()).joined(separator: "\n"))
+        case "devices": return Reply(ok: true, text: StatusReport.deviceLines(control.southStatus()).joined(separator: "\n"))
+        case "stats": return Reply(ok: true, text: StatusReport.statsLines(control.southStatus(), north: control.northStatus()).joined(separator: "\n"))
         case "config": return Reply(ok: true, text: Self.masked(control.running().text))
         case "log":
             guard let count = Self.lineCount(args, default: 40) else {

@@ -17,11 +17,12 @@ public protocol GatewayControl: AnyObject, Sendable {
     func tagTable() -> TagTable
     /// Where a tag comes from, e.g. `bus tcp1, unit 1, holding-register 0 (float32 ABCD)`.
     func source(ofTag index: Int) -> String
-    func statusLines() -> [String]
+    /// The gateway as a whole: who, which version and configuration, what runs.
+    func status() -> GatewayStatus
     /// Every south bus (Modbus, PROFIBUS-DP, CAN) with its counters and devices, in tag order.
     func southStatus() -> [SouthStatus]
-    /// North's counters (MQTT), one line each.
-    func northStats() -> [String]
+    /// Every north connection (MQTT JSON or Sparkplug B) with its counters.
+    func northStatus() -> [NorthStatus]
     /// Runs a write through the write policy and waits for its outcome.
     func write(path: String, value: WriteValue, origin: String) -> WriteOutcome
     /// Replaces the running gateway with `configuration` (whose file text is
@@ -43,4 +44,39 @@ public protocol GatewayControl: AnyObject, Sendable {
     /// Moves the rejected client certificate whose file name or thumbprint
     /// starts with `prefix` to trusted/; returns its file name.
     func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError>
+}
+
+/// The gateway as `show status` shows it (`StatusReport.statusLines`).
+public struct GatewayStatus: Sendable, Equatable {
+    public var id: String
+    /// The ISA-95 levels above the devices (`acme/plant1/…`).
+    public var hierarchy: [String]
+    public var version: String
+    public var uptimeSeconds: Int
+    public var configPath: String
+    /// SHA-256 of the configuration file as it is on disk, hex.
+    public var configDigest: String
+    public var south: [SouthStatus]
+    public var tagCount: Int
+    public var writesEnabled: Bool
+    public var north: [NorthStatus]
+    public var opcuaEndpoint: String?
+    public var auditPath: String?
+
+    public init(id: String, hierarchy: [String], version: String, uptimeSeconds: Int, configPath: String,
+                configDigest: String, south: [SouthStatus], tagCount: Int, writesEnabled: Bool,
+                north: [NorthStatus], opcuaEndpoint: String?, auditPath: String?) {
+        self.id = id
+        self.hierarchy = hierarchy
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.configPath = configPath
+        self.configDigest = configDigest
+        self.south = south
+        self.tagCount = tagCount
+        self.writesEnabled = writesEnabled
+        self.north = north
+        self.opcuaEndpoint = opcuaEndpoint
+        self.auditPath = auditPath
+    }
 }

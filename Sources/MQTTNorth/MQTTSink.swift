@@ -1,3 +1,5 @@
+import Logging
+import RailgateConfig
 import RailgateCore
 
 /// A north MQTT connection fed by the tag engine: JSON or Sparkplug B.
@@ -8,6 +10,24 @@ public protocol MQTTSink: AnyObject, Sendable {
     func start() throws
     /// Publishes what is queued, says goodbye (status/NDEATH) and disconnects.
     func stop()
-    /// Counters for the log at stop.
-    var statsLine: String { get }
+    /// Its broker, connection and counters, for the console and the log.
+    func status() -> NorthStatus
+}
+
+extension MQTTSink {
+    /// `published=12 failed=0 …`, for the log's totals and the systemd status.
+    public var statsLine: String { status().countersText }
+}
+
+/// The north connection a configuration asks for: JSON topics per tag, or a Sparkplug B edge node.
+public enum MQTTNorth {
+    public static func sink(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, writes: WriteRouter?,
+                            logger: Logger) throws -> any MQTTSink {
+        let format: any MQTTNorthFormat = switch config.format {
+        case .json: JSONFormat(config: config, gateway: gateway, table: table)
+        case .sparkplug(let sparkplug):
+            SparkplugEdgeNode(config: config, sparkplug: sparkplug, table: table, writes: writes, logger: logger)
+        }
+        return try MQTTNorthLink(config: config, table: table, format: format, logger: logger)
+    }
 }

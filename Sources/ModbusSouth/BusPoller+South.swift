@@ -39,9 +39,9 @@ extension BusPoller: SouthBus {
             SouthDeviceStatus(
                 name: device.name, address: "unit \(device.unit)",
                 health: Self.health(stats),
-                counters: [SouthCounter("cycles", stats.cycles), SouthCounter("requests", stats.requests),
-                           SouthCounter("errors", stats.errors), SouthCounter("missed", stats.missedDeadlines),
-                           SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)])
+                counters: [StatusCounter("cycles", stats.cycles), StatusCounter("requests", stats.requests),
+                           StatusCounter("errors", stats.errors), StatusCounter("missed", stats.missedDeadlines),
+                           StatusCounter("writes", stats.writes), StatusCounter("write errors", stats.writeErrors)])
         }
         return SouthStatus(protocolName: protocolName, kind: kind, name: name, devices: devices)
     }

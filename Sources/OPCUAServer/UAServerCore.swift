@@ -33,7 +33,7 @@ public final class UAServerCore: @unchecked Sendable {
     public let eventLoop: any EventLoop
     let writes: WriteRouter?
     let logger: Logger
-    var sessions: [NodeId: UASession] = [:]
+    var sessions: UASessionTable
     var nextSessionNumber: UInt32 = 1
     var nextSubscriptionId: UInt32 = 1
     var monitoredItemCount = 0
@@ -53,14 +53,7 @@ public final class UAServerCore: @unchecked Sendable {
     /// The certificate, policies and modes secured channels use.
     public let security: ChannelSecurity
     /// Policy, mode and client certificate of each open channel.
-    var channels: [UInt32: ChannelInfo] = [:]
-
-    struct ChannelInfo {
-        var policy: SecurityPolicy
-        var mode: MessageSecurityMode
-        var clientCertificate: [UInt8]?
-        var clientKey: RSAPublicKey?
-    }
+    var channels: [UInt32: ChannelPeer] = [:]
 
     /// Request handler by request encoding id; one entry per implemented service.
     typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void
@@ -74,6 +67,7 @@ public final class UAServerCore: @unchecked Sendable {
                 writes: WriteRouter?, logger: Logger, security: ChannelSecurity = .noneOnly,
                 audit: @escaping Audit = { _, _, _ in }) {
         self.config = config
+        sessions = UASessionTable(capacity: config.maxSessions)
         queueBudget = QueueBudget(limit: config.maxQueuedValues)
         self.security = security
         self.audit = audit
@@ -96,15 +90,14 @@ public final class UAServerCore: @unchecked Sendable {
     func stop() {
         sweeper?.cancel()
         sweeper = nil
-        for token in Array(sessions.keys) { removeSession(token) }
+        for token in sessions.tokens { removeSession(token) }
         channels.removeAll()
         services.removeAll()
     }
 
     /// A channel was opened or renewed (UAConnectionHandler).
-    func channelOpened(_ id: UInt32, policy: SecurityPolicy, mode: MessageSecurityMode, clientCertificate: [UInt8]?,
-                       clientKey: RSAPublicKey?) {
-        channels[id] = ChannelInfo(policy: policy, mode: mode, clientCertificate: clientCertificate, clientKey: clientKey)
+    func channelOpened(_ id: UInt32, _ peer: ChannelPeer) {
+        channels[id] = peer
     }
 
     static let discoveryRequests: Set<NodeId> = [UAIds.Encoding.getEndpointsRequest, UAIds.Encoding.findServersRequest]
@@ -132,14 +125,15 @@ public final class UAServerCore: @unchecked Sendable {
             reader = UAReader(body, offset: start)
             // Part 4 §5.4 / Part 6 §6.7.1: a server that does not offer Security
             // None still answers discovery on a None channel, and nothing else.
-            if (channels[channelId]?.policy ?? SecurityPolicy.none) == .none, !security.policies.contains(.none),
+            if !(channels[channelId] ?? .unsecured).isSecured, !security.policies.contains(.none),
                !Self.discoveryRequests.contains(typeId) {
                 throw ServiceError(.badSecurityPolicyRejected)
             }
             let session = sessions[header.authenticationToken]
             if let session {
-                guard session.channelId == channelId || typeId == UAIds.Encoding.activateSessionRequest else {
-                    throw ServiceError(.badSecureChannelIdInvalid)
+                if let refusal = UASessionTable.channelRefusal(
+                    of: session, channelId: channelId, isActivation: typeId == UAIds.Encoding.activateSessionRequest) {
+                    throw ServiceError(refusal)
                 }
                 session.lastActivity = RailgateClock.now()
             }
@@ -194,14 +188,14 @@ public final class UAServerCore: @unchecked Sendable {
     /// its subscriptions.
     func closeExpiredSessions() {
         let now = RailgateClock.now()
-        for (token, session) in sessions where session.isExpired(now: now) {
-            logger.info("OPC UA session timed out", metadata: ["session": "\(session.name)"])
+        for token in sessions.expired(now: now) {
+            logger.info("OPC UA session timed out", metadata: ["session": "\(sessions[token]?.name ?? "?")"])
             removeSession(token)
         }
     }
 
     func removeSession(_ token: NodeId) {
-        guard let session = sessions.removeValue(forKey: token) else { return }
+        guard let session = sessions.remove(token) else { return }
         for subscription in session.subscriptions.values { discard(subscription) }
         for pending in session.publishQueue {
             pending.respond(fault(.badSessionClosed, pending.header))
@@ -221,7 +215,7 @@ public final class UAServerCore: @unchecked Sendable {
     /// reactivate them) but their queued Publish requests are dropped.
     func channelClosed(_ channelId: UInt32) {
         channels[channelId] = nil
-        for session in sessions.values where session.channelId == channelId {
+        for session in sessions.sessions(onChannel: channelId) {
             session.publishQueue.removeAll()
         }
     }

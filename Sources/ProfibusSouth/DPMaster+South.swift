@@ -33,15 +33,15 @@ extension DPMaster: SouthBus {
             SouthDeviceStatus(
                 name: stats.device, address: "address \(stats.address)", state: stats.state.rawValue,
                 health: Self.health(stats),
-                counters: [SouthCounter("cycles", stats.cycles), SouthCounter("requests", stats.requests),
-                           SouthCounter("errors", stats.errors), SouthCounter("retries", stats.retries),
-                           SouthCounter("fcs errors", stats.fcsErrors), SouthCounter("restarts", stats.restarts),
-                           SouthCounter("writes", stats.writes), SouthCounter("write errors", stats.writeErrors)])
+                counters: [StatusCounter("cycles", stats.cycles), StatusCounter("requests", stats.requests),
+                           StatusCounter("errors", stats.errors), StatusCounter("retries", stats.retries),
+                           StatusCounter("fcs errors", stats.fcsErrors), StatusCounter("restarts", stats.restarts),
+                           StatusCounter("writes", stats.writes), StatusCounter("write errors", stats.writeErrors)])
         }
         return SouthStatus(
             protocolName: protocolName, kind: kind, name: name,
-            counters: [SouthCounter("cycles", line.cycles), SouthCounter("octets", line.octets),
-                       SouthCounter("cpu ns", Int(line.cpuNs)), SouthCounter("wall ns", Int(line.wallNs))],
+            counters: [StatusCounter("cycles", line.cycles), StatusCounter("octets", line.octets),
+                       StatusCounter("cpu ns", Int(line.cpuNs)), StatusCounter("wall ns", Int(line.wallNs))],
             lastCycleNs: line.lastCycleNs, devices: devices)
     }
 

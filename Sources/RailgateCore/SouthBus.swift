@@ -36,60 +36,6 @@ public protocol SouthBus: TagWriteTarget {
     func isStalled(limitNs: Int64) -> Bool
 }
 
-/// A named count (`requests 12`), as the console and the log show counters.
-public struct SouthCounter: Sendable, Equatable {
-    public var name: String
-    public var value: Int
-
-    public init(_ name: String, _ value: Int) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// One device on a south bus, as the console shows it.
-public struct SouthDeviceStatus: Sendable, Equatable {
-    public var name: String
-    /// Where it sits on its bus: `unit 3`, `address 5`, `2 messages`.
-    public var address: String
-    /// A protocol's own state of the device (PROFIBUS-DP: `data-exchange`), if it has one.
-    public var state: String?
-    public var health: DeviceHealth
-    public var counters: [SouthCounter]
-
-    public init(name: String, address: String, state: String? = nil, health: DeviceHealth, counters: [SouthCounter]) {
-        self.name = name
-        self.address = address
-        self.state = state
-        self.health = health
-        self.counters = counters
-    }
-}
-
-/// A south bus's counters and devices, as the console and the log show them.
-public struct SouthStatus: Sendable, Equatable {
-    public var protocolName: String
-    public var kind: String
-    public var name: String
-    /// Counters of the bus as a whole (empty where only its devices count).
-    public var counters: [SouthCounter]
-    /// Duration of its last cycle as a whole, ns, where it has one.
-    public var lastCycleNs: Int64?
-    public var lastError: String?
-    public var devices: [SouthDeviceStatus]
-
-    public init(protocolName: String, kind: String, name: String, counters: [SouthCounter] = [],
-                lastCycleNs: Int64? = nil, lastError: String? = nil, devices: [SouthDeviceStatus]) {
-        self.protocolName = protocolName
-        self.kind = kind
-        self.name = name
-        self.counters = counters
-        self.lastCycleNs = lastCycleNs
-        self.lastError = lastError
-        self.devices = devices
-    }
-}
-
 public enum SouthDeadline {
     /// The shortest deadline a polled tag gets (TagEngine `maxAgesNs`), whatever its bus's timing.
     public static let floorNs: Int64 = 5_000_000_000

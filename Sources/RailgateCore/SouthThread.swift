@@ -44,9 +44,12 @@ public final class SouthThread: Sendable {
         let finished = self.finished
         beat()
         waiting.store(false, ordering: .relaxed)
+        // The body (and the bus it holds) is let go before `stop` returns: a Thread keeps its
+        // closure until the OS thread has ended, after the signal.
+        let work = WorkOnce(body)
         let thread = Thread {
             Clock.nameCurrentThread(name)
-            body()
+            work.run()
             finished.signal()
         }
         thread.stackSize = 512 * 1024
@@ -58,5 +61,19 @@ public final class SouthThread: Sendable {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         wakeup.signal()
         finished.wait(timeoutNs: timeoutNs)
+    }
+}
+
+/// A closure run once and released as soon as it returns.
+private final class WorkOnce: Sendable {
+    private let body: Mutex<(@Sendable () -> Void)?>
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        self.body = Mutex(body)
+    }
+
+    func run() {
+        guard let body = body.withLock({ $0.take() }) else { return }
+        body()
     }
 }

@@ -60,17 +60,32 @@ public final class WriteRouter: Sendable {
         self.audit = audit
     }
 
-    /// Requests a write to the tag at `path`.
+    /// Requests a write to the tag at `path`: for the edges where a person names a tag (the
+    /// console, tests); north protocols know the tag's index and use `write(tag:…)`.
     public func write(path: String, value: WriteValue, origin: String,
                       completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        guard let index = table.index(ofPath: path) else {
+            audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path, value: value,
+                                   outcome: .refused("no tag \(path)")))
+            return completion(.refused("no tag \(path)"))
+        }
+        write(tag: index, value: value, origin: origin, completion: completion)
+    }
+
+    /// Requests a write to tag `index` of the table.
+    public func write(tag index: Int, value: WriteValue, origin: String,
+                      completion: @escaping @Sendable (WriteOutcome) -> Void) {
+        guard table.tags.indices.contains(index) else {
+            audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: "#\(index)", value: value,
+                                   outcome: .refused("no tag #\(index)")))
+            return completion(.refused("no tag #\(index)"))
+        }
         let audit = self.audit
+        let path = table.tags[index].path
         let finish: @Sendable (WriteOutcome) -> Void = { outcome in
             audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path,
                                    value: value, outcome: outcome))
             completion(outcome)
-        }
-        guard let index = table.index(ofPath: path) else {
-            return finish(.refused("no tag \(path)"))
         }
         if case .number(let number) = value, !number.isFinite {
             return finish(.refused("\(number) is not a finite number"))

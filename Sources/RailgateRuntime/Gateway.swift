@@ -78,18 +78,9 @@ public final class Gateway: @unchecked Sendable {
             }
         }
         self.writes = writes
-        let mqtt: (any MQTTSink)?
-        let mqttLogger = Logger(label: "railgate.mqtt")
-        if let config = configuration.mqtt {
-            switch config.format {
-            case .json:
-                mqtt = try MQTTPublisher(config: config, gateway: configuration.gateway, table: table, logger: mqttLogger)
-            case .sparkplug(let sparkplug):
-                mqtt = try SparkplugPublisher(config: config, sparkplug: sparkplug, table: table, writes: writes,
-                                              logger: mqttLogger)
-            }
-        } else {
-            mqtt = nil
+        let mqtt = try configuration.mqtt.map { config in
+            try MQTTNorth.sink(config: config, gateway: configuration.gateway, table: table, writes: writes,
+                               logger: Logger(label: "railgate.mqtt"))
         }
         self.mqtt = mqtt
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
@@ -172,7 +163,7 @@ public final class Gateway: @unchecked Sendable {
         logger.notice("railgate stopped")
     }
 
-    private static func metadata(_ counters: [SouthCounter], _ base: Logger.Metadata) -> Logger.Metadata {
+    private static func metadata(_ counters: [StatusCounter], _ base: Logger.Metadata) -> Logger.Metadata {
         var metadata = base
         for counter in counters {
             metadata[counter.name.replacingOccurrences(of: " ", with: "_")] = "\(counter.value)"
@@ -200,20 +191,6 @@ public final class Gateway: @unchecked Sendable {
         if bad > 0 { text += ", \(bad) device(s) failing" }
         if let mqtt { text += "; mqtt \(mqtt.statsLine)" }
         return text
-    }
-
-    /// How many buses of each protocol run: `2 modbus-tcp bus(es), 1 can bus(es)`, or `no buses`.
-    public var southSummary: String {
-        var counts: [(String, Int)] = []
-        for bus in south {
-            let what = "\(bus.protocolName) \(bus.kind == "line" ? "line(s)" : "bus(es)")"
-            if let index = counts.firstIndex(where: { $0.0 == what }) {
-                counts[index].1 += 1
-            } else {
-                counts.append((what, 1))
-            }
-        }
-        return counts.isEmpty ? "no buses" : counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
     }
 
     /// Where tag `index` (of the gateway) comes from, in words.

@@ -180,26 +180,19 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
         return (probe.ok, probe.text + running)
     }
 
-    public func statusLines() -> [String] {
+    public func status() -> GatewayStatus {
         let gateway = current
         let configuration = gateway.configuration
-        let uptime = Int(Date().timeIntervalSince(started))
-        var lines = [
-            "gateway   \(configuration.gateway.id) (\(configuration.gateway.hierarchy.levels.joined(separator: "/")))",
-            "version   \(RailgateVersion.string), up \(uptime / 3600)h\(uptime / 60 % 60)m\(uptime % 60)s",
-            "config    \(path) sha256 \(Gateway.fileDigest(path).prefix(16))…",
-            "south     \(gateway.southSummary), \(gateway.table.count) tags",
-            "writes    \(configuration.gateway.writesEnabled ? "enabled" : "disabled")",
-        ]
-        if let mqtt = configuration.mqtt, let sink = gateway.mqtt {
-            lines.append("mqtt      \(mqtt.host):\(mqtt.port) \(sink.statsLine)")
-        }
-        if let opcua = configuration.opcua { lines.append("opcua     \(opcua.endpointUrl)") }
-        if let audit = configuration.gateway.auditFile { lines.append("audit     \(audit)") }
-        return lines
+        return GatewayStatus(
+            id: configuration.gateway.id, hierarchy: configuration.gateway.hierarchy.levels,
+            version: RailgateVersion.string, uptimeSeconds: Int(Date().timeIntervalSince(started)),
+            configPath: path, configDigest: Gateway.fileDigest(path), south: gateway.south.map { $0.status() },
+            tagCount: gateway.table.count, writesEnabled: configuration.gateway.writesEnabled,
+            north: gateway.mqtt.map { [$0.status()] } ?? [], opcuaEndpoint: configuration.opcua?.endpointUrl,
+            auditPath: configuration.gateway.auditFile)
     }
 
     public func southStatus() -> [SouthStatus] { current.south.map { $0.status() } }
 
-    public func northStats() -> [String] { current.mqtt.map { ["mqtt: \($0.statsLine)"] } ?? [] }
+    public func northStatus() -> [NorthStatus] { current.mqtt.map { [$0.status()] } ?? [] }
 }

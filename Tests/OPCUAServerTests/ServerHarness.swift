@@ -40,7 +40,7 @@ final class ServerHarness {
                             identity: identity, eventLoop: loop, writes: nil, logger: Logger(label: "test"))
         // Two open (Security None) connections the tests' requests come in on.
         for channel: UInt32 in [1, 2] {
-            core.channelOpened(channel, policy: .none, mode: .none, clientCertificate: nil, clientKey: nil)
+            core.channelOpened(channel, .unsecured)
         }
     }
 

@@ -54,4 +54,20 @@ struct WriteRouterTests {
         #expect(target.requests.withLock { $0.isEmpty })
         #expect(audit.records.withLock { $0.count } == 2)
     }
+
+    @Test func writesByIndexAreCheckedAndAuditedWithTheTagsPath() {
+        let target = RecordingTarget()
+        let audit = AuditLog()
+        let router = WriteRouter(table: table, writesEnabled: true, targets: [target, target]) { r in
+            audit.records.withLock { $0.append(r) }
+        }
+        let outcomes = [0, 1, 2, -1].map { index in
+            let answer = Answer<WriteOutcome>()
+            router.write(tag: index, value: .number(3), origin: "t") { answer.deliver($0) }
+            return answer.wait(timeoutNs: 1_000_000_000)
+        }
+        #expect(outcomes == [.done, .refused("tag is not writable"), .refused("no tag #2"), .refused("no tag #-1")])
+        #expect(target.requests.withLock { $0.map(\.0) } == [0])
+        #expect(audit.records.withLock { $0.map(\.path) } == ["a/d/sp", "a/d/ro", "#2", "#-1"])
+    }
 }

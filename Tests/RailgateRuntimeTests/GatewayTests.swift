@@ -85,21 +85,23 @@ import Testing
     @Test func devicesStatsAndTheStatusLineCoverEveryProtocol() throws {
         let gateway = try Self.gateway()
         let south = gateway.south.map { $0.status() }
-        let devices = SouthReport.deviceLines(south)
+        let devices = StatusReport.deviceLines(south)
         #expect(devices.count == 3)
         #expect(devices[0].hasPrefix("meter            bus tcp1 unit 7  "))
         #expect(devices[1].hasPrefix("press-io         line dp1 address 5  offline  "))
         #expect(devices[2].hasPrefix("engine           bus can1 1 message(s)  "))
-        let stats = SouthReport.statsLines(south, north: ["mqtt: x"])
+        let north = NorthStatus(name: "mqtt", broker: "127.0.0.1:1883", connected: false,
+                                counters: [StatusCounter("published", 0)])
+        let stats = StatusReport.statsLines(south, north: [north])
         #expect(stats.contains { $0.hasPrefix("meter: cycles 0 requests 0 errors 0 missed 0") })
         #expect(stats.contains { $0.hasPrefix("line dp1: cycles 0 octets 0") })
         #expect(stats.contains { $0.hasPrefix("  press-io: cycles 0 requests 0") })
         #expect(stats.contains { $0.hasPrefix("bus can1: frames 0 unknown 0 error frames 0 short 0") })
         #expect(stats.contains { $0.hasPrefix("  engine: frames 0 overdue 0") })
-        #expect(stats.last == "mqtt: x")
+        #expect(stats.last == "mqtt: not connected published=0")
         // No device has answered: all three count as failing, whatever their protocol.
         #expect(gateway.statusSummary() == "0/8 tags good, 3 device(s) failing")
-        #expect(gateway.southSummary == "1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es)")
+        #expect(StatusReport.southSummary(south) == "1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es)")
     }
 
     @Test func opcuaDeviceHealthReachesEveryProtocol() throws {
@@ -151,7 +153,7 @@ import Testing
         weak var replaced = host.current
         weak var replacedModbus = host.current.south[0]
         #expect(host.southStatus().map(\.name) == ["tcp1", "dp1", "can1"])
-        #expect(host.statusLines().contains("south     1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es), 8 tags"))
+        #expect(StatusReport.statusLines(host.status()).contains("south     1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es), 8 tags"))
         let changed = text.replacingOccurrences(of: "port: 1\n", with: "port: 2\n")
         try host.apply(try Configuration.load(yaml: changed), text: changed)
         #expect(host.current.south[1] === dp)

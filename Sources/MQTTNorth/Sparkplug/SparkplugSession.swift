@@ -1,6 +1,6 @@
 /// An edge node's Sparkplug B session (Sparkplug B 3.0 §5.2, §6.4): the `bdSeq` of each MQTT
 /// session, the `seq` of every message and which devices are born — as a state machine without
-/// I/O. `SparkplugPublisher` drives it and sends what it says.
+/// I/O. `SparkplugEdgeNode` drives it and sends what it says.
 struct SparkplugSession: Equatable {
     /// The number of the MQTT session, carried by NBIRTH and the NDEATH will; 0…255.
     private(set) var bdSeq: UInt64 = 0

@@ -125,7 +125,7 @@ extension UAServerCore {
     /// thread and audits it); `done` is called on the event loop.
     func write(_ items: [WriteValue], session: UASession, done: @escaping ([StatusCode]) -> Void) {
         var results = Array(repeating: StatusCode.good, count: items.count)
-        var pending: [(index: Int, path: String, value: RailgateCore.WriteValue)] = []
+        var pending: [(index: Int, tag: Int, value: RailgateCore.WriteValue)] = []
         for (index, item) in items.enumerated() {
             guard let node = addressSpace[item.nodeId] else { results[index] = .badNodeIdUnknown; continue }
             guard item.attributeId == AttributeId.value else {
@@ -156,7 +156,7 @@ extension UAServerCore {
                 results[index] = .badTypeMismatch
                 continue
             }
-            pending.append((index, table.tags[tagIndex].path, value))
+            pending.append((index, tagIndex, value))
         }
         guard let router = writes, !pending.isEmpty else { return done(results) }
         // Outcomes arrive on bus threads and are collected back on the event loop.
@@ -164,7 +164,7 @@ extension UAServerCore {
         let loop = eventLoop
         for item in pending {
             let index = item.index
-            router.write(path: item.path, value: item.value, origin: "opcua:\(session.identity)@\(session.name)") { outcome in
+            router.write(tag: item.tag, value: item.value, origin: "opcua:\(session.identity)@\(session.name)") { outcome in
                 loop.execute { batch.value.complete(index, Self.status(outcome)) }
             }
         }

@@ -18,26 +18,33 @@ extension UAServerCore {
 
     static let defaultSessionTimeout = 60_000.0
 
-    /// With every session slot taken, the one longest unused among those whose connection is gone
-    /// (or that were never activated, after 10 s) makes room: a client that created sessions and
-    /// left must not lock the others out until the sessions time out.
-    func evictOrphanedSession() {
-        let now = RailgateClock.now()
-        let candidates = sessions.values.filter { session in
-            channels[session.channelId] == nil || (!session.isActivated && now - session.lastActivity > 10_000_000_000)
+    /// Makes room for a new session when every slot is taken, if a session whose connection is
+    /// gone (or that was never activated) can go: a client that created sessions and left must
+    /// not lock the others out until the sessions time out.
+    func admitSession() throws(ServiceError) {
+        switch sessions.admission(now: RailgateClock.now(), isOpen: { channels[$0] != nil }) {
+        case .admit:
+            return
+        case .full:
+            throw ServiceError(.badTooManySessions)
+        case .evict(let token, let connectionGone):
+            logger.notice("OPC UA session closed to make room", metadata: [
+                "session": "\(sessions[token]?.name ?? "?")",
+                "reason": "\(connectionGone ? "its connection is gone" : "never activated")",
+                "max_sessions": "\(config.maxSessions)"])
+            removeSession(token)
         }
-        guard let oldest = candidates.min(by: { $0.lastActivity < $1.lastActivity }) else { return }
-        logger.notice("OPC UA session closed to make room", metadata: [
-            "session": "\(oldest.name)", "reason": "\(channels[oldest.channelId] == nil ? "its connection is gone" : "never activated")",
-            "max_sessions": "\(config.maxSessions)"])
-        removeSession(oldest.authenticationToken)
     }
 
     func registerSessionServices() {
         register(UAIds.Encoding.createSessionRequest, UAIds.Encoding.createSessionResponse) {
             (request: CreateSessionRequest, context) throws(ServiceError) in
-            if self.sessions.count >= self.config.maxSessions { self.evictOrphanedSession() }
-            guard self.sessions.count < self.config.maxSessions else { throw ServiceError(.badTooManySessions) }
+            let channel = self.channels[context.channelId] ?? .unsecured
+            if let refusal = UASessionTable.creationRefusal(clientNonce: request.clientNonce,
+                                                            clientCertificate: request.clientCertificate, on: channel) {
+                throw ServiceError(refusal)
+            }
+            try self.admitSession()
             let number = self.nextSessionNumber
             self.nextSessionNumber &+= 1
             let timeout = Self.revisedSessionTimeout(request.requestedSessionTimeout)
@@ -49,24 +56,17 @@ extension UAServerCore {
             // Part 4 §5.6.2: on a secured channel the server proves it holds its
             // key by signing the client's certificate and nonce.
             var signature = SignatureData()
-            if let channel = self.channels[context.channelId], channel.policy != .none,
-               let own = self.security.certificate {
-                guard let clientNonce = request.clientNonce, clientNonce.count >= 32 else {
-                    throw ServiceError(.badNonceInvalid)
-                }
-                guard request.clientCertificate == nil || request.clientCertificate == channel.clientCertificate else {
-                    throw ServiceError(.badCertificateInvalid)
-                }
-                guard let bytes = try? channel.policy.sign((channel.clientCertificate ?? []) + clientNonce,
+            if channel.isSecured, let own = self.security.certificate {
+                guard let bytes = try? channel.policy.sign((channel.clientCertificate ?? []) + (request.clientNonce ?? []),
                                                            with: own.privateKey) else {
                     throw ServiceError(.badInternalError)
                 }
                 signature = SignatureData(algorithm: channel.policy.asymmetricSignatureURI, signature: bytes)
             }
             session.serverNonce = Self.randomBytes(32)
-            session.securityPolicy = self.channels[context.channelId]?.policy ?? SecurityPolicy.none
-            session.clientCertificate = self.channels[context.channelId]?.clientCertificate
-            self.sessions[session.authenticationToken] = session
+            session.securityPolicy = channel.policy
+            session.clientCertificate = channel.clientCertificate
+            self.sessions.insert(session)
             self.logger.info("OPC UA session created", metadata: [
                 "session": "\(session.name)", "client": "\(request.clientDescription.applicationUri ?? "?")"])
             return CreateSessionResponse(
@@ -81,18 +81,17 @@ extension UAServerCore {
             (request: ActivateSessionRequest, context) throws(ServiceError) in
             guard let session = context.session else { throw ServiceError(.badSessionIdInvalid) }
             // A session moves only to a channel as secure as the one it was created on, with the same client.
-            let channel = self.channels[context.channelId]
-            guard (channel?.policy ?? SecurityPolicy.none) == session.securityPolicy,
-                  channel?.clientCertificate == session.clientCertificate else {
+            let channel = self.channels[context.channelId] ?? .unsecured
+            if let refusal = UASessionTable.activationRefusal(of: session, on: channel) {
                 self.logger.warning("OPC UA session activation refused: another channel security",
                                     metadata: ["session": "\(session.name)"])
                 self.audit("opcua activation refused", "opcua client",
                            [("session", session.name), ("reason", "channel security differs from the session's")])
-                throw ServiceError(.badSecurityChecksFailed)
+                throw ServiceError(refusal)
             }
             // Part 4 §5.6.3: on a secured channel the client signs our
             // certificate and the nonce we gave it last.
-            if let channel, channel.policy != .none {
+            if channel.isSecured {
                 guard let own = self.security.certificate, let key = channel.clientKey,
                       let signed = request.clientSignature.signature,
                       channel.policy.verify(signed, of: own.der + session.serverNonce, with: key) else {

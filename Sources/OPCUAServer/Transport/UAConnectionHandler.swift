@@ -126,8 +126,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
                 context.flush()
             case .opened(let requestId, let request):
                 helloTimer?.cancel()
-                core.channelOpened(secure.channelId, policy: secure.policy, mode: secure.mode,
-                                   clientCertificate: secure.clientCertificate, clientKey: secure.clientKey)
+                core.channelOpened(secure.channelId, secure.peer)
                 write(secure.openResponse(requestId: requestId, request: request, now: now))
                 context.flush()
             case .deliver(let requestId, let body):

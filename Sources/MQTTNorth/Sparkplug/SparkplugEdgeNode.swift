@@ -5,22 +5,8 @@ import RailgateCore
 import SwiftProtobuf
 import Synchronization
 
-/// Counters of the Sparkplug edge node.
-public struct SparkplugStats: Sendable, Equatable {
-    public var published = 0
-    public var failed = 0
-    /// Changes not sent because the broker (or the primary host) was away;
-    /// the next birth carries the current values.
-    public var droppedOffline = 0
-    public var births = 0
-    /// NCMD/DCMD payloads that could not be decoded, named unknown metrics,
-    /// or carried a value of the wrong type; and DCMD writes the gateway refused.
-    public var malformedCommands = 0
-    public var rejectedCommands = 0
-}
-
 /// A Sparkplug B 3.0 edge node (the gateway) with one Sparkplug device per
-/// field device.
+/// field device, on the north connection (`MQTTNorthLink`).
 ///
 /// - NDEATH (with `bdSeq`) is the MQTT will; `bdSeq` grows with each session.
 /// - On every connect, and on NCMD `Node Control/Rebirth`: NBIRTH (seq 0),
@@ -28,19 +14,16 @@ public struct SparkplugStats: Sendable, Equatable {
 ///   alias, datatype, engineering unit and range.
 /// - Changes go out as DDATA by alias; a device whose tags all lost
 ///   communication gets a DDEATH, and a new DBIRTH when it answers again.
+/// - With a primary host configured, nothing is published while its STATE is offline.
 /// - DCMD metrics (by alias or name) become writes through the gateway's
 ///   write policy; refusals and malformed commands are logged and counted.
-public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
-    public let config: MQTTConfig
-    public let sparkplug: SparkplugConfig
-    public let queue: ChangeQueue
+final class SparkplugEdgeNode: MQTTNorthFormat {
+    let name = "sparkplug"
+    let config: MQTTConfig
+    let sparkplug: SparkplugConfig
     private let table: TagTable
     private let writes: WriteRouter?
     private let logger: Logger
-    private var client: MosquittoClient!
-    /// False when the connection cannot be set up (bad TLS files): no connect attempts.
-    private var usable = true
-    private var failover: BrokerFailover
 
     let topics: SparkplugTopics
     /// Devices in configuration order, their tags, and each tag's device.
@@ -52,13 +35,8 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     /// The most metrics one DCMD may carry: a bigger one is refused whole.
     static let maxCommandMetrics = 1024
 
-    /// Store-and-forward journal (publishing thread only).
-    private let journal: Journal?
-
     private let events: Mutex<Events>
-    private let counters = Mutex(SparkplugStats())
-    private let running = Atomic<Bool>(false)
-    private let finished = Wakeup()
+    private let tally = Mutex(Tally())
 
     private struct Events {
         /// A new session: subscribe to commands and STATE.
@@ -70,15 +48,20 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         var commands: [(topic: String, payload: [UInt8])] = []
     }
 
-    public init(config: MQTTConfig, sparkplug: SparkplugConfig, table: TagTable, writes: WriteRouter?,
-                logger: Logger) throws {
+    private struct Tally {
+        var births = 0
+        /// NCMD/DCMD payloads that could not be decoded, named unknown metrics,
+        /// or carried a value of the wrong type; and DCMD writes the gateway refused.
+        var malformedCommands = 0
+        var rejectedCommands = 0
+    }
+
+    init(config: MQTTConfig, sparkplug: SparkplugConfig, table: TagTable, writes: WriteRouter?, logger: Logger) {
         self.config = config
         self.sparkplug = sparkplug
         self.table = table
         self.writes = writes
         self.logger = logger
-        queue = ChangeQueue(name: "sparkplug")
-        failover = BrokerFailover(config)
         topics = SparkplugTopics(sparkplug)
         var devices: [String] = []
         var deviceTags: [[Int]] = []
@@ -95,54 +78,25 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         self.deviceTags = deviceTags
         self.deviceOfTag = deviceOfTag
         events = Mutex(Events(session: SparkplugSession(devices: devices.count)))
-        journal = config.journal.flatMap { MQTTPublisher.openJournal($0, logger: logger) }
-        client = try MosquittoClient(
-            clientID: config.clientID, cleanSession: config.cleanSession,
-            onStateChange: { [weak self] connected, code in self?.connectionChanged(connected, code) },
-            onMessage: { [weak self] topic, payload in self?.received(topic, payload) })
-        usable = try client.configure(config, logger: logger)
-        try client.setWill(topic: topics.ndeath, payload: deathPayload(bdSeq: 0), qos: 1, retain: false)
     }
 
-    public var stats: SparkplugStats { counters.withLock { $0 } }
-
-    public var statsLine: String {
-        let s = stats
-        return "published=\(s.published) failed=\(s.failed) births=\(s.births) droppedOffline=\(s.droppedOffline) malformedCommands=\(s.malformedCommands) rejectedCommands=\(s.rejectedCommands) queueOverruns=\(queue.overruns)"
+    var counters: [StatusCounter] {
+        let tally = tally.withLock { $0 }
+        return [StatusCounter("births", tally.births), StatusCounter("malformedCommands", tally.malformedCommands),
+                StatusCounter("rejectedCommands", tally.rejectedCommands)]
     }
 
-    public func start() throws {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if usable { try client.start(config) }
-        let thread = Thread { [self] in
-            Clock.nameCurrentThread("rg-mqtt")
-            while running.load(ordering: .acquiring) {
-                queue.wakeup.wait(timeoutNs: 500_000_000)
-                if usable { client.failoverIfDue(&failover, keepalive: config.keepaliveSeconds, logger: logger) }
-                step()
-            }
-            step()
-            finished.signal()
-        }
-        thread.start()
+    func will() -> NorthMessage {
+        NorthMessage(topic: topics.ndeath, payload: deathPayload(bdSeq: events.withLock { $0.session.bdSeq }),
+                     qos: 1, retain: false)
     }
 
-    /// Publishes NDEATH (a clean stop suppresses the will) and disconnects.
-    public func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        queue.wakeup.signal()
-        finished.wait(timeoutNs: 5_000_000_000)
-        journal?.flush()
-        if client.isConnected {
-            let bdSeq = events.withLock { $0.session.bdSeq }
-            publish(topics.ndeath, deathPayload(bdSeq: bdSeq), qos: 1)
-        }
-        if usable { client.stop() }
-    }
+    /// A clean stop publishes the NDEATH itself (the broker then drops the will).
+    func goodbye() -> NorthMessage { will() }
 
     // MARK: Network thread
 
-    private func connectionChanged(_ connected: Bool, _ code: Int32) {
+    func connectionChanged(_ connected: Bool, code: Int32, link: MQTTNorthLink) {
         if connected {
             logger.info("Sparkplug edge node connected", metadata: ["broker": "\(config.host):\(config.port)",
                                                                     "edgeNode": "\(sparkplug.edgeNodeId)"])
@@ -151,15 +105,13 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 $0.needsBirth = true
             }
         } else {
-            // The next session gets a new bdSeq, announced by its will (Sparkplug B 3.0 §7.2).
-            let next = events.withLock { $0.session.connectionLost() }
-            try? client.setWill(topic: topics.ndeath, payload: deathPayload(bdSeq: next), qos: 1, retain: false)
+            // The next session gets a new bdSeq, announced by its will (Sparkplug B 3.0 §7.2), which the link sets.
+            _ = events.withLock { $0.session.connectionLost() }
             if code != 0 {
                 logger.warning("Sparkplug connection lost; reconnecting",
                                metadata: ["reason": "\(MosquittoClient.message(code))"])
             }
         }
-        queue.wakeup.signal()
     }
 
     /// Commands waiting for the publisher thread; more are dropped (counted and logged).
@@ -167,19 +119,18 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     /// Commands handled per turn of the publisher thread, between which it publishes changes.
     static let commandsPerTurn = 2
 
-    private func received(_ topic: String, _ payload: [UInt8]) {
+    func received(topic: String, payload: [UInt8], link: MQTTNorthLink) {
         let taken = events.withLock { state -> Bool in
             guard state.commands.count < Self.maxPendingCommands else { return false }
             state.commands.append((topic, payload))
             return true
         }
         if !taken { reject("\(Self.maxPendingCommands) commands are waiting already; this one is dropped", topic: topic, malformed: false) }
-        queue.wakeup.signal()
     }
 
-    // MARK: Publisher thread
+    // MARK: Publishing thread
 
-    private func step() {
+    func beginTurn(_ link: MQTTNorthLink) -> NorthTurn {
         let (connected, needsBirth, commands, moreCommands, hostOnline) = events.withLock { state in
             // A few commands a turn: a flood of them delays the DDATA of changes by a turn, not by the flood.
             let commands = Array(state.commands.prefix(Self.commandsPerTurn))
@@ -190,60 +141,19 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             }
             return (state.connected, state.needsBirth, commands, state.commands.count > commands.count, state.hostOnline)
         }
-        if moreCommands { queue.wakeup.signal() }
+        if moreCommands { link.queue.wakeup.signal() }
         // Subscribe on every connect, before anything else: STATE decides whether we may publish.
-        if connected && client.isConnected { subscribeCommands() }
+        if connected && link.isConnected { subscribeCommands(link) }
         var rebirth = needsBirth
         for command in commands { rebirth = handle(command.topic, command.payload) || rebirth }
-        let mayPublish = client.isConnected && (sparkplug.primaryHostId == nil || hostOnline)
-        guard mayPublish else {
-            if let journal {
-                keep(drainRecords(), in: journal)
-            } else {
-                let dropped = queue.ring.drain { _, _ in }
-                if dropped > 0 { counters.withLock { $0.droppedOffline += dropped } }
-            }
-            if rebirth { events.withLock { $0.needsBirth = true } }  // birth once publishing is allowed
-            return
-        }
-        if rebirth { birth() }
-        if let journal, !journal.isEmpty {
-            // History first, in order; what arrives meanwhile queues behind it.
-            keep(drainRecords(), in: journal)
-            replayHistory(journal)
-            if !journal.isEmpty { queue.wakeup.signal() }
-            return
-        }
-        var samples: [Sample] = []
-        queue.ring.drain { sample, _ in samples.append(sample) }
-        if rebirth || samples.isEmpty { return }  // the births carry the current values
-        guard let journal else { return publishChanges(samples) }
-        // Written ahead, marked delivered once the broker acknowledged the DDATA (QoS 1).
-        keep(samples.map { JournalRecord($0, table: table) }, in: journal)
-        publishChanges(samples)
-        if client.acknowledgedAll(qos: config.qos) { journal.commit(journal.endPosition, replayed: 0) }
-    }
-
-    private func drainRecords() -> [JournalRecord] {
-        var records: [JournalRecord] = []
-        queue.ring.drain { sample, _ in records.append(JournalRecord(sample, table: table)) }
-        return records
-    }
-
-    private func keep(_ records: [JournalRecord], in journal: Journal) {
-        do {
-            try journal.append(records)
-        } catch {
-            counters.withLock { $0.failed += records.count }
-            logger.error("journal append failed; changes lost", metadata: ["error": "\(error)", "count": "\(records.count)"])
-        }
+        let mayPublish = link.isConnected && (sparkplug.primaryHostId == nil || hostOnline)
+        if rebirth && !mayPublish { events.withLock { $0.needsBirth = true } }  // birth once publishing is allowed
+        return NorthTurn(mayPublish: mayPublish, sendsState: rebirth)
     }
 
     /// Sends a batch of journaled changes as historical DDATA metrics
-    /// (Sparkplug B 3.0 §6.4.17 is_historical) of born devices, and commits
-    /// the batch once the broker acknowledged it.
-    private func replayHistory(_ journal: Journal) {
-        let (records, end) = journal.read(limit: MQTTPublisher.replayBatchSize)
+    /// (Sparkplug B 3.0 §6.4.17 is_historical) of born devices.
+    func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink) {
         var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
         var unusable = 0
         let born = events.withLock { $0.session.born }
@@ -256,41 +166,42 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             byDevice[deviceOfTag[index]].append(SparkplugMetrics.metric(table.tags[index], index: index, sample: sample,
                                                                         text: record.text, birth: false, historical: true))
         }
-        if unusable > 0 { counters.withLock { $0.droppedOffline += unusable } }
+        if unusable > 0 { link.dropped(unusable) }
         for device in devices.indices where !byDevice[device].isEmpty {
             var data = SparkplugPayload()
             data.timestamp = now
             data.seq = nextSeq()
             data.metrics = byDevice[device]
-            publishTracked(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos)
+            link.publish(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
+                         tracked: true)
         }
-        if client.acknowledgedAll(qos: config.qos) { journal.commit(end, replayed: records.count) }
     }
 
-    private func subscribeCommands() {
-        client.subscribe(topics.ncmd, qos: 1)
-        client.subscribe(topics.dcmd, qos: 1)
-        if let state = topics.state { client.subscribe(state, qos: 1) }
+    private func subscribeCommands(_ link: MQTTNorthLink) {
+        link.subscribe(topics.ncmd, qos: 1)
+        link.subscribe(topics.dcmd, qos: 1)
+        if let state = topics.state { link.subscribe(state, qos: 1) }
     }
 
     private func nextSeq() -> UInt64 { events.withLock { $0.session.nextSeq() } }
 
-    private func birth() {
+    /// NBIRTH, then a DBIRTH for every device that has data.
+    func sendState(_ link: MQTTNorthLink) {
         let (seq, bdSeq) = events.withLock { $0.session.nodeBirth() }
         var node = SparkplugPayload()
         node.timestamp = now
         node.seq = seq
         node.metrics = [longMetric("bdSeq", bdSeq), boolMetric("Node Control/Rebirth", false)]
-        publish(topics.nbirth, try? node.serializedBytes(), qos: 0)
-        counters.withLock { $0.births += 1 }
+        link.publish(topics.nbirth, try? node.serializedBytes(), qos: 0, retain: false)
+        tally.withLock { $0.births += 1 }
         let states = table.snapshot()
         for device in devices.indices {
             if deviceTags[device].allSatisfy({ states[$0].sample.quality.reason == .waitingForInitialData }) { continue }
-            deviceBirth(device, seq: events.withLock { $0.session.deviceBirth(device) }, states: states)
+            deviceBirth(device, seq: events.withLock { $0.session.deviceBirth(device) }, states: states, link: link)
         }
     }
 
-    private func deviceBirth(_ device: Int, seq: UInt64, states: [TagState]) {
+    private func deviceBirth(_ device: Int, seq: UInt64, states: [TagState], link: MQTTNorthLink) {
         var payload = SparkplugPayload()
         payload.timestamp = now
         payload.seq = seq
@@ -298,10 +209,10 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             SparkplugMetrics.metric(table.tags[index], index: index, sample: states[index].sample,
                                     text: states[index].text, birth: true)
         }
-        publish(topics.dbirth(devices[device]), try? payload.serializedBytes(), qos: 0)
+        link.publish(topics.dbirth(devices[device]), try? payload.serializedBytes(), qos: 0, retain: false)
     }
 
-    private func publishChanges(_ samples: [Sample]) {
+    func publishChanges(_ samples: [Sample], tracked: Bool, link: MQTTNorthLink) {
         var changes = Array(repeating: [Sample](), count: devices.count)
         for sample in samples where Int(sample.tag) < deviceOfTag.count {
             changes[deviceOfTag[Int(sample.tag)]].append(sample)
@@ -319,13 +230,13 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
             case .none:
                 continue
             case .birth(let birthSeq):
-                deviceBirth(device, seq: birthSeq, states: states)
+                deviceBirth(device, seq: birthSeq, states: states, link: link)
                 continue
             case .death(let deathSeq):
                 var death = SparkplugPayload()
                 death.timestamp = now
                 death.seq = deathSeq
-                publish(topics.ddeath(devices[device]), try? death.serializedBytes(), qos: 0)
+                link.publish(topics.ddeath(devices[device]), try? death.serializedBytes(), qos: 0, retain: false)
                 continue
             case .data(let dataSeq):
                 seq = dataSeq
@@ -338,7 +249,8 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
                 let text = table.tags[index].dataType == .string ? states[index].text : nil
                 return SparkplugMetrics.metric(table.tags[index], index: index, sample: sample, text: text, birth: false)
             }
-            publishTracked(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos)
+            link.publish(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
+                         tracked: tracked)
         }
     }
 
@@ -397,9 +309,9 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         }
         guard let writes else { return reject("writes are not available", topic: topic, malformed: false) }
         let logger = self.logger
-        writes.write(path: tag.path, value: value, origin: "sparkplug:dcmd") { [weak self] outcome in
+        writes.write(tag: index, value: value, origin: "sparkplug:dcmd") { [weak self] outcome in
             if outcome != .done, let self {
-                self.counters.withLock { $0.rejectedCommands += 1 }
+                self.tally.withLock { $0.rejectedCommands += 1 }
                 guard let suppressed = self.commandLog.admit() else { return }
                 logger.warning("Sparkplug DCMD write not done", metadata: ["tag": "\(tag.path)", "outcome": "\(outcome)",
                                                                           "suppressed": "\(suppressed)"])
@@ -408,7 +320,7 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
     }
 
     private func reject(_ why: String, topic: String, malformed: Bool) {
-        counters.withLock { malformed ? ($0.malformedCommands += 1) : ($0.rejectedCommands += 1) }
+        tally.withLock { malformed ? ($0.malformedCommands += 1) : ($0.rejectedCommands += 1) }
         // A command of 100 000 unknown aliases is counted whole (`show stats`) and logged a few times.
         guard let suppressed = commandLog.admit() else { return }
         logger.warning("Sparkplug command ignored", metadata: ["topic": "\(topic)", "reason": "\(why)",
@@ -442,19 +354,6 @@ public final class SparkplugPublisher: @unchecked Sendable, MQTTSink {
         metric.datatype = SparkplugType.boolean
         metric.booleanValue = value
         return metric
-    }
-
-    /// Publishes and tracks the acknowledgement (journaled data).
-    private func publishTracked(_ topic: String, _ payload: [UInt8]?, qos: Int) {
-        guard let payload else { return }
-        let mid = payload.withUnsafeBytes { client.publishTracked(topic: topic, payload: $0, qos: qos, retain: false) }
-        counters.withLock { mid != nil ? ($0.published += 1) : ($0.failed += 1) }
-    }
-
-    private func publish(_ topic: String, _ payload: [UInt8]?, qos: Int) {
-        guard let payload else { return }
-        let rc = payload.withUnsafeBytes { client.publish(topic: topic, payload: $0, qos: qos, retain: false) }
-        counters.withLock { rc == 0 ? ($0.published += 1) : ($0.failed += 1) }
     }
 }
 

@@ -1,0 +1,93 @@
+import Logging
+import RailgateConfig
+import RailgateCore
+import Synchronization
+
+/// Tag changes as JSON (`JSONPayload`) on topics derived from the ISA-95 path:
+/// `<topic_prefix>/<enterprise>/<site>/<area>/<line>/<cell>/<device>/<tag>`.
+///
+/// On every (re)connect it publishes `online` on the status topic
+/// `<topic_prefix>/status/<gateway id>` and, without a journal, the current value
+/// of every tag, so a subscriber is complete without waiting for changes (with a
+/// journal, the journal's replay brings it up to date). The broker publishes the
+/// retained last will `offline` if the gateway vanishes.
+final class JSONFormat: MQTTNorthFormat {
+    let name = "mqtt"
+    let statusTopic: String
+    private let config: MQTTConfig
+    private let table: TagTable
+    private let topics: [String]
+    /// Set by libmosquitto's thread on connect, taken by the publishing thread.
+    private let connected = Atomic<Bool>(false)
+
+    init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable) {
+        self.config = config
+        self.table = table
+        topics = table.tags.map { "\(config.topicPrefix)/\($0.path)" }
+        statusTopic = "\(config.topicPrefix)/status/\(gateway.id)"
+    }
+
+    var counters: [StatusCounter] { [] }
+
+    func will() -> NorthMessage {
+        NorthMessage(topic: statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
+    }
+
+    func goodbye() -> NorthMessage { will() }
+
+    func connectionChanged(_ connected: Bool, code: Int32, link: MQTTNorthLink) {
+        let broker = "\(config.host):\(config.port)"
+        if connected {
+            link.logger.info("MQTT connected", metadata: ["broker": "\(broker)"])
+            self.connected.store(true, ordering: .releasing)
+        } else if code == 0 {
+            link.logger.info("MQTT disconnected", metadata: ["broker": "\(broker)"])
+        } else {
+            link.logger.warning("MQTT connection lost; reconnecting",
+                                metadata: ["broker": "\(broker)", "reason": "\(MosquittoClient.message(code))"])
+        }
+    }
+
+    func received(topic: String, payload: [UInt8], link: MQTTNorthLink) {}
+
+    func beginTurn(_ link: MQTTNorthLink) -> NorthTurn {
+        guard link.isConnected, connected.exchange(false, ordering: .acquiringAndReleasing) else {
+            return NorthTurn(mayPublish: true, sendsState: false)
+        }
+        link.publish(statusTopic, text: "online", qos: config.qos, retain: true)
+        return NorthTurn(mayPublish: true, sendsState: config.journal == nil)
+    }
+
+    func sendState(_ link: MQTTNorthLink) {
+        for (index, state) in table.snapshot().enumerated() where state.sample.quality.reason != .waitingForInitialData {
+            publish(index: index, sample: state.sample, text: state.text, tracked: false, link: link)
+        }
+    }
+
+    func publishChanges(_ samples: [Sample], tracked: Bool, link: MQTTNorthLink) {
+        for sample in samples {
+            let index = Int(sample.tag)
+            let text = table.tags[index].dataType == .string ? table.state(index).text : nil
+            publish(index: index, sample: sample, text: text, tracked: tracked, link: link)
+        }
+    }
+
+    func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink) {
+        var unknown = 0
+        for record in records {
+            // A record of a tag a commit removed since.
+            guard let index = table.index(ofPath: record.path) else {
+                unknown += 1
+                continue
+            }
+            let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
+            publish(index: index, sample: sample, text: record.text, tracked: true, link: link)
+        }
+        if unknown > 0 { link.dropped(unknown) }
+    }
+
+    private func publish(index: Int, sample: Sample, text: String?, tracked: Bool, link: MQTTNorthLink) {
+        let payload = JSONPayload.encode(tag: table.tags[index], sample: sample, text: text)
+        link.publish(topics[index], text: payload, qos: config.qos, retain: config.retain, tracked: tracked)
+    }
+}
