@@ -31,7 +31,7 @@ final class UAFixture {
                              maxNodesPerRequest: 100, anonymous: true, users: [], writes: true)
         var builder = AddressSpaceBuilder()
         let model = GatewayModel(namespaceUri: "urn:railgate:fuzz", hierarchy: ["acme", "l1"], table: table,
-                                 writesEnabled: true, deviceHealth: { _ in nil })
+                                 writesEnabled: true, devices: DeviceTable(tags: table.tags))
         let gateway = builder.addGateway(model)
         identity = ServerIdentity(applicationUri: "urn:railgate:fuzz", productUri: "urn:railgate", productName: "fuzz",
                                   softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,

@@ -204,14 +204,20 @@ final class FuzzGateway: GatewayControl {
         expect(index >= 0 && index < table.count, "source of tag \(index) of \(table.count)")
         return "bus tcp1, unit 1, holding-register \(index)"
     }
-    func statusLines() -> [String] { ["running"] }
+    func status() -> GatewayStatus {
+        GatewayStatus(id: "fuzz", hierarchy: ["acme"], version: "0", uptimeSeconds: 1, configPath: running().path,
+                      configDigest: "0123456789abcdef", south: southStatus(), tagCount: table.count, writesEnabled: true,
+                      north: northStatus(), opcuaEndpoint: nil, auditPath: nil)
+    }
     func southStatus() -> [SouthStatus] {
         [SouthStatus(protocolName: "modbus-tcp", kind: "bus", name: "tcp1", devices: [
             SouthDeviceStatus(name: "m1", address: "unit 1",
                               health: DeviceHealth(quality: .good, requests: 1, errors: 0, lastError: nil, lastCycleNs: 1000),
-                              counters: [SouthCounter("requests", 1)])])]
+                              counters: [StatusCounter("requests", 1)])])]
     }
-    func northStats() -> [String] { ["mqtt: published 1"] }
+    func northStatus() -> [NorthStatus] {
+        [NorthStatus(name: "mqtt", broker: "127.0.0.1:1883", connected: true, counters: [StatusCounter("published", 1)])]
+    }
     func write(path: String, value: WriteValue, origin: String) -> WriteOutcome {
         table.index(ofPath: path) == nil ? .refused("no tag \(path)") : .done
     }

@@ -178,8 +178,8 @@ final class SparkplugHarness: Harness {
         guard let mqtt = configuration.mqtt, case .sparkplug(let sparkplug) = mqtt.format else {
             fatalError("the Sparkplug fixture has no Sparkplug configuration")
         }
-        publisher = SparkplugEdgeNode(config: mqtt, sparkplug: sparkplug, table: table, writes: writes,
-                                      logger: UAFixture.quiet)
+        publisher = SparkplugEdgeNode(config: mqtt, sparkplug: sparkplug, table: table,
+                                      devices: DeviceTable(tags: table.tags), writes: writes, logger: UAFixture.quiet)
         topics = ["spBv1.0/line3/NCMD/fuzz", "spBv1.0/line3/DCMD/fuzz/m1", "spBv1.0/line3/DCMD/fuzz/m2",
                   "spBv1.0/line3/DCMD/fuzz/m9", "spBv1.0/STATE/scada", "spBv1.0/line3/NDATA/fuzz"]
     }

@@ -64,11 +64,9 @@ final class JSONFormat: MQTTNorthFormat {
         }
     }
 
-    func publishChanges(_ samples: [Sample], tracked: Bool, link: MQTTNorthLink) {
-        for sample in samples {
-            let index = Int(sample.tag)
-            let text = table.tags[index].dataType == .string ? table.state(index).text : nil
-            publish(index: index, sample: sample, text: text, tracked: tracked, link: link)
+    func publishChanges(_ changes: [Change], tracked: Bool, link: MQTTNorthLink) {
+        for change in changes where Int(change.sample.tag) < topics.count {
+            publish(index: Int(change.sample.tag), sample: change.sample, text: change.text, tracked: tracked, link: link)
         }
     }
 

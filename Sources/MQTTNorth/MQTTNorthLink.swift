@@ -40,7 +40,7 @@ protocol MQTTNorthFormat: AnyObject, Sendable {
     func sendState(_ link: MQTTNorthLink)
     /// Changes from the engine, in order; `tracked`: the link waits for their acknowledgement
     /// before it marks them delivered in the journal.
-    func publishChanges(_ samples: [Sample], tracked: Bool, link: MQTTNorthLink)
+    func publishChanges(_ changes: [Change], tracked: Bool, link: MQTTNorthLink)
     /// Journaled changes, oldest first (tracked).
     func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink)
     /// Published at a clean stop, in place of the will.
@@ -93,7 +93,7 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
         self.table = table
         self.format = format
         self.logger = logger
-        queue = ChangeQueue(name: format.name)
+        queue = ChangeQueue(name: format.name, tags: table.tags)
         failover = BrokerFailover(config)
         journal = config.journal.flatMap { Self.openJournal($0, logger: logger) }
         client = try MosquittoClient(
@@ -183,23 +183,23 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
         let turn = format.beginTurn(self)
         guard turn.mayPublish, client.isConnected else { return hold() }
         if turn.sendsState {
-            queue.ring.drain { _, _ in }
+            queue.discard()
             format.sendState(self)
         }
-        var samples: [Sample] = []
-        queue.ring.drain { sample, _ in samples.append(sample) }
+        var changes: [Change] = []
+        queue.drain { changes.append($0) }
         guard let journal else {
-            if !samples.isEmpty { format.publishChanges(samples, tracked: false, link: self) }
+            if !changes.isEmpty { format.publishChanges(changes, tracked: false, link: self) }
             return
         }
         let caughtUp = journal.isEmpty
-        if !samples.isEmpty {
-            guard keep(samples.map { JournalRecord($0, table: table) }, in: journal) else { return }
+        if !changes.isEmpty {
+            guard keep(changes.map { JournalRecord($0, table: table) }, in: journal) else { return }
         }
         guard !journal.isEmpty else { return }
         if caughtUp {
             // The common case: what was just appended is all there is; send it without reading it back.
-            format.publishChanges(samples, tracked: true, link: self)
+            format.publishChanges(changes, tracked: true, link: self)
             if client.acknowledgedAll(qos: config.qos) { journal.commit(journal.endPosition, replayed: 0) }
         } else {
             // History first, in order; what arrives meanwhile queues behind it.
@@ -216,10 +216,10 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
     private func hold() {
         if let journal {
             var records: [JournalRecord] = []
-            queue.ring.drain { sample, _ in records.append(JournalRecord(sample, table: table)) }
+            queue.drain { records.append(JournalRecord($0, table: table)) }
             if !records.isEmpty { keep(records, in: journal) }
         } else {
-            let dropped = queue.ring.drain { _, _ in }
+            let dropped = queue.discard()
             if dropped > 0 { counts.withLock { $0.droppedOffline += dropped } }
         }
     }

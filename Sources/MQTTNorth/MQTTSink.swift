@@ -21,12 +21,13 @@ extension MQTTSink {
 
 /// The north connection a configuration asks for: JSON topics per tag, or a Sparkplug B edge node.
 public enum MQTTNorth {
-    public static func sink(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, writes: WriteRouter?,
-                            logger: Logger) throws -> any MQTTSink {
+    public static func sink(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable,
+                            writes: WriteRouter?, logger: Logger) throws -> any MQTTSink {
         let format: any MQTTNorthFormat = switch config.format {
         case .json: JSONFormat(config: config, gateway: gateway, table: table)
         case .sparkplug(let sparkplug):
-            SparkplugEdgeNode(config: config, sparkplug: sparkplug, table: table, writes: writes, logger: logger)
+            SparkplugEdgeNode(config: config, sparkplug: sparkplug, table: table, devices: devices, writes: writes,
+                              logger: logger)
         }
         return try MQTTNorthLink(config: config, table: table, format: format, logger: logger)
     }

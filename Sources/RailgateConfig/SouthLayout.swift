@@ -107,3 +107,17 @@ public struct SouthLayout {
         return deadlines
     }
 }
+
+extension SouthLayout {
+    /// The gateway's devices, their tags, and each one's health read from the bus that owns it.
+    public func deviceTable(tags: [Tag]) -> DeviceTable {
+        var owners: [String: (any SouthBus, Int)] = [:]
+        for bus in buses {
+            for (index, device) in bus.deviceNames.enumerated() { owners[device] = (bus, index) }
+        }
+        return DeviceTable(tags: tags) { [owners] name in
+            guard let (bus, index) = owners[name] else { return nil }
+            return bus.health(device: index)
+        }
+    }
+}

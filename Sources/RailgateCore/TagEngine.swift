@@ -212,7 +212,7 @@ public final class TagEngine: @unchecked Sendable {
         last[index].emitted = true
         last[index].quality = sample.quality
         if sample.quality.isGood { last[index].value = sample.value }
-        for sink in sinks { sink.ring.push(sample) }
+        for sink in sinks { sink.push(sample, text: text) }
         return true
     }
 }

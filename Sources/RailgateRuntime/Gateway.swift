@@ -29,6 +29,8 @@ public final class Gateway: @unchecked Sendable {
     /// Every south bus, line and CAN bus, in tag order.
     public let south: [any SouthBus]
     let layout: SouthLayout
+    /// The field devices of every bus, for north.
+    public let devices: DeviceTable
     public let mqtt: (any MQTTSink)?
     public let writes: WriteRouter
     public let opcua: UAServer?
@@ -55,6 +57,8 @@ public final class Gateway: @unchecked Sendable {
                                  engineWakeup: engineWakeup, reusing: previous?.south ?? [])
         self.layout = layout
         south = layout.buses
+        let devices = layout.deviceTable(tags: tags)
+        self.devices = devices
         let audit = Logger(label: "railgate.audit")
         auditTrail = trail
         // Every write is in the audit trail; the log has them too, but a flood of writes (a DCMD of
@@ -79,15 +83,15 @@ public final class Gateway: @unchecked Sendable {
         }
         self.writes = writes
         let mqtt = try configuration.mqtt.map { config in
-            try MQTTNorth.sink(config: config, gateway: configuration.gateway, table: table, writes: writes,
-                               logger: Logger(label: "railgate.mqtt"))
+            try MQTTNorth.sink(config: config, gateway: configuration.gateway, table: table, devices: devices,
+                               writes: writes, logger: Logger(label: "railgate.mqtt"))
         }
         self.mqtt = mqtt
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
                            sinks: mqtt.map { [$0.queue] } ?? [], wakeup: engineWakeup,
                            maxAgesNs: layout.deadlinesNs(tagCount: tags.count))
         opcua = try configuration.opcua.map { config in
-            try UAServer(config: config, model: Gateway.model(configuration, table: table, south: layout.buses, opcua: config),
+            try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config),
                          identity: Gateway.identity(configuration, opcua: config), writes: writes,
                          logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
                              do {
@@ -206,20 +210,11 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
-    static func model(_ configuration: Configuration, table: TagTable, south: [any SouthBus],
+    static func model(_ configuration: Configuration, table: TagTable, devices: DeviceTable,
                       opcua: OPCUAConfig) -> GatewayModel {
-        var owners: [String: (any SouthBus, Int)] = [:]
-        for bus in south {
-            for (index, device) in bus.deviceNames.enumerated() { owners[device] = (bus, index) }
-        }
-        let devices = owners
-        return GatewayModel(
+        GatewayModel(
             namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
-            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled,
-            deviceHealth: { name in
-                guard let (bus, index) = devices[name] else { return nil }
-                return bus.health(device: index)
-            })
+            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled, devices: devices)
     }
 
     static func identity(_ configuration: Configuration, opcua: OPCUAConfig) -> ServerIdentity {

@@ -30,7 +30,7 @@ final class ServerHarness {
                                  users: users, writes: false)
         var builder = AddressSpaceBuilder()
         let model = GatewayModel(namespaceUri: "urn:railgate:test", hierarchy: ["acme", "l1"], table: table,
-                                 writesEnabled: false, deviceHealth: { _ in nil })
+                                 writesEnabled: false, devices: DeviceTable(tags: table.tags))
         let gateway = builder.addGateway(model)
         let identity = ServerIdentity(applicationUri: "urn:railgate:test", productUri: "urn:railgate", productName: "t",
                                       softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,

@@ -11,14 +11,14 @@ struct TagEngineTests {
 
     func setup() -> (TagEngine, SampleRing, ChangeQueue) {
         let ring = SampleRing(minimumCapacity: 64, slotBytes: 8)
-        let sink = ChangeQueue(name: "test", capacity: 64)
+        let sink = ChangeQueue(name: "test", tags: tags, capacity: 64)
         let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink])
         return (engine, ring, sink)
     }
 
     func changes(_ sink: ChangeQueue) -> [Sample] {
         var out: [Sample] = []
-        sink.ring.drain { s, _ in out.append(s) }
+        sink.drain { out.append($0.sample) }
         return out
     }
 
@@ -68,7 +68,10 @@ struct TagEngineTests {
             }
         }
         engine.drainOnce()
-        #expect(changes(sink).count == 2)
+        // Each change carries its own text, whatever the table holds by the time the sink reads it.
+        var texts: [String?] = []
+        sink.drain { texts.append($0.text) }
+        #expect(texts == ["AB", "ABC"])
         #expect(engine.table.state(2).text == "ABC")
     }
 
@@ -79,7 +82,7 @@ struct TagEngineTests {
 
     @Test func fullSinkCountsOverrunsAndNeverBlocks() {
         let ring = SampleRing(minimumCapacity: 64)
-        let sink = ChangeQueue(name: "slow", capacity: 4)
+        let sink = ChangeQueue(name: "slow", tags: tags, capacity: 4)
         let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink])
         for i in 0..<10 { ring.push(Sample(tag: 1, quality: .good, timestamp: 0, value: SampleValue(uint: UInt64(i)))) }
         engine.drainOnce()
@@ -88,7 +91,7 @@ struct TagEngineTests {
 
     @Test func aGoodValueOlderThanItsDeadlineGoesBadUntilANewSampleComes() throws {
         let ring = SampleRing(minimumCapacity: 64, slotBytes: 8)
-        let sink = ChangeQueue(name: "test", capacity: 64)
+        let sink = ChangeQueue(name: "test", tags: tags, capacity: 64)
         // Tag 0 must be read again within 300 ms; tag 1 has no deadline.
         let engine = TagEngine(table: TagTable(tags: tags), rings: [ring], sinks: [sink], maxAgesNs: [300_000_000, 0, 0])
         ring.push(Sample(tag: 0, quality: .good, timestamp: 1, value: SampleValue(double: 7)))

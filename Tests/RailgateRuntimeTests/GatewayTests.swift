@@ -107,13 +107,14 @@ import Testing
     @Test func opcuaDeviceHealthReachesEveryProtocol() throws {
         let configuration = try Configuration.load(yaml: Self.yaml() + "\nopcua: {host: 127.0.0.1, port: 1}\n")
         let gateway = try Gateway(configuration: configuration, configPath: "/nonexistent/railgate.yaml", auditTrail: nil)
-        let model = Gateway.model(configuration, table: gateway.table, south: gateway.south,
+        let model = Gateway.model(configuration, table: gateway.table, devices: gateway.devices,
                                   opcua: try #require(configuration.opcua))
         for device in ["meter", "press-io", "engine"] {
-            let health = try #require(model.deviceHealth(device), "no health for \(device)")
+            let health = try #require(model.devices.health(named: device), "no health for \(device)")
             #expect(!health.quality.isGood)
         }
-        #expect(model.deviceHealth("nobody") == nil)
+        #expect(model.devices.health(named: "nobody") == nil)
+        #expect(model.devices.names == ["meter", "press-io", "engine"])
     }
 
     @Test func everyTagHasOneDeadlineFromItsBus() throws {

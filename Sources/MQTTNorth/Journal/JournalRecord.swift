@@ -17,12 +17,11 @@ public struct JournalRecord: Sendable, Equatable {
         self.text = text
     }
 
-    /// The record of a change of a gateway tag (the text from the tag table for strings).
-    init(_ sample: Sample, table: TagTable) {
-        let index = Int(sample.tag)
-        let tag = table.tags[index]
-        self.init(path: tag.path, timestamp: sample.timestamp, value: sample.value, quality: sample.quality,
-                  text: tag.dataType == .string ? table.state(index).text : nil)
+    /// The record of a change of a gateway tag, with its text.
+    init(_ change: Change, table: TagTable) {
+        let sample = change.sample
+        self.init(path: table.tags[Int(sample.tag)].path, timestamp: sample.timestamp, value: sample.value,
+                  quality: sample.quality, text: change.text)
     }
 
     /// Body layout (little endian): timestamp i64, value u64, reason u8,

@@ -26,10 +26,8 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     private let logger: Logger
 
     let topics: SparkplugTopics
-    /// Devices in configuration order, their tags, and each tag's device.
-    private let devices: [String]
-    private let deviceTags: [[Int]]
-    private let deviceOfTag: [Int]
+    /// The field devices, each a Sparkplug device: names, tags, each tag's device.
+    private let devices: DeviceTable
     /// Refused commands are logged a few lines a minute.
     private let commandLog = LogThrottle()
     /// The most metrics one DCMD may carry: a bigger one is refused whole.
@@ -56,27 +54,15 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         var rejectedCommands = 0
     }
 
-    init(config: MQTTConfig, sparkplug: SparkplugConfig, table: TagTable, writes: WriteRouter?, logger: Logger) {
+    init(config: MQTTConfig, sparkplug: SparkplugConfig, table: TagTable, devices: DeviceTable, writes: WriteRouter?,
+         logger: Logger) {
         self.config = config
         self.sparkplug = sparkplug
         self.table = table
         self.writes = writes
         self.logger = logger
         topics = SparkplugTopics(sparkplug)
-        var devices: [String] = []
-        var deviceTags: [[Int]] = []
-        var deviceOfTag: [Int] = []
-        for (index, tag) in table.tags.enumerated() {
-            if devices.last != tag.device {
-                devices.append(tag.device)
-                deviceTags.append([])
-            }
-            deviceTags[devices.count - 1].append(index)
-            deviceOfTag.append(devices.count - 1)
-        }
         self.devices = devices
-        self.deviceTags = deviceTags
-        self.deviceOfTag = deviceOfTag
         events = Mutex(Events(session: SparkplugSession(devices: devices.count)))
     }
 
@@ -158,12 +144,12 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         var unusable = 0
         let born = events.withLock { $0.session.born }
         for record in records {
-            guard let index = table.index(ofPath: record.path), born[deviceOfTag[index]] else {
+            guard let index = table.index(ofPath: record.path), born[devices.deviceOfTag[index]] else {
                 unusable += 1
                 continue
             }
             let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
-            byDevice[deviceOfTag[index]].append(SparkplugMetrics.metric(table.tags[index], index: index, sample: sample,
+            byDevice[devices.deviceOfTag[index]].append(SparkplugMetrics.metric(table.tags[index], index: index, sample: sample,
                                                                         text: record.text, birth: false, historical: true))
         }
         if unusable > 0 { link.dropped(unusable) }
@@ -172,7 +158,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
             data.timestamp = now
             data.seq = nextSeq()
             data.metrics = byDevice[device]
-            link.publish(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
+            link.publish(topics.ddata(devices.names[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
                          tracked: true)
         }
     }
@@ -191,12 +177,13 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         var node = SparkplugPayload()
         node.timestamp = now
         node.seq = seq
-        node.metrics = [longMetric("bdSeq", bdSeq), boolMetric("Node Control/Rebirth", false)]
+        node.metrics = [nodeMetric("bdSeq", SparkplugType.uint64, .longValue(bdSeq)),
+                        nodeMetric("Node Control/Rebirth", SparkplugType.boolean, .booleanValue(false))]
         link.publish(topics.nbirth, try? node.serializedBytes(), qos: 0, retain: false)
         tally.withLock { $0.births += 1 }
         let states = table.snapshot()
         for device in devices.indices {
-            if deviceTags[device].allSatisfy({ states[$0].sample.quality.reason == .waitingForInitialData }) { continue }
+            if devices.tags[device].allSatisfy({ states[$0].sample.quality.reason == .waitingForInitialData }) { continue }
             deviceBirth(device, seq: events.withLock { $0.session.deviceBirth(device) }, states: states, link: link)
         }
     }
@@ -205,22 +192,22 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         var payload = SparkplugPayload()
         payload.timestamp = now
         payload.seq = seq
-        payload.metrics = deviceTags[device].map { index in
+        payload.metrics = devices.tags[device].map { index in
             SparkplugMetrics.metric(table.tags[index], index: index, sample: states[index].sample,
                                     text: states[index].text, birth: true)
         }
-        link.publish(topics.dbirth(devices[device]), try? payload.serializedBytes(), qos: 0, retain: false)
+        link.publish(topics.dbirth(devices.names[device]), try? payload.serializedBytes(), qos: 0, retain: false)
     }
 
-    func publishChanges(_ samples: [Sample], tracked: Bool, link: MQTTNorthLink) {
-        var changes = Array(repeating: [Sample](), count: devices.count)
-        for sample in samples where Int(sample.tag) < deviceOfTag.count {
-            changes[deviceOfTag[Int(sample.tag)]].append(sample)
+    func publishChanges(_ all: [Change], tracked: Bool, link: MQTTNorthLink) {
+        var changes = Array(repeating: [Change](), count: devices.count)
+        for change in all where Int(change.sample.tag) < devices.deviceOfTag.count {
+            changes[devices.deviceOfTag[Int(change.sample.tag)]].append(change)
         }
         guard changes.contains(where: { !$0.isEmpty }) else { return }
         let states = table.snapshot()
         for device in devices.indices where !changes[device].isEmpty {
-            let tags = deviceTags[device]
+            let tags = devices.tags[device]
             let communicating = tags.contains { index in
                 let reason = states[index].sample.quality.reason
                 return reason != .timeout && reason != .disconnected && reason != .waitingForInitialData
@@ -236,7 +223,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
                 var death = SparkplugPayload()
                 death.timestamp = now
                 death.seq = deathSeq
-                link.publish(topics.ddeath(devices[device]), try? death.serializedBytes(), qos: 0, retain: false)
+                link.publish(topics.ddeath(devices.names[device]), try? death.serializedBytes(), qos: 0, retain: false)
                 continue
             case .data(let dataSeq):
                 seq = dataSeq
@@ -244,12 +231,12 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
             var data = SparkplugPayload()
             data.timestamp = now
             data.seq = seq
-            data.metrics = changes[device].map { sample in
-                let index = Int(sample.tag)
-                let text = table.tags[index].dataType == .string ? states[index].text : nil
-                return SparkplugMetrics.metric(table.tags[index], index: index, sample: sample, text: text, birth: false)
+            data.metrics = changes[device].map { change in
+                let index = Int(change.sample.tag)
+                return SparkplugMetrics.metric(table.tags[index], index: index, sample: change.sample, text: change.text,
+                                               birth: false)
             }
-            link.publish(topics.ddata(devices[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
+            link.publish(topics.ddata(devices.names[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
                          tracked: tracked)
         }
     }
@@ -280,7 +267,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
             }
             return rebirth
         }
-        guard let device = topics.device(ofCommand: topic), let deviceIndex = devices.firstIndex(of: device) else {
+        guard let device = topics.device(ofCommand: topic), let deviceIndex = devices.index(of: device) else {
             reject("command for an unknown device", topic: topic, malformed: true)
             return false
         }
@@ -298,7 +285,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         let candidate: Int? = metric.hasAlias
             ? (metric.alias >= 1 && metric.alias <= UInt64(table.count) ? Int(metric.alias - 1) : nil)
             : table.index(ofPath: metric.name)
-        let index = candidate.flatMap { deviceOfTag[$0] == device ? $0 : nil }
+        let index = candidate.flatMap { devices.deviceOfTag[$0] == device ? $0 : nil }
         guard let index else {
             return reject("unknown metric \(metric.hasAlias ? "alias \(metric.alias)" : metric.name)", topic: topic,
                           malformed: true)
@@ -334,25 +321,17 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     private func deathPayload(bdSeq: UInt64) -> [UInt8] {
         var payload = SparkplugPayload()
         payload.timestamp = now
-        payload.metrics = [longMetric("bdSeq", bdSeq)]
+        payload.metrics = [nodeMetric("bdSeq", SparkplugType.uint64, .longValue(bdSeq))]
         return (try? payload.serializedBytes()) ?? []
     }
 
-    private func longMetric(_ name: String, _ value: UInt64) -> SparkplugMetric {
+    /// A node metric (bdSeq, Node Control/Rebirth), stamped now.
+    private func nodeMetric(_ name: String, _ datatype: UInt32, _ value: SparkplugMetric.OneOf_Value) -> SparkplugMetric {
         var metric = SparkplugMetric()
         metric.name = name
         metric.timestamp = now
-        metric.datatype = SparkplugType.uint64
-        metric.longValue = value
-        return metric
-    }
-
-    private func boolMetric(_ name: String, _ value: Bool) -> SparkplugMetric {
-        var metric = SparkplugMetric()
-        metric.name = name
-        metric.timestamp = now
-        metric.datatype = SparkplugType.boolean
-        metric.booleanValue = value
+        metric.datatype = datatype
+        metric.value = value
         return metric
     }
 }

@@ -8,16 +8,15 @@ public struct GatewayModel: Sendable {
     public var table: TagTable
     /// Whether OPC UA clients may write writable tags.
     public var writesEnabled: Bool
-    /// Current health of a device by name, when known.
-    public var deviceHealth: @Sendable (String) -> DeviceHealth?
+    /// The devices, their tags and health.
+    public var devices: DeviceTable
 
-    public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool,
-                deviceHealth: @escaping @Sendable (String) -> DeviceHealth?) {
+    public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool, devices: DeviceTable) {
         self.namespaceUri = namespaceUri
         self.hierarchy = hierarchy
         self.table = table
         self.writesEnabled = writesEnabled
-        self.deviceHealth = deviceHealth
+        self.devices = devices
     }
 }
 
@@ -31,12 +30,7 @@ extension AddressSpaceBuilder {
         let ns: UInt16 = 1
         namespaces.append(model.namespaceUri)
         let tags = model.table.tags
-        var devices: [String] = []
-        var tagsByDevice: [String: [Int]] = [:]
-        for (index, tag) in tags.enumerated() {
-            if tagsByDevice[tag.device] == nil { devices.append(tag.device) }
-            tagsByDevice[tag.device, default: []].append(index)
-        }
+        let devices = model.devices.names
         // Folders: each level organizes the next; the innermost organizes the devices.
         var paths: [String] = []
         for level in model.hierarchy { paths.append(paths.isEmpty ? level : "\(paths.last!)/\(level)") }
@@ -48,12 +42,12 @@ extension AddressSpaceBuilder {
             folder(NodeId(path, namespace: ns), model.hierarchy[depth], namespace: ns, children: children)
         }
         var tagNodes = Array(repeating: NodeId.null, count: tags.count)
-        for device in devices {
+        for (number, device) in devices.enumerated() {
             let devicePath = base.isEmpty ? device : "\(base)/\(device)"
             let deviceId = NodeId(devicePath, namespace: ns)
-            let health = addDeviceHealth(devicePath, device: device, model: model)
-            let members = tagsByDevice[device] ?? []
-            for index in members {
+            let health = addDeviceHealth(devicePath, device: number, model: model)
+            let members = model.devices.tags[number]
+            for index in members where tags.indices.contains(index) {
                 tagNodes[index] = addTag(index, tags[index], writesEnabled: model.writesEnabled)
             }
             object(deviceId, device, namespace: ns,
@@ -95,13 +89,13 @@ extension AddressSpaceBuilder {
     }
 
     /// Status, request and error counters, last error and cycle time of a device.
-    private mutating func addDeviceHealth(_ devicePath: String, device: String, model: GatewayModel) -> [NodeId] {
+    private mutating func addDeviceHealth(_ devicePath: String, device: Int, model: GatewayModel) -> [NodeId] {
         let ns: UInt16 = 1
-        let source = model.deviceHealth
+        let devices = model.devices
         func health(_ name: String, _ dataType: NodeId, _ read: @escaping @Sendable (DeviceHealth) -> Variant) -> NodeId {
             let id = NodeId("\(devicePath)#\(name)", namespace: ns)
             variable(id, name, namespace: ns, value: .computed({
-                guard let current = source(device) else { return DataValue(status: .badWaitingForInitialData) }
+                guard let current = devices.health(device) else { return DataValue(status: .badWaitingForInitialData) }
                 return DataValue(value: read(current), status: .good,
                                  serverTimestamp: UADateTime(unixNanoseconds: Clock.realtimeNs()))
             }), dataType: dataType)
