@@ -21,6 +21,7 @@ final class Fixture: @unchecked Sendable {
     let simulator = Process()
     let poller: BusPoller
     let engine: TagEngine
+    let sink: ChangeQueue
     let readsPerCycle: Int
 
     init() throws {
@@ -63,7 +64,9 @@ final class Fixture: @unchecked Sendable {
         poller = BusPoller(bus: configuration.buses[0], firstTag: 0, tags: tags, engineWakeup: wakeup,
                            logger: Logger(label: "bench"))
         readsPerCycle = poller.plans[0].reads.count
-        engine = TagEngine(table: TagTable(tags: tags), rings: [poller.ring], sinks: [], wakeup: wakeup)
+        // A north queue as MQTT has one: changes, a string's text with them, go in without allocating.
+        sink = ChangeQueue(name: "bench", tags: tags, capacity: 1 << 16)
+        engine = TagEngine(table: TagTable(tags: tags), rings: [poller.ring], sinks: [sink], wakeup: wakeup)
         let engine = self.engine
         Thread { engine.run() }.start()
         poller.start()

@@ -235,7 +235,7 @@ final class FuzzGateway: GatewayControl {
         return .success(Array(repeating: 7, count: count))
     }
     func testMQTT() -> (ok: Bool, text: String) { (true, "published") }
-    func opcuaCertificates() -> [String]? { nil }
+    func opcuaCertificates() -> [CertificateFolder]? { nil }
     func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError> { .failure(ConsoleError("no OPC UA")) }
 }
 

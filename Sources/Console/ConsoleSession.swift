@@ -236,10 +236,10 @@ public final class ConsoleSession {
     private func opcua(_ args: [String]) -> Reply {
         switch args.first {
         case "certificates":
-            guard let lines = control.opcuaCertificates() else {
+            guard let folders = control.opcuaCertificates() else {
                 return fail("the OPC UA server has no secured channels (opcua.security)")
             }
-            return Reply(ok: true, text: lines.joined(separator: "\n"))
+            return Reply(ok: true, text: StatusReport.certificateLines(folders).joined(separator: "\n"))
         case "trust" where args.count == 2:
             switch control.opcuaTrust(args[1]) {
             case .success(let file):

@@ -38,9 +38,9 @@ public protocol GatewayControl: AnyObject, Sendable {
     func modbusRead(bus: String, unit: Int, table: ModbusTable, start: Int, count: Int) -> Result<[UInt16], ConsoleError>
     /// A test publication to the configured broker, on a connection of its own.
     func testMQTT() -> (ok: Bool, text: String)
-    /// OPC UA client certificates, rejected then trusted, one line each;
-    /// nil when the OPC UA server has no secured channels.
-    func opcuaCertificates() -> [String]?
+    /// OPC UA client certificates, rejected then trusted; nil when the OPC UA server has no
+    /// secured channels.
+    func opcuaCertificates() -> [CertificateFolder]?
     /// Moves the rejected client certificate whose file name or thumbprint
     /// starts with `prefix` to trusted/; returns its file name.
     func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError>
@@ -78,5 +78,30 @@ public struct GatewayStatus: Sendable, Equatable {
         self.north = north
         self.opcuaEndpoint = opcuaEndpoint
         self.auditPath = auditPath
+    }
+}
+
+/// One folder of the OPC UA server's certificate store (`rejected` or `trusted`) and the client
+/// certificates in it.
+public struct CertificateFolder: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var thumbprint: String
+        public var subject: String
+
+        public init(thumbprint: String, subject: String) {
+            self.thumbprint = thumbprint
+            self.subject = subject
+        }
+    }
+
+    /// `rejected` or `trusted`.
+    public var name: String
+    public var path: String
+    public var entries: [Entry]
+
+    public init(name: String, path: String, entries: [Entry]) {
+        self.name = name
+        self.path = path
+        self.entries = entries
     }
 }

@@ -73,4 +73,14 @@ public enum StatusReport {
         if let lastCycleNs, lastCycleNs > 0 { parts.append("last cycle \(lastCycleNs / 1000) µs") }
         return parts.joined(separator: " ")
     }
+
+    /// `opcua certificates`: each folder with its count, then its certificates, indented.
+    public static func certificateLines(_ folders: [CertificateFolder]) -> [String] {
+        var lines: [String] = []
+        for folder in folders {
+            lines.append("\(folder.name) (\(folder.path)): \(folder.entries.isEmpty ? "none" : "\(folder.entries.count)")")
+            for entry in folder.entries { lines.append("  \(entry.thumbprint)  \(entry.subject)") }
+        }
+        return lines
+    }
 }

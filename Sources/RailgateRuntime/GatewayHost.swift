@@ -148,17 +148,13 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
             ?? .failure(ConsoleError("no answer from bus \(bus) in time"))
     }
 
-    public func opcuaCertificates() -> [String]? {
+    public func opcuaCertificates() -> [CertificateFolder]? {
         guard let pki = current.opcua?.pki else { return nil }
-        var lines: [String] = []
-        for (title, folder) in [("rejected", pki.rejectedFolder), ("trusted", pki.trustedFolder)] {
-            let entries = pki.list(folder)
-            lines.append("\(title) (\(folder.path)): \(entries.isEmpty ? "none" : "\(entries.count)")")
-            for entry in entries {
-                lines.append("  \(entry.thumbprint)  \(entry.subject)")
-            }
+        return [("rejected", pki.rejectedFolder), ("trusted", pki.trustedFolder)].map { name, folder in
+            CertificateFolder(name: name, path: folder.path, entries: pki.list(folder).map {
+                CertificateFolder.Entry(thumbprint: $0.thumbprint, subject: $0.subject)
+            })
         }
-        return lines
     }
 
     public func opcuaTrust(_ prefix: String) -> Result<String, ConsoleError> {
