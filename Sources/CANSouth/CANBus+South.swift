@@ -8,7 +8,25 @@ extension CANBus: SouthBus {
     /// change is kept.
     public static let factory = SouthFactory.buses(
         "can", of: { $0.can }, tagCount: { $0.tagCount }, sameSettings: { $0.bus.sameSettings(as: $1) },
-        make: { bus, own, wakeup in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.can")) })
+        make: { bus, own, wakeup in CANBus(bus: bus, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.can")) },
+        describe: describe)
+
+    /// `railgate check`: each bus, its source and DBC, each device's messages and signal count.
+    static func describe(_ buses: [CANBusConfig]) -> [String] {
+        var lines: [String] = []
+        for bus in buses {
+            let link = switch bus.source {
+            case .interface(let name): "SocketCAN \(name)\(bus.bitrate.map { " \($0) bit/s" } ?? "")"
+            case .seqpacket(let path): "seqpacket \(path)"
+            }
+            lines.append("can bus \(bus.name): \(link)\(bus.fd ? ", CAN FD" : "")\(bus.j1939 ? ", J1939" : ""), DBC \(bus.dbcFile)")
+            for device in bus.devices {
+                let signals = CANBusConfig.signals(of: device).count
+                lines.append("  device \(device.name)\(device.sourceAddress.map { " source address \($0)" } ?? ""): \(device.messages.count) message(s), \(signals) signal(s): \(device.messages.map(\.name).joined(separator: ", "))")
+            }
+        }
+        return lines
+    }
 
     public var protocolName: String { "can" }
     public var kind: String { "bus" }

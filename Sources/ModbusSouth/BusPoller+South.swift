@@ -11,7 +11,35 @@ extension BusPoller: SouthBus {
         sameSettings: { $0.bus.sameSettings(as: $1) },
         make: { bus, own, wakeup in
             BusPoller(bus: bus, firstTag: 0, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.modbus"))
-        })
+        },
+        describe: describe)
+
+    /// `railgate check`: each bus, each device's read plan, and the requests per cycle against one per tag.
+    static func describe(_ buses: [BusConfig]) -> [String] {
+        var lines: [String] = []
+        var tagTotal = 0
+        var requestTotal = 0
+        var firstTag = 0
+        for bus in buses {
+            let link = switch bus.link {
+            case .tcp(let host, let port): "modbus-tcp \(host):\(port)"
+            case .rtu(let serial): "modbus-rtu \(serial.device) \(serial.baud) \(serial.dataBits)\(serial.parity.rawValue)\(serial.stopBits)"
+            }
+            lines.append("bus \(bus.name): \(link), timeout \(bus.timeoutMs) ms")
+            for device in bus.devices {
+                let plan = ReadPlan(device: device, firstTag: firstTag)
+                firstTag += device.tags.count
+                tagTotal += device.tags.count
+                requestTotal += plan.reads.count
+                lines.append("  device \(device.name) unit \(device.unit), every \(device.pollMs) ms: \(device.tags.count) tags in \(plan.reads.count) request(s)")
+                lines += plan.description.split(separator: "\n").map { "    \($0)" }
+            }
+        }
+        if !buses.isEmpty {
+            lines.append("read plan: \(requestTotal) request(s) per cycle for \(tagTotal) tags (one request per tag would be \(tagTotal))")
+        }
+        return lines
+    }
 
     public var protocolName: String {
         switch bus.link {

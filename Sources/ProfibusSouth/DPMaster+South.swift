@@ -11,7 +11,23 @@ extension DPMaster: SouthBus {
         sameSettings: { $0.line.sameSettings(as: $1) },
         make: { line, own, wakeup in
             DPMaster(line: line, firstTag: 0, tags: own, engineWakeup: wakeup, logger: Logger(label: "railgate.profibus"))
-        })
+        },
+        describe: describe)
+
+    /// `railgate check`: each line and its slaves as the master will parameterize and configure them.
+    static func describe(_ lines: [ProfibusLineConfig]) -> [String] {
+        var text: [String] = []
+        for line in lines {
+            let serial = line.serial
+            text.append("profibus line \(line.name): \(serial.device) \(serial.baud) bit/s 8E1, master \(line.masterAddress), slot time \(line.slotTimeBits) bit times, cycle \(line.cycleMs) ms")
+            for slave in line.slaves {
+                text.append("  slave \(slave.name) address \(slave.address), ident \(Hex.word(slave.identNumber)), \(slave.inputBytes) input / \(slave.outputBytes) output octets, \(slave.tags.count) tags")
+                text.append("    modules: \(slave.modules.joined(separator: ", ")) (Chk_Cfg \(Hex.string(slave.configBytes)))")
+                text.append("    Set_Prm user parameters: \(slave.userParameters.isEmpty ? "none" : Hex.string(slave.userParameters)); watchdog \(slave.watchdogMs.map { "\($0) ms" } ?? "off")")
+            }
+        }
+        return text
+    }
 
     public var protocolName: String { "profibus-dp" }
     public var kind: String { "line" }

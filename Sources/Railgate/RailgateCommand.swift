@@ -125,7 +125,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        print(ReadPlanReport(configuration: configuration).text)
+        print(CheckReport.text(configuration))
     }
 }
 

@@ -25,10 +25,15 @@ public struct SouthFactory: Sendable {
     public let name: String
     /// The protocol's buses in a configuration, in tag order; their threads signal the wakeup.
     public let plans: @Sendable (Configuration, Wakeup) -> [Plan]
+    /// What `railgate check` says of the protocol's buses in a configuration: a line per bus,
+    /// indented lines per device.
+    public let describe: @Sendable (Configuration) -> [String]
 
-    public init(name: String, plans: @escaping @Sendable (Configuration, Wakeup) -> [Plan]) {
+    public init(name: String, plans: @escaping @Sendable (Configuration, Wakeup) -> [Plan],
+                describe: @escaping @Sendable (Configuration) -> [String]) {
         self.name = name
         self.plans = plans
+        self.describe = describe
     }
 }
 
@@ -38,9 +43,10 @@ extension SouthFactory {
     public static func buses<Bus: SouthBus, Item>(
         _ name: String, of items: @escaping @Sendable (Configuration) -> [Item],
         tagCount: @escaping @Sendable (Item) -> Int, sameSettings: @escaping @Sendable (Bus, Item) -> Bool,
-        make: @escaping @Sendable (Item, [Tag], Wakeup) -> Bus
+        make: @escaping @Sendable (Item, [Tag], Wakeup) -> Bus,
+        describe: @escaping @Sendable ([Item]) -> [String]
     ) -> SouthFactory {
-        SouthFactory(name: name) { configuration, wakeup in
+        SouthFactory(name: name, plans: { configuration, wakeup in
             items(configuration).map { item in
                 Plan(tagCount: tagCount(item),
                      keeps: { running, own in
@@ -49,7 +55,7 @@ extension SouthFactory {
                      },
                      make: { own in make(item, own, wakeup) })
             }
-        }
+        }, describe: { describe(items($0)) })
     }
 }
 

@@ -104,6 +104,18 @@ import Testing
         #expect(StatusReport.southSummary(south) == "1 modbus-tcp bus(es), 1 profibus-dp line(s), 1 can bus(es)")
     }
 
+    @Test func theCheckReportDescribesEveryProtocol() throws {
+        let lines = CheckReport.text(try Configuration.load(yaml: Self.yaml())).split(separator: "\n").map(String.init)
+        #expect(lines.first == "gateway gw1: 3 bus(es), 8 tags; writes disabled")
+        #expect(lines.contains("bus tcp1: modbus-tcp 127.0.0.1:1, timeout 200 ms"))
+        #expect(lines.contains { $0.hasPrefix("  device meter unit 7, every 1000 ms: 2 tags in 2 request(s)") })
+        #expect(lines.contains { $0.hasPrefix("profibus line dp1: /nonexistent/railgate-dp 187500 bit/s 8E1") })
+        #expect(lines.contains { $0.hasPrefix("  slave press-io address 5, ident ") })
+        #expect(lines.contains { $0.hasPrefix("can bus can1: seqpacket /nonexistent/railgate-can.sock, DBC ") })
+        #expect(lines.contains { $0.hasPrefix("  device engine: 1 message(s), 5 signal(s): EEC1") })
+        #expect(lines.contains("read plan: 2 request(s) per cycle for 2 tags (one request per tag would be 2)"))
+    }
+
     @Test func opcuaDeviceHealthReachesEveryProtocol() throws {
         let configuration = try Configuration.load(yaml: Self.yaml() + "\nopcua: {host: 127.0.0.1, port: 1}\n")
         let gateway = try Gateway(configuration: configuration, configPath: "/nonexistent/railgate.yaml", auditTrail: nil)
