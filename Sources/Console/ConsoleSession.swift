@@ -360,7 +360,9 @@ public final class ConsoleSession {
             "source ts \(Self.timestamp(state.sample.timestamp))",
             "gateway   \(Self.timestamp(state.gatewayTimestamp))",
             "source    \(control.source(ofTag: index))",
-            "type      \(tag.dataType)\(tag.scaling.isIdentity ? "" : ", scale \(tag.scaling.scale) offset \(tag.scaling.offset)")",
+            "type      \(tag.dataType)\(tag.scaling.isIdentity ? "" : ", scale \(tag.scaling.scale) offset \(tag.scaling.offset)")"
+                + (tag.scaling.conversionScale == 1 && tag.scaling.conversionOffset == 0 ? ""
+                   : ", converted to \(tag.unit ?? "?") × \(tag.scaling.conversionScale) + \(tag.scaling.conversionOffset)"),
             "writable  \(tag.writable ? "yes" : "no")",
         ]
         if tag.deadband > 0 { lines.append("deadband  \(tag.deadband)") }

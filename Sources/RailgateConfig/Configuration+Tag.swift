@@ -3,7 +3,7 @@ import RailgateCore
 extension Configuration {
     static func readTag(_ reader: NodeReader) -> TagConfig? {
         reader.rejectUnknownKeys(["name", "ref", "table", "address", "type", "order", "bit", "length",
-                                  "scale", "offset", "unit", "deadband", "deadband_percent", "range",
+                                  "scale", "offset", "unit", "publish_unit", "deadband", "deadband_percent", "range",
                                   "writable", "write_multiple"])
         let name = checkName(reader, "name")
 
@@ -104,6 +104,7 @@ extension Configuration {
         let scale = reader.double("scale") ?? 1
         let offset = reader.double("offset") ?? 0
         let unit = reader.string("unit")
+        let publishUnit = reader.string("publish_unit")
         let deadband = reader.double("deadband")
         let deadbandPercent = reader.double("deadband_percent")
         let range = reader.range("range")
@@ -111,6 +112,33 @@ extension Configuration {
         func reject(_ key: String?, _ message: String) {
             reader.issue(key, message)
             valid = false
+        }
+        func known(_ key: String, _ text: String?) -> EngineeringUnit? {
+            guard let text else { return nil }
+            if let found = EngineeringUnit.named(text) { return found }
+            let closest = EngineeringUnit.suggestions(for: text)
+            reject(key, "unknown unit \"\(text)\": write its UNECE code (CEL), UCUM code (Cel) or symbol (°C)"
+                   + (closest.isEmpty ? "" : "; closest: \(closest.joined(separator: ", "))"))
+            return nil
+        }
+        let deviceUnit = known("unit", unit)
+        let targetUnit = known("publish_unit", publishUnit)
+        // `publish_unit`: the value is converted from `unit` (what the device reports) by the
+        // scaling's second step: normalization stays arithmetic on the sample, no allocation.
+        var conversion = (scale: 1.0, offset: 0.0)
+        if let publishUnit {
+            if type == .bool || type == .string {
+                reject("publish_unit", "a \(type) tag is not converted")
+            } else if unit == nil {
+                reject("publish_unit", "needs unit: the unit the device reports in")
+            } else if let deviceUnit, let targetUnit {
+                if let found = deviceUnit.conversion(to: targetUnit) {
+                    conversion = found
+                } else {
+                    let what = { (unit: EngineeringUnit) in unit.dimension.map { "\(unit.description), \($0)" } ?? unit.description }
+                    reject("publish_unit", "\(unit ?? "") (\(what(deviceUnit))) does not convert to \(publishUnit) (\(what(targetUnit)))")
+                }
+            }
         }
         if type == .bool && (scale != 1 || offset != 0) { reject("scale", "bools cannot be scaled") }
         if scale == 0 { reject("scale", "scale must not be 0") }
@@ -135,7 +163,9 @@ extension Configuration {
             reject(deadband != nil ? "deadband" : "deadband_percent", "deadband applies to numeric tags only")
         }
         guard valid else { return nil }
-        return TagValueConfig(scaling: Scaling(scale: scale, offset: offset), unit: unit,
+        return TagValueConfig(scaling: Scaling(scale: scale, offset: offset, conversionScale: conversion.scale,
+                                               conversionOffset: conversion.offset),
+                              unit: publishUnit ?? unit,
                               absoluteDeadband: absoluteDeadband, range: range)
     }
 }

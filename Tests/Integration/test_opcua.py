@@ -115,6 +115,9 @@ def test_endpoints_browse_and_read(server):
             # EngineeringUnits with the UNECE unitId; EU range as configured.
             units = await client.get_node(node_id(f"{BASE}/voltage#EngineeringUnits")).read_value()
             assert units.DisplayName.Text == "V" and units.UnitId == 5655636  # UNECE VLT
+            # `unit: r/min` (a symbol two UNECE codes share) is RPM, with its symbol and description.
+            units = await client.get_node(node_id(f"{BASE}/speed#EngineeringUnits")).read_value()
+            assert (units.UnitId, units.DisplayName.Text, units.Description.Text) == (5394509, "r/min", "revolutions per minute")
             eu_range = await client.get_node(node_id(f"{BASE}/voltage#EURange")).read_value()
             assert (eu_range.Low, eu_range.High) == (0, 400)
             # A tag whose read fails with exception 2 reads BadDeviceFailure.

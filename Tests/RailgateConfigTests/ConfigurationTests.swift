@@ -84,6 +84,37 @@ struct ConfigurationTests {
         #expect(found.first?.message.contains("unknown type \"flaot32\"") == true)
     }
 
+    @Test func unknownUnitNamesPathLineAndTheClosestUnits() {
+        let found = issues(replacing: "type: float32, unit: V", with: "type: float32, unit: degc")
+        #expect(found.count == 1)
+        #expect(found.first?.path == "south[0].devices[0].tags[0].unit")
+        #expect(found.first?.line == 17)
+        #expect(found.first?.message.hasPrefix("unknown unit \"degc\": write its UNECE code (CEL), UCUM code (Cel) or symbol (°C); closest: ") == true)
+        #expect(found.first?.message.contains("degC (°C, degree Celsius)") == true)
+        for known in ["CEL", "Cel", "°C", "degC", "kWh", "%", "rpm"] {
+            #expect(issues(replacing: "type: float32, unit: V", with: "type: float32, unit: \"\(known)\"").isEmpty, "\(known)")
+        }
+    }
+
+    @Test func aPublishUnitConvertsInTheScalingAndRefusesWhatCannotConvert() throws {
+        let yaml = validYAML.replacingOccurrences(of: "type: float32, unit: V",
+                                                          with: "type: int16, scale: 0.1, unit: Cel, publish_unit: degF")
+        let tag = try #require(try Configuration.load(yaml: yaml).tags().first)
+        #expect(tag.unit == "degF" && tag.kind == .double)
+        #expect(tag.scaling.apply(-125) == 9.5 && tag.scaling.invert(9.5) == -125)
+        let refused: [(String, String)] = [
+            ("type: float32, unit: W, publish_unit: Cel", "W (watt, power) does not convert to Cel (degree Celsius, temperature)"),
+            ("type: float32, publish_unit: Cel", "needs unit: the unit the device reports in"),
+            ("type: float32, unit: V, publish_unit: volts", "unknown unit \"volts\""),
+            ("type: float32, unit: pH, publish_unit: \"1\"", "pH (pH (potential of Hydrogen)) does not convert to 1 (one, ratio)"),
+        ]
+        for (settings, message) in refused {
+            let found = issues(replacing: "type: float32, unit: V", with: settings)
+            #expect(found.map(\.path) == ["south[0].devices[0].tags[0].publish_unit"], "\(settings)")
+            #expect(found.first?.message.contains(message) == true, "\(settings): \(found)")
+        }
+    }
+
     @Test func overlappingAddresses() {
         let found = issues(replacing: "address: 5, type: uint16", with: "address: 1, type: uint16")
         #expect(found.map(\.path) == ["south[0].devices[0].tags[1]"])

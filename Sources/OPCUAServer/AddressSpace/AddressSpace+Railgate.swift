@@ -64,9 +64,11 @@ extension AddressSpaceBuilder {
         var references: [UAReference] = []
         if analog, let unit = tag.unit {
             let euId = NodeId("\(tag.path)#EngineeringUnits", namespace: ns)
+            // A unit the table does not know (a DBC file's own spelling) keeps its text, unitId −1.
+            let known = EngineeringUnit.named(unit)
             let information = EUInformation(namespaceUri: "http://www.opcfoundation.org/UA/units/un/cefact",
-                                            unitId: UNECEUnits.unitId(for: unit) ?? -1,
-                                            displayName: LocalizedText(unit), description: LocalizedText(unit))
+                                            unitId: known?.unitId ?? -1, displayName: LocalizedText(known?.symbol ?? unit),
+                                            description: LocalizedText(known?.description ?? unit))
             property(euId, "EngineeringUnits", namespace: 0,
                      .scalar(.extensionObject(ExtensionObject(information, encodingId: UAIds.Encoding.euInformation))),
                      dataType: UAIds.euInformation)
