@@ -69,6 +69,8 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
     private var usable = true
     /// Publishing thread only.
     private var failover: BrokerFailover
+    /// The brokers, and the one in use (for `status()`, from any thread).
+    private let endpoints: [BrokerEndpoint]
     private let broker = Atomic<Int>(0)
     /// Store-and-forward journal (publishing thread only); nil when not configured or unusable.
     private let journal: Journal?
@@ -95,6 +97,7 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
         self.logger = logger
         queue = ChangeQueue(name: format.name, tags: table.tags)
         failover = BrokerFailover(config)
+        endpoints = failover.endpoints
         journal = config.journal.flatMap { Self.openJournal($0, logger: logger) }
         client = try MosquittoClient(
             clientID: config.clientID, cleanSession: config.cleanSession,
@@ -136,7 +139,7 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
 
     public func status() -> NorthStatus {
         let counts = counts.withLock { $0 }
-        let endpoint = failover.endpoints[broker.load(ordering: .relaxed)]
+        let endpoint = endpoints[broker.load(ordering: .relaxed)]
         return NorthStatus(
             name: format.name, broker: "\(endpoint.host):\(endpoint.port)", connected: client.isConnected,
             counters: [StatusCounter("published", counts.published), StatusCounter("failed", counts.failed),
