@@ -104,20 +104,11 @@ def test_files_that_are_not_configurations_are_named_with_their_line(tmp_path):
 
 
 def test_an_unknown_unit_is_refused_with_its_line_and_the_closest_units(tmp_path):
-    config = VALID.replace("south: []\n", """south:
-  - name: tcp1
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: 1502
-    devices:
-      - name: m1
-        unit: 1
-        tags:
-          - {name: t, ref: 400001, unit: degc}
-          - {name: e, ref: 400002, unit: kWh}
-""")
-    path, stderr = check_error(tmp_path, config)
-    assert f'{path}:11: south[0].devices[0].tags[0].unit: unknown unit "degc"' in stderr, stderr
+    tags = "[{name: t, ref: 400001, unit: degc}, {name: e, ref: 400002, unit: kWh}]"
+    path, stderr = check_error(tmp_path, VALID.replace("south: []\n", f"""south:
+  - {{name: tcp1, protocol: modbus-tcp, host: 127.0.0.1, devices: [{{name: m1, unit: 1, tags: {tags}}}]}}
+"""))
+    assert f'{path}:3: south[0].devices[0].tags[0].unit: unknown unit "degc"' in stderr, stderr
     assert "closest: " in stderr and "degC (°C, degree Celsius)" in stderr, stderr
     assert "tags[1]" not in stderr, stderr
 

@@ -7,31 +7,24 @@ import asyncio
 from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
-from conftest import free_port, log_of, start_railgate, start_sim_tcp, wait_for, wait_for_port
+from conftest import (free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for,
+                      wait_for_port)
 
 BASE = "acme/meter1"
 
 
+TAGS = (
+    "{name: temperature, ref: 400005, type: int16, scale: 0.1, unit: Cel, publish_unit: degF}",
+    "{name: frequency, ref: 300002, type: float32, unit: Hz, publish_unit: kHz}",
+    "{name: flow, ref: 400041, unit: l/min, publish_unit: m3/h, writable: true}",
+    "{name: energy, ref: 400006, unit: kWh}",
+)
+
+
 def config(ua_port, sim_port, broker, prefix):
-    return f"""
-gateway: {{id: units-gw, isa95: {{enterprise: acme}}, writes: true}}
-mqtt: {{host: 127.0.0.1, port: {broker}, topic_prefix: {prefix}}}
-opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true}}
-south:
-  - name: tcp1
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {sim_port}
-    devices:
-      - name: meter1
-        unit: 1
-        poll_ms: 100
-        tags:
-          - {{name: temperature, ref: 400005, type: int16, scale: 0.1, unit: Cel, publish_unit: degF}}
-          - {{name: frequency, ref: 300002, type: float32, unit: Hz, publish_unit: kHz}}
-          - {{name: flow, ref: 400041, unit: l/min, publish_unit: m3/h, writable: true}}
-          - {{name: energy, ref: 400006, unit: kWh}}
-"""
+    text = gateway_yaml(prefix, broker, tcp_bus_yaml("tcp1", sim_port, "meter1", tags=TAGS))
+    text = text.replace("isa95: {enterprise: acme}}", "isa95: {enterprise: acme}, writes: true}")
+    return text + f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true}}\n"
 
 
 def test_units_are_converted_and_published_by_every_north(procs, broker, collector_factory):
