@@ -225,8 +225,7 @@ def tcp_bus_yaml(name, port, device, extra="", tags=("{name: speed, ref: 400006}
     """A modbus-tcp bus entry with one device (unit 1, 100 ms) and its tags (a `speed` tag)."""
     lines = [f"  - name: {name}", "    protocol: modbus-tcp", "    host: 127.0.0.1", f"    port: {port}"]
     lines += [f"    {line}" for line in extra.splitlines() if line.strip()]
-    lines += ["    devices:", f"      - name: {device}", "        unit: 1", "        poll_ms: 100", "        tags:"]
-    lines += [f"          - {tag}" for tag in tags]
+    lines += ["    devices:", f"      - {{name: {device}, unit: 1, poll_ms: 100, tags: [{', '.join(tags)}]}}"]
     return "\n".join(lines) + "\n"
 
 
