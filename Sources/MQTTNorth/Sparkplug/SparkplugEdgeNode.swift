@@ -183,7 +183,8 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         tally.withLock { $0.births += 1 }
         let states = table.snapshot()
         for device in devices.indices {
-            if devices.tags[device].allSatisfy({ states[$0].sample.quality.reason == .waitingForInitialData }) { continue }
+            // A device still in its first reading is born by the change that completes it.
+            if !Self.readOnce(devices.tags[device], states) { continue }
             deviceBirth(device, seq: events.withLock { $0.session.deviceBirth(device) }, states: states, link: link)
         }
     }
@@ -199,6 +200,13 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         link.publish(topics.dbirth(devices.names[device]), try? payload.serializedBytes(), qos: 0, retain: false)
     }
 
+    /// Every tag of the device has had its first reading, or its first failure: its DBIRTH then
+    /// carries a whole first picture, not the tags of the first request of a cycle beside nulls.
+    /// (Every protocol ends the wait: a Modbus cycle, a DP slave's state, a CAN message's timeout.)
+    static func readOnce(_ tags: [Int], _ states: [TagState]) -> Bool {
+        !tags.contains { states[$0].sample.quality.reason == .waitingForInitialData }
+    }
+
     func publishChanges(_ all: [Change], tracked: Bool, link: MQTTNorthLink) {
         var changes = Array(repeating: [Change](), count: devices.count)
         for change in all where Int(change.sample.tag) < devices.deviceOfTag.count {
@@ -208,9 +216,9 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         let states = table.snapshot()
         for device in devices.indices where !changes[device].isEmpty {
             let tags = devices.tags[device]
-            let communicating = tags.contains { index in
+            let communicating = Self.readOnce(tags, states) && tags.contains { index in
                 let reason = states[index].sample.quality.reason
-                return reason != .timeout && reason != .disconnected && reason != .waitingForInitialData
+                return reason != .timeout && reason != .disconnected
             }
             let seq: UInt64
             switch events.withLock({ $0.session.deviceChanged(device, communicating: communicating) }) {
