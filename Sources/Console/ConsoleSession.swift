@@ -361,8 +361,8 @@ public final class ConsoleSession {
             "gateway   \(Self.timestamp(state.gatewayTimestamp))",
             "source    \(control.source(ofTag: index))",
             "type      \(tag.dataType)\(tag.scaling.isIdentity ? "" : ", scale \(tag.scaling.scale) offset \(tag.scaling.offset)")"
-                + (tag.scaling.conversionScale == 1 && tag.scaling.conversionOffset == 0 ? ""
-                   : ", converted to \(tag.unit ?? "?") × \(tag.scaling.conversionScale) + \(tag.scaling.conversionOffset)"),
+                + (tag.scaling.converts
+                   ? ", converted to \(tag.unit ?? "?") × \(tag.scaling.conversionScale) + \(tag.scaling.conversionOffset)" : ""),
             "writable  \(tag.writable ? "yes" : "no")",
         ]
         if tag.deadband > 0 { lines.append("deadband  \(tag.deadband)") }
@@ -535,21 +535,7 @@ public final class ConsoleSession {
 
     /// The candidate within edit distance 2 (or a prefix match), if any.
     static func closest(_ word: String, among candidates: [String]) -> String? {
-        func distance(_ a: String, _ b: String) -> Int {
-            let a = Array(a), b = Array(b)
-            var row = Array(0...b.count)
-            for i in 1...max(1, a.count) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in 1...max(1, b.count) where !b.isEmpty {
-                    let current = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = current
-                }
-            }
-            return a.isEmpty ? b.count : row[b.count]
-        }
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
+        let scored = candidates.map { ($0, EditDistance.between(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
         if let best = scored.first, best.1 <= (word.count >= 4 ? 2 : 1) { return best.0 }
         return candidates.first { $0.hasPrefix(word) && !word.isEmpty }
     }

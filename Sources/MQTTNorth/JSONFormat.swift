@@ -70,18 +70,8 @@ final class JSONFormat: MQTTNorthFormat {
         }
     }
 
-    func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink) {
-        var unknown = 0
-        for record in records {
-            // A record of a tag a commit removed since.
-            guard let index = table.index(ofPath: record.path) else {
-                unknown += 1
-                continue
-            }
-            let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
-            publish(index: index, sample: sample, text: record.text, tracked: true, link: link)
-        }
-        if unknown > 0 { link.dropped(unknown) }
+    func publishHistory(_ changes: [Change], link: MQTTNorthLink) {
+        publishChanges(changes, tracked: true, link: link)
     }
 
     private func publish(index: Int, sample: Sample, text: String?, tracked: Bool, link: MQTTNorthLink) {

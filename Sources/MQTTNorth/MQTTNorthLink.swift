@@ -41,8 +41,8 @@ protocol MQTTNorthFormat: AnyObject, Sendable {
     /// Changes from the engine, in order; `tracked`: the link waits for their acknowledgement
     /// before it marks them delivered in the journal.
     func publishChanges(_ changes: [Change], tracked: Bool, link: MQTTNorthLink)
-    /// Journaled changes, oldest first (tracked).
-    func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink)
+    /// Journaled changes of tags the configuration still has, oldest first (tracked).
+    func publishHistory(_ changes: [Change], link: MQTTNorthLink)
     /// Published at a clean stop, in place of the will.
     func goodbye() -> NorthMessage
     /// The format's own counters, after the link's.
@@ -207,7 +207,10 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
         } else {
             // History first, in order; what arrives meanwhile queues behind it.
             let (records, end) = journal.read(limit: Self.replayBatchSize)
-            format.publishHistory(records, link: self)
+            let changes = records.compactMap { $0.change(in: table) }
+            // Records of tags a commit removed since are not sent.
+            if changes.count < records.count { dropped(records.count - changes.count) }
+            format.publishHistory(changes, link: self)
             // Commit only what the broker acknowledged (QoS ≥ 1); a lost
             // connection leaves the batch to be sent again (at-least-once).
             if client.acknowledgedAll(qos: config.qos) { journal.commit(end, replayed: records.count) }
@@ -245,8 +248,8 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
 
     func subscribe(_ topic: String, qos: Int) { client.subscribe(topic, qos: qos) }
 
-    /// Changes a format could not send (a journaled record of a tag no longer configured, of a
-    /// device not born), counted as dropped.
+    /// Changes that could not be sent (a journaled record of a tag no longer configured, of a
+    /// Sparkplug device not born), counted as dropped.
     func dropped(_ count: Int) {
         counts.withLock { $0.droppedOffline += count }
     }

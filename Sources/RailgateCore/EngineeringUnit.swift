@@ -88,7 +88,7 @@ public struct EngineeringUnit: Sendable, Equatable {
         let wanted = Array(text.lowercased().unicodeScalars)
         var scored: [(distance: Int, name: String, unit: EngineeringUnit)] = []
         for (name, unit) in index.allNames {
-            let distance = Self.distance(wanted, Array(name.lowercased().unicodeScalars))
+            let distance = EditDistance.between(wanted, name.lowercased().unicodeScalars)
             if distance <= max(1, wanted.count / 2) { scored.append((distance, name, unit)) }
         }
         scored.sort { ($0.distance, $0.name.count, $0.name) < ($1.distance, $1.name.count, $1.name) }
@@ -99,22 +99,6 @@ public struct EngineeringUnit: Sendable, Equatable {
             if result.count == limit { break }
         }
         return result
-    }
-
-    /// Levenshtein distance over Unicode scalars.
-    static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        var current = Array(repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 
     /// The generated table, parsed once.

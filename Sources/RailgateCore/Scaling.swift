@@ -18,9 +18,10 @@ public struct Scaling: Sendable, Equatable {
 
     public static let identity = Scaling()
 
-    @inlinable public var isIdentity: Bool {
-        scale == 1 && offset == 0 && conversionScale == 1 && conversionOffset == 0
-    }
+    /// The tag converts units (`publish_unit`).
+    @inlinable public var converts: Bool { conversionScale != 1 || conversionOffset != 0 }
+
+    @inlinable public var isIdentity: Bool { scale == 1 && offset == 0 && !converts }
 
     @inlinable public func apply(_ raw: Double) -> Double {
         (raw * scale + offset) * conversionScale + conversionOffset

@@ -24,6 +24,13 @@ public struct JournalRecord: Sendable, Equatable {
                   quality: sample.quality, text: change.text)
     }
 
+    /// The change again, for the tag at the record's path in `table`; nil when the running
+    /// configuration has no such tag any more.
+    func change(in table: TagTable) -> Change? {
+        guard let index = table.index(ofPath: path) else { return nil }
+        return Change(Sample(tag: UInt32(index), quality: quality, timestamp: timestamp, value: value), text: text)
+    }
+
     /// Body layout (little endian): timestamp i64, value u64, reason u8,
     /// detail u8, path length u16 + UTF-8, text flag u8 (+ length u16 + UTF-8).
     var encoded: [UInt8] {

@@ -139,27 +139,23 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
 
     /// Sends a batch of journaled changes as historical DDATA metrics
     /// (Sparkplug B 3.0 §6.4.17 is_historical) of born devices.
-    func publishHistory(_ records: [JournalRecord], link: MQTTNorthLink) {
+    func publishHistory(_ changes: [Change], link: MQTTNorthLink) {
         var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
-        var unusable = 0
+        var unborn = 0
         let born = events.withLock { $0.session.born }
-        for record in records {
-            guard let index = table.index(ofPath: record.path), born[devices.deviceOfTag[index]] else {
-                unusable += 1
+        for change in changes {
+            let index = Int(change.sample.tag)
+            guard born[devices.deviceOfTag[index]] else {
+                unborn += 1
                 continue
             }
-            let sample = Sample(tag: UInt32(index), quality: record.quality, timestamp: record.timestamp, value: record.value)
-            byDevice[devices.deviceOfTag[index]].append(SparkplugMetrics.metric(table.tags[index], index: index, sample: sample,
-                                                                        text: record.text, birth: false, historical: true))
+            byDevice[devices.deviceOfTag[index]].append(SparkplugMetrics.metric(
+                table.tags[index], index: index, sample: change.sample, text: change.text, birth: false, historical: true))
         }
-        if unusable > 0 { link.dropped(unusable) }
+        if unborn > 0 { link.dropped(unborn) }
         for device in devices.indices where !byDevice[device].isEmpty {
-            var data = SparkplugPayload()
-            data.timestamp = now
-            data.seq = nextSeq()
-            data.metrics = byDevice[device]
-            link.publish(topics.ddata(devices.names[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
-                         tracked: true)
+            send(topics.ddata(devices.names[device]), seq: nextSeq(), metrics: byDevice[device], qos: config.qos,
+                 tracked: true, link: link)
         }
     }
 
@@ -174,12 +170,9 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     /// NBIRTH, then a DBIRTH for every device that has data.
     func sendState(_ link: MQTTNorthLink) {
         let (seq, bdSeq) = events.withLock { $0.session.nodeBirth() }
-        var node = SparkplugPayload()
-        node.timestamp = now
-        node.seq = seq
-        node.metrics = [nodeMetric("bdSeq", SparkplugType.uint64, .longValue(bdSeq)),
-                        nodeMetric("Node Control/Rebirth", SparkplugType.boolean, .booleanValue(false))]
-        link.publish(topics.nbirth, try? node.serializedBytes(), qos: 0, retain: false)
+        send(topics.nbirth, seq: seq, metrics: [nodeMetric("bdSeq", SparkplugType.uint64, .longValue(bdSeq)),
+                                                nodeMetric("Node Control/Rebirth", SparkplugType.boolean, .booleanValue(false))],
+             link: link)
         tally.withLock { $0.births += 1 }
         let states = table.snapshot()
         for device in devices.indices {
@@ -190,14 +183,11 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     }
 
     private func deviceBirth(_ device: Int, seq: UInt64, states: [TagState], link: MQTTNorthLink) {
-        var payload = SparkplugPayload()
-        payload.timestamp = now
-        payload.seq = seq
-        payload.metrics = devices.tags[device].map { index in
+        let metrics = devices.tags[device].map { index in
             SparkplugMetrics.metric(table.tags[index], index: index, sample: states[index].sample,
                                     text: states[index].text, birth: true)
         }
-        link.publish(topics.dbirth(devices.names[device]), try? payload.serializedBytes(), qos: 0, retain: false)
+        send(topics.dbirth(devices.names[device]), seq: seq, metrics: metrics, link: link)
     }
 
     /// Every tag of the device has had its first reading, or its first failure: its DBIRTH then
@@ -228,24 +218,18 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
                 deviceBirth(device, seq: birthSeq, states: states, link: link)
                 continue
             case .death(let deathSeq):
-                var death = SparkplugPayload()
-                death.timestamp = now
-                death.seq = deathSeq
-                link.publish(topics.ddeath(devices.names[device]), try? death.serializedBytes(), qos: 0, retain: false)
+                send(topics.ddeath(devices.names[device]), seq: deathSeq, metrics: [], link: link)
                 continue
             case .data(let dataSeq):
                 seq = dataSeq
             }
-            var data = SparkplugPayload()
-            data.timestamp = now
-            data.seq = seq
-            data.metrics = changes[device].map { change in
+            let metrics = changes[device].map { change in
                 let index = Int(change.sample.tag)
                 return SparkplugMetrics.metric(table.tags[index], index: index, sample: change.sample, text: change.text,
                                                birth: false)
             }
-            link.publish(topics.ddata(devices.names[device]), try? data.serializedBytes(), qos: config.qos, retain: false,
-                         tracked: tracked)
+            send(topics.ddata(devices.names[device]), seq: seq, metrics: metrics, qos: config.qos, tracked: tracked,
+                 link: link)
         }
     }
 
@@ -331,6 +315,16 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         payload.timestamp = now
         payload.metrics = [nodeMetric("bdSeq", SparkplugType.uint64, .longValue(bdSeq))]
         return (try? payload.serializedBytes()) ?? []
+    }
+
+    /// Publishes a payload stamped now with its seq and metrics (QoS 0 unless given: births, deaths).
+    private func send(_ topic: String, seq: UInt64, metrics: [SparkplugMetric], qos: Int = 0, tracked: Bool = false,
+                      link: MQTTNorthLink) {
+        var payload = SparkplugPayload()
+        payload.timestamp = now
+        payload.seq = seq
+        payload.metrics = metrics
+        link.publish(topic, try? payload.serializedBytes(), qos: qos, retain: false, tracked: tracked)
     }
 
     /// A node metric (bdSeq, Node Control/Rebirth), stamped now.
