@@ -314,8 +314,13 @@ public final class ConsoleSession {
         case .string:
             value = .text(text)
         default:
-            guard let number = Double(text) else { return fail("\(tag.path) is a number (\(tag.dataType)), not \"\(text)\"") }
-            value = .number(number)
+            if let number = Double(text) {
+                value = .number(number)
+            } else if tag.codes != nil {
+                value = .text(text)
+            } else {
+                return fail("\(tag.path) is a number (\(tag.dataType)), not \"\(text)\"")
+            }
         }
         let outcome = control.write(path: tag.path, value: value, origin: "console:\(user)")
         return Reply(ok: outcome == .done, text: "\(tag.path) ← \(value): \(outcome)")
@@ -365,6 +370,7 @@ public final class ConsoleSession {
                    ? ", converted to \(tag.unit ?? "?") × \(tag.scaling.conversionScale) + \(tag.scaling.conversionOffset)" : ""),
             "writable  \(tag.writable ? "yes" : "no")",
         ]
+        if let codes = tag.codes { lines.append("map       \(codes.name) (\(codes.count) codes)") }
         if tag.deadband > 0 { lines.append("deadband  \(tag.deadband)") }
         if let range = tag.range { lines.append("range     \(range.lowerBound) … \(range.upperBound)") }
         return lines.joined(separator: "\n")
@@ -450,6 +456,9 @@ public final class ConsoleSession {
     static func value(_ tag: RailgateCore.Tag, _ state: TagState) -> String {
         let sample = state.sample
         if sample.quality.reason == .waitingForInitialData { return "—" }
+        if let codes = tag.codes, let raw = CodeMap.raw(sample.value, kind: tag.kind) {
+            return "\(raw) (\(codes.code(for: raw) ?? "unmapped"))"
+        }
         switch tag.kind {
         case .bool: return sample.value.bool ? "true" : "false"
         case .int: return String(sample.value.int)
@@ -535,9 +544,7 @@ public final class ConsoleSession {
 
     /// The candidate within edit distance 2 (or a prefix match), if any.
     static func closest(_ word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, EditDistance.between(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
-        if let best = scored.first, best.1 <= (word.count >= 4 ? 2 : 1) { return best.0 }
-        return candidates.first { $0.hasPrefix(word) && !word.isEmpty }
+        EditDistance.closest(word, among: candidates)
     }
 
     // MARK: Completion

@@ -5,17 +5,30 @@ import RailgateCore
 ///     {"ts":1732540000123,"value":230.5,"quality":"good","unit":"V"}
 ///     {"ts":1732540001123,"value":null,"quality":"bad","reason":"timeout","unit":"V"}
 ///
+/// A tag with a code map carries the code of its raw value beside it, or, for a value the
+/// map does not list, quality uncertain:
+///
+///     {"ts":1732540000123,"value":1001,"code":"MAT-4711-A","quality":"good"}
+///     {"ts":1732540002123,"value":1099,"quality":"uncertain","reason":"unmapped code"}
+///
 /// `ts` is the source timestamp in ms since the Unix epoch. Non-finite
 /// numbers and bad values are `null`.
 public enum JSONPayload {
     public static func encode(tag: Tag, sample: Sample, text: String?) -> String {
         var json = "{\"ts\":\(sample.timestamp / 1_000_000),\"value\":"
-        if !sample.quality.isGood {
-            json += "null,\"quality\":\"bad\",\"reason\":"
-            appendString(sample.quality.reasonText ?? "", to: &json)
-        } else {
+        if sample.quality.hasValue {
             appendValue(sample.value, kind: tag.kind, text: text, to: &json)
-            json += ",\"quality\":\"good\""
+            if let code = tag.codes?.code(of: sample.value, kind: tag.kind) {
+                json += ",\"code\":"
+                appendString(code, to: &json)
+            }
+        } else {
+            json += "null"
+        }
+        json += ",\"quality\":\"\(sample.quality.level)\""
+        if let reason = sample.quality.reasonText {
+            json += ",\"reason\":"
+            appendString(reason, to: &json)
         }
         if let unit = tag.unit {
             json += ",\"unit\":"

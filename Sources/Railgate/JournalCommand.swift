@@ -88,7 +88,7 @@ struct JournalCommand: ParsableCommand {
                     out += JSONPayload.encode(tag: tag, sample: sample, text: record.text)
                 } else {
                     out += "{\"ts\":\(record.timestamp / 1_000_000),\"bits\":\"\(String(record.value.bits, radix: 16))\","
-                        + "\"quality\":\"\(record.quality.isGood ? "good" : "bad")\"}"
+                        + "\"quality\":\"\(record.quality.level)\"}"
                 }
                 if all { out += index < contents.delivered ? " delivered" : " pending" }
                 out += "\n"

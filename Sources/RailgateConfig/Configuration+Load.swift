@@ -36,11 +36,12 @@ extension Configuration {
         let schema = ConfigSchema.migrate(&root, notes: &notes)
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console"])
+        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps"])
         if schema == nil {
             reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
         }
         let gateway = readGateway(reader)
+        let maps = readMaps(reader)
         let mqtt = reader.mapping("mqtt").map { readMQTT($0, defaultClientID: gateway?.id ?? "railgate") }
         let opcua = reader.mapping("opcua").flatMap { readOPCUA($0, schema: schema ?? ConfigSchema.current) }
         let console = reader.mapping("console").map(readConsole)
@@ -64,6 +65,7 @@ extension Configuration {
         var configuration = Configuration(gateway: gateway, mqtt: mqtt ?? nil, opcua: opcua, buses: buses, profibus: lines,
                                           console: console)
         configuration.can = can
+        configuration.maps = maps
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration

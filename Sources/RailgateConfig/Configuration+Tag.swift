@@ -4,7 +4,7 @@ extension Configuration {
     static func readTag(_ reader: NodeReader) -> TagConfig? {
         reader.rejectUnknownKeys(["name", "ref", "table", "address", "type", "order", "bit", "length",
                                   "scale", "offset", "unit", "publish_unit", "deadband", "deadband_percent", "range",
-                                  "writable", "write_multiple"])
+                                  "writable", "write_multiple", "map"])
         let name = checkName(reader, "name")
 
         // Address: either `ref` (1-based 4xxxx notation) or `table` + `address` (0-based).
@@ -76,7 +76,7 @@ extension Configuration {
                          length: type == .string ? (length ?? 0) : 0,
                          scaling: value.scaling, unit: value.unit,
                          absoluteDeadband: value.absoluteDeadband, range: value.range, writable: writable,
-                         writeMultiple: writeMultiple)
+                         writeMultiple: writeMultiple, codes: value.codes)
     }
 
     /// `type` and `order` of a tag, with the usual defaults and messages.
@@ -162,11 +162,13 @@ extension Configuration {
         if (deadband != nil || deadbandPercent != nil) && (type == .string || type == .bool) {
             reject(deadband != nil ? "deadband" : "deadband_percent", "deadband applies to numeric tags only")
         }
-        guard valid else { return nil }
-        return TagValueConfig(scaling: Scaling(scale: scale, offset: offset, conversionScale: conversion.scale,
-                                               conversionOffset: conversion.offset),
-                              unit: publishUnit ?? unit,
-                              absoluteDeadband: absoluteDeadband, range: range)
+        let scaling = Scaling(scale: scale, offset: offset, conversionScale: conversion.scale,
+                              conversionOffset: conversion.offset)
+        let codes = readTagMap(reader, type: type, scaled: !scaling.isIdentity || publishUnit != nil)
+        if codes.map != nil, unit != nil { reject("unit", "a mapped tag carries codes, not a quantity: remove unit") }
+        guard valid, codes.valid else { return nil }
+        return TagValueConfig(scaling: scaling, unit: publishUnit ?? unit,
+                              absoluteDeadband: absoluteDeadband, range: range, codes: codes.map)
     }
 }
 
@@ -176,4 +178,6 @@ public struct TagValueConfig: Sendable, Equatable {
     public var unit: String?
     public var absoluteDeadband: Double
     public var range: ClosedRange<Double>?
+    /// The code map a `map:` names.
+    public var codes: CodeMap? = nil
 }

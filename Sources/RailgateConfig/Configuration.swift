@@ -13,6 +13,8 @@ public struct Configuration: Sendable, Equatable {
     public var can: [CANBusConfig] = []
     /// The control socket for `railgate console`; nil: no socket.
     public var console: ConsoleConfig?
+    /// Code translation tables (`maps:`), by name.
+    public var maps: [String: CodeMap] = [:]
     /// The schema the file was written in, and what was changed to read it
     /// with this release (empty when it was current).
     public var schema = ConfigSchema.current
@@ -37,7 +39,7 @@ public struct Configuration: Sendable, Equatable {
             for device in bus.devices {
                 for tag in device.tags {
                     let value = TagValueConfig(scaling: tag.scaling, unit: tag.unit,
-                                               absoluteDeadband: tag.absoluteDeadband, range: tag.range)
+                                               absoluteDeadband: tag.absoluteDeadband, range: tag.range, codes: tag.codes)
                     tags.append(makeTag(tag.name, device: device.name, type: tag.type, order: tag.order, value: value,
                                         writable: tag.writable, stringLength: tag.type == .string ? tag.length : 0))
                 }
@@ -69,7 +71,8 @@ public struct Configuration: Sendable, Equatable {
                          writable: Bool, stringLength: Int) -> Tag {
         Tag(name: name, device: device, path: gateway.hierarchy.path(device: device, tag: name),
             dataType: type, order: order, scaling: value.scaling, unit: value.unit,
-            deadband: value.absoluteDeadband, writable: writable, stringLength: stringLength, range: value.range)
+            deadband: value.absoluteDeadband, writable: writable, stringLength: stringLength, range: value.range,
+            codes: value.codes)
     }
 }
 
@@ -275,6 +278,8 @@ public struct TagConfig: Sendable, Equatable {
     public var writable: Bool
     /// Force FC15/FC16 even for a single coil/register (devices without FC5/FC6).
     public var writeMultiple: Bool
+    /// The tag's code map (`map:`).
+    public var codes: CodeMap? = nil
 
     /// Registers (or bits) this tag spans.
     public var count: Int { table.isBits ? 1 : type.registerCount(stringLength: length) }

@@ -1,3 +1,4 @@
+import RailgateCore
 import Yams
 
 /// Reads one YAML mapping with its path and line, recording every problem in
@@ -165,9 +166,14 @@ struct NodeReader {
     }
 }
 
-/// Collects issues across readers (a class so that value-type readers share it).
+/// Collects issues across readers (a class so that value-type readers share it), and what
+/// sections read earlier tell later ones: the code maps tags refer to.
 final class IssueLog {
     private(set) var issues: [ConfigIssue] = []
+    /// The valid maps of `maps:`, by name.
+    var codeMaps: [String: CodeMap] = [:]
+    /// Names in `maps:` whose map has problems (already reported).
+    var unreadableMaps: Set<String> = []
 
     func add(path: String, line: Int?, message: String, file: String? = nil) {
         issues.append(ConfigIssue(path: path, line: line, message: message, file: file))

@@ -18,4 +18,12 @@ public enum EditDistance {
         }
         return previous[b.count]
     }
+
+    /// The candidate a mistyped `word` most likely meant: the closest within edit distance 2
+    /// (1 for words of up to 3 characters), else one that `word` begins, else nil.
+    public static func closest(_ word: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, between(word.lowercased(), $0.lowercased())) }.sorted { $0.1 < $1.1 }
+        if let best = scored.first, best.1 <= (word.count >= 4 ? 2 : 1) { return best.0 }
+        return candidates.first { $0.hasPrefix(word) && !word.isEmpty }
+    }
 }

@@ -1,4 +1,6 @@
-/// Why a value is not good. Stored in one byte inside `Quality`.
+/// Why a value is not good. Stored in one byte inside `Quality`. Most reasons make the value
+/// bad (no value read now); `unmappedCode` makes it uncertain (a value was read, but its code
+/// map does not list it).
 public enum BadReason: UInt8, Sendable, CustomStringConvertible {
     /// The value is good.
     case none = 0
@@ -16,6 +18,8 @@ public enum BadReason: UInt8, Sendable, CustomStringConvertible {
     case config
     /// No read has completed since start or reload.
     case waitingForInitialData
+    /// Uncertain: the raw value was read but the tag's code map does not list it.
+    case unmappedCode
 
     public var description: String {
         switch self {
@@ -27,11 +31,12 @@ public enum BadReason: UInt8, Sendable, CustomStringConvertible {
         case .protocolError: "protocol error"
         case .config: "config"
         case .waitingForInitialData: "waiting for initial data"
+        case .unmappedCode: "unmapped code"
         }
     }
 }
 
-/// Good, or bad with a reason. A trivial 2-byte value.
+/// Good, uncertain or bad, with a reason. A trivial 2-byte value.
 public struct Quality: Equatable, Sendable, CustomStringConvertible {
     public var reason: BadReason
     /// The Modbus exception code when `reason == .exception`, else 0.
@@ -46,12 +51,22 @@ public struct Quality: Equatable, Sendable, CustomStringConvertible {
 
     @inlinable public var isGood: Bool { reason == .none }
 
+    /// A value was read but is not fully trusted (OPC UA Uncertain).
+    @inlinable public var isUncertain: Bool { reason == .unmappedCode }
+
+    /// The sample carries a value read now: good or uncertain. A bad sample's value is not
+    /// read now (readers keep the last one).
+    @inlinable public var hasValue: Bool { reason == .none || reason == .unmappedCode }
+
+    /// `good`, `uncertain` or `bad`, as published north.
+    public var level: String { isGood ? "good" : isUncertain ? "uncertain" : "bad" }
+
     /// `good`, or `bad: <reason>` (with the exception code where there is one).
     public var description: String {
         switch reason {
         case .none: "good"
         case .exception: "bad: exception \(detail)"
-        default: "bad: \(reason)"
+        default: "\(level): \(reason)"
         }
     }
 

@@ -22,10 +22,13 @@ public struct Tag: Sendable, Equatable {
     public var stringLength: Int
     /// Engineering range (OPC UA EURange), when configured.
     public var range: ClosedRange<Double>?
+    /// The code translation table of an integer tag (`map:`), when configured.
+    public var codes: CodeMap?
 
     public init(name: String, device: String, path: String, dataType: DataType, order: ByteOrder = .abcd,
                 scaling: Scaling = .identity, unit: String? = nil, deadband: Double = 0,
-                writable: Bool = false, stringLength: Int = 0, range: ClosedRange<Double>? = nil) {
+                writable: Bool = false, stringLength: Int = 0, range: ClosedRange<Double>? = nil,
+                codes: CodeMap? = nil) {
         self.name = name
         self.device = device
         self.path = path
@@ -37,6 +40,7 @@ public struct Tag: Sendable, Equatable {
         self.writable = writable
         self.stringLength = stringLength
         self.range = range
+        self.codes = codes
     }
 
     /// The kind of the engineering value (after scaling).

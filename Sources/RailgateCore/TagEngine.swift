@@ -15,8 +15,9 @@ public struct TagEngineStats: Sendable, Equatable {
 /// `TagTable` and fans changes out to the sinks' `ChangeQueue`s.
 ///
 /// A change is emitted when a tag is seen for the first time, when its
-/// quality changes, or when a good value moves by more than the tag's
-/// deadband from the last emitted value (any change when the deadband is 0).
+/// quality changes, or when a good (or uncertain) value moves by more than the
+/// tag's deadband from the last emitted value (any change when the deadband is 0).
+/// A good value its tag's code map does not list becomes uncertain (unmapped code).
 ///
 /// A good tag whose last sample is older than its deadline (`maxAgesNs`: the
 /// longest its bus can take to read it again) goes Bad (timeout), value kept,
@@ -48,6 +49,8 @@ public final class TagEngine: @unchecked Sendable {
     private let last: UnsafeMutableBufferPointer<Emitted>
     private let kinds: [ValueKind]
     private let deadbands: [Double]
+    /// Per tag: its code map, whose gaps make a good sample uncertain.
+    private let codeMaps: [CodeMap?]
     /// Per tag: a good value older than this goes Bad (timeout); 0: no deadline.
     private let maxAgesNs: [Int64]
     private var nextSweepNs: Int64 = 0
@@ -82,6 +85,7 @@ public final class TagEngine: @unchecked Sendable {
         _ = last.initialize(from: repeatElement(Emitted(), count: count))
         kinds = table.tags.map(\.kind)
         deadbands = table.tags.map(\.deadband)
+        codeMaps = table.tags.map(\.codes)
         self.maxAgesNs = maxAgesNs ?? Array(repeating: 0, count: count)
         precondition(self.maxAgesNs.count == count, "one deadline per tag")
     }
@@ -164,7 +168,7 @@ public final class TagEngine: @unchecked Sendable {
         var expired = 0
         for index in 0..<maxAgesNs.count where maxAgesNs[index] > 0 {
             let seen = last[index]
-            guard seen.emitted, seen.quality.isGood, now - seen.seenNs > maxAgesNs[index] else { continue }
+            guard seen.emitted, seen.quality.hasValue, now - seen.seenNs > maxAgesNs[index] else { continue }
             let stale = Sample(tag: UInt32(index), quality: Quality(reason: .timeout), timestamp: Clock.realtimeNs(),
                                value: seen.value)
             if apply(stale, text: UnsafeBufferPointer(start: nil, count: 0), seenNs: seen.seenNs) { expired += 1 }
@@ -172,11 +176,16 @@ public final class TagEngine: @unchecked Sendable {
         return expired
     }
 
-    private func apply(_ sample: Sample, text slot: UnsafeBufferPointer<UInt8>, seenNs: Int64? = nil) -> Bool {
-        let index = Int(sample.tag)
+    private func apply(_ read: Sample, text slot: UnsafeBufferPointer<UInt8>, seenNs: Int64? = nil) -> Bool {
+        let index = Int(read.tag)
         guard index < kinds.count else { return false }
         last[index].seenNs = seenNs ?? drainNs
         let kind = kinds[index]
+        var sample = read
+        if sample.quality.isGood, let map = codeMaps[index],
+           CodeMap.raw(sample.value, kind: kind).flatMap(map.position(of:)) == nil {
+            sample.quality = Quality(reason: .unmappedCode)
+        }
         let text = kind == .string
             ? UnsafeBufferPointer(rebasing: slot.prefix(Int(truncatingIfNeeded: min(sample.value.uint, UInt64(slot.count)))))
             : UnsafeBufferPointer(start: nil, count: 0)
@@ -197,7 +206,7 @@ public final class TagEngine: @unchecked Sendable {
         let isChange: Bool
         if !previous.emitted || sample.quality != previous.quality {
             isChange = true
-        } else if !sample.quality.isGood {
+        } else if !sample.quality.hasValue {
             isChange = false
         } else if kind == .string {
             isChange = textChanged
@@ -211,7 +220,7 @@ public final class TagEngine: @unchecked Sendable {
 
         last[index].emitted = true
         last[index].quality = sample.quality
-        if sample.quality.isGood { last[index].value = sample.value }
+        if sample.quality.hasValue { last[index].value = sample.value }
         for sink in sinks { sink.push(sample, text: text) }
         return true
     }

@@ -48,12 +48,12 @@ public final class TagTable: Sendable {
         indexByPath[path]
     }
 
-    /// Engine side: stores a sample. A bad sample keeps the last value and
+    /// Engine side: stores a sample. A bad (not uncertain) sample keeps the last value and
     /// text, so readers see the last known value with its bad quality.
     func store(_ sample: Sample, gatewayTimestamp: Int64, text: String?) {
         states.withLock { states in
             let index = Int(sample.tag)
-            if sample.quality.isGood {
+            if sample.quality.hasValue {
                 states[index].sample = sample
                 if let text { states[index].text = text }
             } else {

@@ -72,7 +72,8 @@ public final class WriteRouter: Sendable {
         write(tag: index, value: value, origin: origin, completion: completion)
     }
 
-    /// Requests a write to tag `index` of the table.
+    /// Requests a write to tag `index` of the table. A tag with a code map also takes one of its
+    /// codes as text, written as the code's raw value.
     public func write(tag index: Int, value: WriteValue, origin: String,
                       completion: @escaping @Sendable (WriteOutcome) -> Void) {
         guard table.tags.indices.contains(index) else {
@@ -90,6 +91,14 @@ public final class WriteRouter: Sendable {
         if case .number(let number) = value, !number.isFinite {
             return finish(.refused("\(number) is not a finite number"))
         }
+        var request = value
+        if case .text(let code) = value, let codes = table.tags[index].codes {
+            // A mapped tag takes its code (the audit trail keeps the code as asked).
+            guard let raw = codes.value(of: code) else {
+                return finish(.refused("\"\(code)\" is not a code of map \(codes.name)"))
+            }
+            request = .number(Double(raw))
+        }
         guard writesEnabled else {
             return finish(.refused("writes are disabled by the gateway's write policy (gateway.writes)"))
         }
@@ -99,7 +108,7 @@ public final class WriteRouter: Sendable {
         guard let target = targets[index] else {
             return finish(.refused("tag has no bus that can write it"))
         }
-        target.submitWrite(tag: localIndices?[index] ?? index, value: value, completion: finish)
+        target.submitWrite(tag: localIndices?[index] ?? index, value: request, completion: finish)
     }
 
     /// Blocking form of `write` for threads that may wait (console, tests).

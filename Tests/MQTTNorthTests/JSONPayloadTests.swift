@@ -34,6 +34,17 @@ struct JSONPayloadTests {
                 == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"exception 2"}"#)
     }
 
+    @Test func aMappedTagCarriesItsCodeOrIsUncertain() {
+        var mapped = tag(.uint16)
+        mapped.codes = CodeMap(name: "material", entries: [(1001, "MAT-4711-A")])
+        #expect(JSONPayload.encode(tag: mapped, sample: sample(SampleValue(uint: 1001)), text: nil)
+                == #"{"ts":1732540000123,"value":1001,"code":"MAT-4711-A","quality":"good"}"#)
+        #expect(JSONPayload.encode(tag: mapped, sample: sample(SampleValue(uint: 1099), Quality(reason: .unmappedCode)), text: nil)
+                == #"{"ts":1732540000123,"value":1099,"quality":"uncertain","reason":"unmapped code"}"#)
+        #expect(JSONPayload.encode(tag: mapped, sample: sample(.zero, Quality(reason: .timeout)), text: nil)
+                == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"timeout"}"#)
+    }
+
     @Test func stringsAreEscaped() {
         #expect(JSONPayload.encode(tag: tag(.string), sample: sample(.zero), text: "a\"b\\c\n\u{01}")
                 == #"{"ts":1732540000123,"value":"a\"b\\c\n\u0001","quality":"good"}"#)

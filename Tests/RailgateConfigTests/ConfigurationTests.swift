@@ -115,6 +115,58 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func tagsReferToCodeMapsByName() throws {
+        let yaml = validYAML.replacingOccurrences(of: "south:\n", with: "maps:\n  material:\n    1001: MAT-4711-A\n    \"1002\": MAT-4711-B\n    -1: NONE\nsouth:\n")
+            .replacingOccurrences(of: "address: 5, type: uint16}", with: "address: 5, type: uint16, map: material}")
+        let configuration = try Configuration.load(yaml: yaml)
+        let speed = try #require(configuration.tags().first { $0.name == "speed" })
+        #expect(speed.codes?.name == "material")
+        #expect(speed.codes?.values == [-1, 1001, 1002])
+        #expect(speed.codes?.code(for: 1002) == "MAT-4711-B")
+        #expect(configuration.maps.keys.sorted() == ["material"])
+    }
+
+    @Test func badMapsAndReferencesAreRefusedWithPathAndLine() {
+        let maps = "maps:\n  material:\n    1001: MAT-4711-A\n  reason:\n    x1: JAM\n    1: \"\"\n    01: again\n    001: thrice\n  empty: {}\n  list: [1, 2]\nsouth:\n"
+        let found = issues(replacing: "south:\n", with: maps)
+        #expect(found.map(\.path) == ["maps.reason.x1", "maps.reason.1", "maps.reason.001", "maps.empty", "maps.list"], "\(found)")
+        #expect(found.map(\.line) == [11, 12, 14, 15, 16])
+        #expect(found[0].message == "\"x1\" is not an integer: a map's keys are the raw values a device reports")
+        #expect(found[1].message == "expected the code for 1, a non-empty text")
+        #expect(found[2].message == "1 is mapped twice (first at line 13)")
+        #expect(found[3].message == "a map needs at least one entry")
+
+        let withMap = "maps:\n  material:\n    1001: MAT-4711-A\nsouth:\n"
+        func refused(_ settings: String) -> [ConfigIssue] {
+            let yaml = validYAML.replacingOccurrences(of: "south:\n", with: withMap)
+                .replacingOccurrences(of: "type: float32, unit: V", with: settings)
+            do { _ = try Configuration.load(yaml: yaml); return [] } catch { return error.issues }
+        }
+        let cases: [(String, String, String)] = [
+            ("type: uint16, map: materail", "map", "unknown map \"materail\"; did you mean \"material\"?"),
+            ("type: uint16, map: recipes", "map", "unknown map \"recipes\" (maps: material)"),
+            ("type: float32, map: material", "map", "a map translates integer codes; a float32 tag cannot have one"),
+            ("type: uint16, scale: 0.1, map: material", "map", "a mapped tag is published raw: remove scale, offset and publish_unit"),
+            ("type: uint16, deadband: 1, map: material", "deadband", "a mapped tag publishes every change of code: remove deadband"),
+            ("type: uint16, unit: V, map: material", "unit", "a mapped tag carries codes, not a quantity: remove unit"),
+        ]
+        for (settings, key, message) in cases {
+            let found = refused(settings)
+            #expect(found.map(\.path) == ["south[0].devices[0].tags[0].\(key)"], "\(settings): \(found)")
+            #expect(found.first?.message == message, "\(settings)")
+            #expect(found.first?.line == 20, "\(settings)")
+        }
+        // A tag naming a map that has problems of its own gets no second message.
+        let yaml = validYAML.replacingOccurrences(of: "south:\n", with: "maps:\n  material: {x: y}\nsouth:\n")
+            .replacingOccurrences(of: "type: float32, unit: V", with: "type: uint16, map: material")
+        do {
+            _ = try Configuration.load(yaml: yaml)
+            Issue.record("a broken map was accepted")
+        } catch {
+            #expect(error.issues.map(\.path) == ["maps.material.x"])
+        }
+    }
+
     @Test func overlappingAddresses() {
         let found = issues(replacing: "address: 5, type: uint16", with: "address: 1, type: uint16")
         #expect(found.map(\.path) == ["south[0].devices[0].tags[1]"])

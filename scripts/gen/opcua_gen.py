@@ -36,7 +36,7 @@ DeleteMonitoredItemsRequest DeleteMonitoredItemsResponse SetMonitoringModeReques
 PublishRequest PublishResponse RepublishRequest RepublishResponse
 AnonymousIdentityToken UserNameIdentityToken X509IdentityToken IssuedIdentityToken
 DataChangeFilter DataChangeNotification StatusChangeNotification NotificationMessage
-EUInformation Range ServerStatusDataType BuildInfo
+EUInformation Range ServerStatusDataType BuildInfo EnumValueType
 """.split()
 
 # Binary-schema type → (Swift type, read expression, write statement, default).
@@ -207,11 +207,12 @@ Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall
 References HierarchicalReferences NonHierarchicalReferences HasChild Organizes HasComponent HasProperty
 HasTypeDefinition HasSubtype Aggregates HasEventSource HasNotifier
 BaseObjectType FolderType BaseVariableType BaseDataVariableType PropertyType DataItemType AnalogItemType
+DiscreteItemType MultiStateValueDiscreteType
 ServerType ServerStatusType ServerCapabilitiesType OperationLimitsType BuildInfoType
 BaseDataType Number Integer UInteger Enumeration Structure
 Boolean SByte Byte Int16 UInt16 Int32 UInt32 Int64 UInt64 Float Double String DateTime Guid ByteString
 NodeId LocalizedText QualifiedName StatusCode ServerState EUInformation Range UtcTime Duration
-ServerStatusDataType BuildInfo
+ServerStatusDataType BuildInfo EnumValueType
 """.split()
 
 

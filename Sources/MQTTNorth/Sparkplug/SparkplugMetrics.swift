@@ -36,7 +36,9 @@ enum SparkplugMetrics {
 
     /// One metric. Birth metrics carry name, datatype and properties; data
     /// metrics only alias, timestamp and value. A bad value is null with the
-    /// `Quality` property 0 (Bad), the convention SCADA hosts read.
+    /// `Quality` property 0 (Bad), the convention SCADA hosts read; an uncertain one
+    /// keeps its value with `Quality` 64 (Uncertain). A mapped tag's metrics carry the
+    /// code of their value in the `code` property.
     static func metric(_ tag: Tag, index: Int, sample: Sample, text: String?, birth: Bool,
                        historical: Bool = false) -> SparkplugMetric {
         var metric = SparkplugMetric()
@@ -57,14 +59,21 @@ enum SparkplugMetrics {
             keys += ["engLow", "engHigh"]
             values += [property(double: range.lowerBound), property(double: range.upperBound)]
         }
-        if sample.quality.isGood {
+        if sample.quality.hasValue {
             set(&metric, tag: tag, value: sample.value, text: text)
+            if let codes = tag.codes {
+                // The MES code beside the raw value; empty when the map does not list it.
+                keys.append("code")
+                values.append(property(string: codes.code(of: sample.value, kind: tag.kind) ?? ""))
+            }
         } else {
             metric.isNull = true
+        }
+        if !sample.quality.isGood {
             keys.append("Quality")
             var quality = Org_Eclipse_Tahu_Protobuf_Payload.PropertyValue()
             quality.type = SparkplugType.int32
-            quality.intValue = 0
+            quality.intValue = sample.quality.isUncertain ? 64 : 0
             values.append(quality)
         }
         if !keys.isEmpty {
@@ -111,7 +120,7 @@ enum SparkplugMetrics {
     static func writeValue(_ metric: SparkplugMetric, for tag: Tag) -> WriteValue? {
         switch metric.value {
         case .booleanValue(let flag)?: return tag.kind == .bool ? .bool(flag) : nil
-        case .stringValue(let text)?: return tag.kind == .string ? .text(text) : nil
+        case .stringValue(let text)?: return tag.kind == .string || tag.codes != nil ? .text(text) : nil
         case .intValue(let raw)?:
             guard tag.kind != .string && tag.kind != .bool else { return nil }
             let signedTypes = [SparkplugType.int8, SparkplugType.int16, SparkplugType.int32]

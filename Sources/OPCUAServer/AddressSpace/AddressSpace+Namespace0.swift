@@ -71,7 +71,11 @@ extension AddressSpaceBuilder {
         type(UAIds.baseDataVariableType, "BaseDataVariableType", .variableType,
              subtypes: [UAIds.dataItemType, UAIds.serverStatusType, UAIds.buildInfoType], dataType: UAIds.baseDataType)
         type(UAIds.propertyType, "PropertyType", .variableType, dataType: UAIds.baseDataType)
-        type(UAIds.dataItemType, "DataItemType", .variableType, subtypes: [UAIds.analogItemType], dataType: UAIds.baseDataType)
+        type(UAIds.dataItemType, "DataItemType", .variableType, subtypes: [UAIds.analogItemType, UAIds.discreteItemType],
+             dataType: UAIds.baseDataType)
+        type(UAIds.discreteItemType, "DiscreteItemType", .variableType, subtypes: [UAIds.multiStateValueDiscreteType],
+             isAbstract: true, dataType: UAIds.baseDataType)
+        type(UAIds.multiStateValueDiscreteType, "MultiStateValueDiscreteType", .variableType, dataType: UAIds.number)
         type(UAIds.analogItemType, "AnalogItemType", .variableType, dataType: UAIds.number)
         type(UAIds.serverStatusType, "ServerStatusType", .variableType, dataType: UAIds.serverStatusDataType)
         type(UAIds.buildInfoType, "BuildInfoType", .variableType, dataType: UAIds.buildInfo)
@@ -100,7 +104,8 @@ extension AddressSpaceBuilder {
         type(UAIds.dateTime, "DateTime", .dataType, subtypes: [UAIds.utcTime])
         type(UAIds.utcTime, "UtcTime", .dataType)
         type(UAIds.structure, "Structure", .dataType, subtypes: [UAIds.euInformation, UAIds.range,
-             UAIds.serverStatusDataType, UAIds.buildInfo], isAbstract: true)
+             UAIds.serverStatusDataType, UAIds.buildInfo, UAIds.enumValueType], isAbstract: true)
+        type(UAIds.enumValueType, "EnumValueType", .dataType)
         type(UAIds.euInformation, "EUInformation", .dataType)
         type(UAIds.range, "Range", .dataType)
         type(UAIds.serverStatusDataType, "ServerStatusDataType", .dataType)

@@ -48,7 +48,7 @@ extension AddressSpaceBuilder {
             let health = addDeviceHealth(devicePath, device: number, model: model)
             let members = model.devices.tags[number]
             for index in members where tags.indices.contains(index) {
-                tagNodes[index] = addTag(index, tags[index], writesEnabled: model.writesEnabled)
+                tagNodes[index] = addTag(index, tags[index], model: model)
             }
             object(deviceId, device, namespace: ns,
                    references: (members.map { tagNodes[$0] } + health).map { UAReference(UAIds.hasComponent, to: $0) },
@@ -57,11 +57,12 @@ extension AddressSpaceBuilder {
         return (NodeId(paths.first ?? "", namespace: ns), tagNodes)
     }
 
-    private mutating func addTag(_ index: Int, _ tag: Tag, writesEnabled: Bool) -> NodeId {
+    private mutating func addTag(_ index: Int, _ tag: Tag, model: GatewayModel) -> NodeId {
         let ns: UInt16 = 1
         let id = NodeId(tag.path, namespace: ns)
-        let analog = tag.kind != .string && tag.kind != .bool && (tag.unit != nil || tag.range != nil)
+        let analog = tag.codes == nil && tag.kind != .string && tag.kind != .bool && (tag.unit != nil || tag.range != nil)
         var references: [UAReference] = []
+        if let codes = tag.codes { references += addCodeProperties(tag, index, codes, table: model.table) }
         if analog, let unit = tag.unit {
             let euId = NodeId("\(tag.path)#EngineeringUnits", namespace: ns)
             // A unit the table does not know (a DBC file's own spelling) keeps its text, unitId −1.
@@ -83,11 +84,37 @@ extension AddressSpaceBuilder {
             references.append(UAReference(UAIds.hasProperty, to: rangeId))
         }
         var access = UANode.currentRead
-        if tag.writable && writesEnabled { access |= UANode.currentWrite }
+        if tag.writable && model.writesEnabled { access |= UANode.currentWrite }
+        let type = tag.codes != nil ? UAIds.multiStateValueDiscreteType
+            : analog ? UAIds.analogItemType : UAIds.baseDataVariableType
         variable(id, tag.name, namespace: ns, value: .tag(index), dataType: TagValue.dataType(of: tag),
-                 type: analog ? UAIds.analogItemType : UAIds.baseDataVariableType, accessLevel: access,
-                 references: references)
+                 type: type, accessLevel: access, references: references)
         return id
+    }
+
+    /// A mapped tag is a MultiStateValueDiscrete variable (Part 8 §5.3.3.4): `EnumValues` lists
+    /// its map (raw value, code), `ValueAsText` is the code of the current value — empty, with
+    /// the tag's Uncertain status, when the map does not list it.
+    private mutating func addCodeProperties(_ tag: Tag, _ index: Int, _ codes: CodeMap, table: TagTable) -> [UAReference] {
+        let ns: UInt16 = 1
+        let enumValuesId = NodeId("\(tag.path)#EnumValues", namespace: ns)
+        let entries = zip(codes.values, codes.codes).map { value, code in
+            VariantValue.extensionObject(ExtensionObject(
+                EnumValueType(value: value, displayName: LocalizedText(code), description: LocalizedText(code)),
+                encodingId: UAIds.Encoding.enumValueType))
+        }
+        property(enumValuesId, "EnumValues", namespace: 0, .array(type: .extensionObject, values: entries, dimensions: nil),
+                 dataType: UAIds.enumValueType, valueRank: 1)
+        let textId = NodeId("\(tag.path)#ValueAsText", namespace: ns)
+        variable(textId, "ValueAsText", namespace: 0, value: .computed({
+            let state = table.state(index)
+            var current = TagValue.dataValue(tag, state)
+            if current.value != nil {
+                current.value = .scalar(.localizedText(LocalizedText(codes.code(of: state.sample.value, kind: tag.kind) ?? "")))
+            }
+            return current
+        }), dataType: UAIds.localizedText, type: UAIds.propertyType)
+        return [UAReference(UAIds.hasProperty, to: enumValuesId), UAReference(UAIds.hasProperty, to: textId)]
     }
 
     /// Status, request and error counters, last error and cycle time of a device.

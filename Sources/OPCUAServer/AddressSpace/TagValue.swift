@@ -32,6 +32,8 @@ enum TagValue {
         case .disconnected: .badNoCommunication
         case .config: .badConfigurationError
         case .waitingForInitialData: .badWaitingForInitialData
+        // The map lacks this value: a gap in the configuration, the raw value is served.
+        case .unmappedCode: .uncertainConfigurationError
         }
     }
 

@@ -240,7 +240,7 @@ extension Configuration {
 
     private static func readProfibusTag(_ reader: NodeReader, sizes: DPConfigSizes?) -> ProfibusTagConfig? {
         reader.rejectUnknownKeys(["name", "area", "byte", "bit", "type", "order", "scale", "offset", "unit", "publish_unit",
-                                  "deadband", "deadband_percent", "range", "writable"])
+                                  "deadband", "deadband_percent", "range", "writable", "map"])
         let name = checkName(reader, "name")
         var area: ProfibusTagConfig.Area?
         if let text = reader.string("area", required: true) {

@@ -51,6 +51,8 @@ public enum UAIds {
     public static let propertyType = NodeId(68)
     public static let dataItemType = NodeId(2365)
     public static let analogItemType = NodeId(2368)
+    public static let discreteItemType = NodeId(2372)
+    public static let multiStateValueDiscreteType = NodeId(11238)
     public static let serverType = NodeId(2004)
     public static let serverStatusType = NodeId(2138)
     public static let serverCapabilitiesType = NodeId(2013)
@@ -88,6 +90,7 @@ public enum UAIds {
     public static let duration = NodeId(290)
     public static let serverStatusDataType = NodeId(862)
     public static let buildInfo = NodeId(338)
+    public static let enumValueType = NodeId(7594)
 
     /// DefaultBinary encoding ids of the generated structures.
     public enum Encoding {
@@ -126,6 +129,7 @@ public enum UAIds {
         public static let deleteSubscriptionsResponse = NodeId(850)
         public static let euInformation = NodeId(889)
         public static let endpointDescription = NodeId(314)
+        public static let enumValueType = NodeId(8251)
         public static let findServersRequest = NodeId(422)
         public static let findServersResponse = NodeId(425)
         public static let getEndpointsRequest = NodeId(428)

@@ -1108,6 +1108,31 @@ public struct EndpointDescription: Hashable, Sendable, UACodable {
     }
 }
 
+/// EnumValueType (Opc.Ua.Types.bsd).
+public struct EnumValueType: Hashable, Sendable, UACodable {
+    public var value: Int64
+    public var displayName: LocalizedText
+    public var description: LocalizedText
+
+    public init(value: Int64 = 0, displayName: LocalizedText = .null, description: LocalizedText = .null) {
+        self.value = value
+        self.displayName = displayName
+        self.description = description
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        value = try r.readInt64()
+        displayName = try LocalizedText(from: &r)
+        description = try LocalizedText(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeInt64(value)
+        displayName.encode(to: &w)
+        description.encode(to: &w)
+    }
+}
+
 /// FindServersRequest (Opc.Ua.Types.bsd).
 public struct FindServersRequest: Hashable, Sendable, UACodable {
     public var requestHeader: RequestHeader
