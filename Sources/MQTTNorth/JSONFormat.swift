@@ -4,7 +4,9 @@ import RailgateCore
 import Synchronization
 
 /// Tag changes as JSON (`JSONPayload`) on topics derived from the ISA-95 path:
-/// `<topic_prefix>/<enterprise>/<site>/<area>/<line>/<cell>/<device>/<tag>`.
+/// `<topic_prefix>/<enterprise>/<site>/<area>/<line>/<cell>/<device>/<tag>`; with
+/// `device_topics: equipment`, a device with an identity goes by its work center and
+/// equipment id instead: `…/<cell>/<work center>/<equipment id>/<tag>`.
 ///
 /// On every (re)connect it publishes `online` on the status topic
 /// `<topic_prefix>/status/<gateway id>` and, without a journal, the current value
@@ -17,13 +19,22 @@ final class JSONFormat: MQTTNorthFormat {
     private let config: MQTTConfig
     private let table: TagTable
     private let topics: [String]
+    /// The ISA-95 identity of each tag's device, published in its messages.
+    private let identities: [EquipmentIdentity?]
     /// Set by libmosquitto's thread on connect, taken by the publishing thread.
     private let connected = Atomic<Bool>(false)
 
-    init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable) {
+    init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable) {
         self.config = config
         self.table = table
-        topics = table.tags.map { "\(config.topicPrefix)/\($0.path)" }
+        identities = table.tags.indices.map { devices.identities[devices.deviceOfTag[$0]] }
+        topics = table.tags.enumerated().map { index, tag in
+            guard config.topicsByEquipment, let identity = devices.identities[devices.deviceOfTag[index]] else {
+                return "\(config.topicPrefix)/\(tag.path)"
+            }
+            let levels = gateway.hierarchy.levels + [identity.workCenter, identity.equipmentId, tag.name].compactMap { $0 }
+            return "\(config.topicPrefix)/\(levels.joined(separator: "/"))"
+        }
         statusTopic = "\(config.topicPrefix)/status/\(gateway.id)"
     }
 
@@ -75,7 +86,7 @@ final class JSONFormat: MQTTNorthFormat {
     }
 
     private func publish(index: Int, sample: Sample, text: String?, tracked: Bool, link: MQTTNorthLink) {
-        let payload = JSONPayload.encode(tag: table.tags[index], sample: sample, text: text)
+        let payload = JSONPayload.encode(tag: table.tags[index], sample: sample, text: text, identity: identities[index])
         link.publish(topics[index], text: payload, qos: config.qos, retain: config.retain, tracked: tracked)
     }
 }

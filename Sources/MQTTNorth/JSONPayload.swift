@@ -11,10 +11,14 @@ import RailgateCore
 ///     {"ts":1732540000123,"value":1001,"code":"MAT-4711-A","quality":"good"}
 ///     {"ts":1732540002123,"value":1099,"quality":"uncertain","reason":"unmapped code"}
 ///
+/// A tag of a device with an ISA-95 identity (`identity:`) names its equipment and work center:
+///
+///     {"ts":1732540000123,"value":1450,"quality":"good","unit":"r/min","equipment":"FIL-01","work_center":"PACK-L3"}
+///
 /// `ts` is the source timestamp in ms since the Unix epoch. Non-finite
 /// numbers and bad values are `null`.
 public enum JSONPayload {
-    public static func encode(tag: Tag, sample: Sample, text: String?) -> String {
+    public static func encode(tag: Tag, sample: Sample, text: String?, identity: EquipmentIdentity? = nil) -> String {
         var json = "{\"ts\":\(sample.timestamp / 1_000_000),\"value\":"
         if sample.quality.hasValue {
             appendValue(sample.value, kind: tag.kind, text: text, to: &json)
@@ -33,6 +37,14 @@ public enum JSONPayload {
         if let unit = tag.unit {
             json += ",\"unit\":"
             appendString(unit, to: &json)
+        }
+        if let identity {
+            json += ",\"equipment\":"
+            appendString(identity.equipmentId, to: &json)
+            if let workCenter = identity.workCenter {
+                json += ",\"work_center\":"
+                appendString(workCenter, to: &json)
+            }
         }
         json += "}"
         return json

@@ -24,7 +24,7 @@ public enum MQTTNorth {
     public static func sink(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable,
                             writes: WriteRouter?, logger: Logger) throws -> any MQTTSink {
         let format: any MQTTNorthFormat = switch config.format {
-        case .json: JSONFormat(config: config, gateway: gateway, table: table)
+        case .json: JSONFormat(config: config, gateway: gateway, table: table, devices: devices)
         case .sparkplug(let sparkplug):
             SparkplugEdgeNode(config: config, sparkplug: sparkplug, table: table, devices: devices, writes: writes,
                               logger: logger)

@@ -36,7 +36,7 @@ extension Configuration {
         let schema = ConfigSchema.migrate(&root, notes: &notes)
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps"])
+        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity"])
         if schema == nil {
             reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
         }
@@ -59,6 +59,8 @@ extension Configuration {
             }
         }
         checkUniqueNames(buses, lines, can, reader: reader)
+        let identities = readIdentities(reader, devices: buses.flatMap { $0.devices.map(\.name) }
+                                            + lines.flatMap { $0.slaves.map(\.name) } + can.flatMap { $0.devices.map(\.name) })
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
@@ -66,6 +68,7 @@ extension Configuration {
                                           console: console)
         configuration.can = can
         configuration.maps = maps
+        configuration.identities = identities
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration
@@ -123,7 +126,7 @@ extension Configuration {
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
         reader.rejectUnknownKeys(["host", "port", "client_id", "username", "password", "qos", "retain",
                                   "topic_prefix", "keepalive", "reconnect_min_s", "reconnect_max_s", "format", "sparkplug",
-                                  "journal", "tls", "clean_session", "backup_brokers", "failover_s"])
+                                  "journal", "tls", "clean_session", "backup_brokers", "failover_s", "device_topics"])
         let host = reader.string("host", required: true)
         let prefix = reader.string("topic_prefix") ?? "railgate"
         if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
@@ -150,8 +153,20 @@ extension Configuration {
                 guard let host = backup.string("host", required: true) else { return nil }
                 return BrokerEndpoint(host: host, port: backup.int("port", range: 1...65535) ?? 1883)
             },
-            failoverSeconds: reader.int("failover_s", range: 1...3600) ?? 30)
+            failoverSeconds: reader.int("failover_s", range: 1...3600) ?? 30,
+            topicsByEquipment: readDeviceTopics(reader))
         return host == nil ? nil : config
+    }
+
+    /// `device_topics`: `name` (the device's name in topics) or `equipment` (its equipment id).
+    private static func readDeviceTopics(_ reader: NodeReader) -> Bool {
+        switch reader.string("device_topics") {
+        case nil, "name": return false
+        case "equipment": return true
+        case let other?:
+            reader.issue("device_topics", "unknown choice \"\(other)\" (expected name or equipment)")
+            return false
+        }
     }
 
     private static func readConsole(_ reader: NodeReader) -> ConsoleConfig {

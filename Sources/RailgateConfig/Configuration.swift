@@ -15,6 +15,8 @@ public struct Configuration: Sendable, Equatable {
     public var console: ConsoleConfig?
     /// Code translation tables (`maps:`), by name.
     public var maps: [String: CodeMap] = [:]
+    /// ISA-95 identities of field devices (`identity:`), by device name.
+    public var identities: [String: EquipmentIdentity] = [:]
     /// The schema the file was written in, and what was changed to read it
     /// with this release (empty when it was current).
     public var schema = ConfigSchema.current
@@ -150,6 +152,8 @@ public struct MQTTConfig: Sendable, Equatable {
     /// Backup brokers, tried in order after the current one stays unreachable for `failoverSeconds`.
     public var backups: [BrokerEndpoint]
     public var failoverSeconds: Int
+    /// Devices go by their equipment id (`identity:`) in topics, not by their name.
+    public var topicsByEquipment: Bool = false
 }
 
 public struct BrokerEndpoint: Sendable, Equatable {

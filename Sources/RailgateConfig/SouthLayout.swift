@@ -116,12 +116,12 @@ public struct SouthLayout {
 
 extension SouthLayout {
     /// The gateway's devices, their tags, and each one's health read from the bus that owns it.
-    public func deviceTable(tags: [Tag]) -> DeviceTable {
+    public func deviceTable(tags: [Tag], identities: [String: EquipmentIdentity] = [:]) -> DeviceTable {
         var owners: [String: (any SouthBus, Int)] = [:]
         for bus in buses {
             for (index, device) in bus.deviceNames.enumerated() { owners[device] = (bus, index) }
         }
-        return DeviceTable(tags: tags) { [owners] name in
+        return DeviceTable(tags: tags, identities: identities) { [owners] name in
             guard let (bus, index) = owners[name] else { return nil }
             return bus.health(device: index)
         }

@@ -13,13 +13,17 @@ public final class DeviceTable: Sendable {
     public let tags: [[Int]]
     /// The device of each gateway tag.
     public let deviceOfTag: [Int]
+    /// Each device's ISA-95 identity, when the configuration gives one.
+    public let identities: [EquipmentIdentity?]
     private let byName: [String: Int]
     private let source: @Sendable (String) -> DeviceHealth?
 
     /// - Parameters:
     ///   - tags: the gateway's tags; each names its device (`Tag.device`).
+    ///   - identities: ISA-95 identities by device name.
     ///   - health: a device's health by name (its bus's), nil where unknown.
-    public init(tags: [Tag], health: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }) {
+    public init(tags: [Tag], identities: [String: EquipmentIdentity] = [:],
+                health: @escaping @Sendable (String) -> DeviceHealth? = { _ in nil }) {
         var names: [String] = []
         var members: [[Int]] = []
         var byName: [String: Int] = [:]
@@ -41,6 +45,7 @@ public final class DeviceTable: Sendable {
         self.names = names
         self.tags = members
         self.deviceOfTag = deviceOfTag
+        self.identities = names.map { identities[$0] }
         self.byName = byName
         source = health
     }
@@ -49,6 +54,12 @@ public final class DeviceTable: Sendable {
     public var indices: Range<Int> { names.indices }
 
     public func index(of name: String) -> Int? { byName[name] }
+
+    /// The name a device goes by in MQTT topics: its equipment id when `byEquipment` and it has
+    /// an identity, else its name.
+    public func topicName(_ device: Int, byEquipment: Bool) -> String {
+        byEquipment ? identities[device]?.equipmentId ?? names[device] : names[device]
+    }
 
     /// The device's current communication health, when its bus reports one.
     public func health(_ device: Int) -> DeviceHealth? {

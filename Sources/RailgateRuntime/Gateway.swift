@@ -57,7 +57,7 @@ public final class Gateway: @unchecked Sendable {
                                  engineWakeup: engineWakeup, reusing: previous?.south ?? [])
         self.layout = layout
         south = layout.buses
-        let devices = layout.deviceTable(tags: tags)
+        let devices = layout.deviceTable(tags: tags, identities: configuration.identities)
         self.devices = devices
         let audit = Logger(label: "railgate.audit")
         auditTrail = trail

@@ -45,6 +45,16 @@ struct JSONPayloadTests {
                 == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"timeout"}"#)
     }
 
+    @Test func aDeviceIdentityNamesEquipmentAndWorkCenter() {
+        let identity = EquipmentIdentity(equipmentId: "FIL-01", workCenter: "PACK-L3")
+        #expect(JSONPayload.encode(tag: tag(.uint16, unit: "r/min"), sample: sample(SampleValue(uint: 1450)), text: nil,
+                                   identity: identity)
+                == #"{"ts":1732540000123,"value":1450,"quality":"good","unit":"r/min","equipment":"FIL-01","work_center":"PACK-L3"}"#)
+        #expect(JSONPayload.encode(tag: tag(.uint16), sample: sample(SampleValue(uint: 1)), text: nil,
+                                   identity: EquipmentIdentity(equipmentId: "CAP-01"))
+                == #"{"ts":1732540000123,"value":1,"quality":"good","equipment":"CAP-01"}"#)
+    }
+
     @Test func stringsAreEscaped() {
         #expect(JSONPayload.encode(tag: tag(.string), sample: sample(.zero), text: "a\"b\\c\n\u{01}")
                 == #"{"ts":1732540000123,"value":"a\"b\\c\n\u0001","quality":"good"}"#)

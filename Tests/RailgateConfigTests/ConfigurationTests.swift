@@ -167,6 +167,37 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func identitiesNameEquipmentWorkCenterAndLevel() throws {
+        let yaml = "identity:\n  meter1: {equipment_id: MTR-01, work_center: PACK-L3, description: Main meter}\n"
+            + "  drive1: {equipment_id: DRV-01, level: equipment_module}\n" + validYAML
+        let configuration = try Configuration.load(yaml: yaml)
+        #expect(configuration.identities["meter1"] == EquipmentIdentity(equipmentId: "MTR-01", workCenter: "PACK-L3",
+                                                                        level: .workUnit, description: "Main meter"))
+        #expect(configuration.identities["drive1"]?.level == .equipmentModule)
+        let devices = DeviceTable(tags: configuration.tags(), identities: configuration.identities)
+        #expect(devices.topicName(0, byEquipment: true) == "MTR-01" && devices.topicName(0, byEquipment: false) == "meter1")
+    }
+
+    @Test func badIdentitiesAreRefusedWithPathAndLine() {
+        func refused(_ identity: String) -> [ConfigIssue] {
+            do { _ = try Configuration.load(yaml: "identity:\n" + identity + validYAML); return [] } catch { return error.issues }
+        }
+        let cases: [(String, String, String)] = [
+            ("  meter: {equipment_id: M1}\n", "identity.meter", "no device \"meter\" in south; did you mean \"meter1\"?"),
+            ("  meter1: {work_center: W1}\n", "identity.meter1", "missing required key \"equipment_id\""),
+            ("  meter1: {equipment_id: \"M/1\"}\n", "identity.meter1.equipment_id", "\"M/1\" may contain only letters, digits, _, - and . (it becomes part of tag paths and MQTT topics)"),
+            ("  meter1: {equipment_id: M1, level: cell}\n", "identity.meter1.level", "unknown equipment level \"cell\" (expected one of: enterprise, site, area, process_cell, unit, production_line, work_cell, production_unit, storage_zone, storage_unit, work_center, work_unit, equipment_module, control_module, other)"),
+            ("  meter1: {equipment_id: M1}\n  drive1: {equipment_id: M1}\n", "identity.drive1.equipment_id", "equipment id \"M1\" is also device meter1's"),
+            ("  meter1: {equipment_id: M1, work_center: D1}\n  drive1: {equipment_id: D1}\n", "identity.meter1.work_center", "work center \"D1\" is device drive1's equipment id; give the work center an id of its own"),
+            ("  meter1: {equipment_id: M1, site: x}\n", "identity.meter1.site", "unknown key \"site\" (expected one of: description, equipment_id, level, work_center)"),
+        ]
+        for (identity, path, message) in cases {
+            let found = refused(identity)
+            #expect(found.map(\.path) == [path], "\(identity): \(found)")
+            #expect(found.first?.message == message, "\(identity)")
+        }
+    }
+
     @Test func overlappingAddresses() {
         let found = issues(replacing: "address: 5, type: uint16", with: "address: 1, type: uint16")
         #expect(found.map(\.path) == ["south[0].devices[0].tags[1]"])

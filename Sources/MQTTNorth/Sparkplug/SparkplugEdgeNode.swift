@@ -28,6 +28,9 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     let topics: SparkplugTopics
     /// The field devices, each a Sparkplug device: names, tags, each tag's device.
     private let devices: DeviceTable
+    /// Each device's Sparkplug device id: its name, or its equipment id (`device_topics: equipment`).
+    private let deviceIds: [String]
+    private let deviceByTopicId: [String: Int]
     /// Refused commands are logged a few lines a minute.
     private let commandLog = LogThrottle()
     /// The most metrics one DCMD may carry: a bigger one is refused whole.
@@ -63,6 +66,8 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         self.logger = logger
         topics = SparkplugTopics(sparkplug)
         self.devices = devices
+        deviceIds = devices.indices.map { devices.topicName($0, byEquipment: config.topicsByEquipment) }
+        deviceByTopicId = Dictionary(deviceIds.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         events = Mutex(Events(session: SparkplugSession(devices: devices.count)))
     }
 
@@ -154,7 +159,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         }
         if unborn > 0 { link.dropped(unborn) }
         for device in devices.indices where !byDevice[device].isEmpty {
-            send(topics.ddata(devices.names[device]), seq: nextSeq(), metrics: byDevice[device], qos: config.qos,
+            send(topics.ddata(deviceIds[device]), seq: nextSeq(), metrics: byDevice[device], qos: config.qos,
                  tracked: true, link: link)
         }
     }
@@ -183,11 +188,20 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     }
 
     private func deviceBirth(_ device: Int, seq: UInt64, states: [TagState], link: MQTTNorthLink) {
-        let metrics = devices.tags[device].map { index in
+        var metrics = devices.tags[device].map { index in
             SparkplugMetrics.metric(table.tags[index], index: index, sample: states[index].sample,
                                     text: states[index].text, birth: true)
         }
-        send(topics.dbirth(devices.names[device]), seq: seq, metrics: metrics, link: link)
+        if let identity = devices.identities[device] {
+            // The device's ISA-95 identity, as device properties (name only: they never change in a session).
+            let fields = [("Properties/EquipmentID", identity.equipmentId), ("Properties/WorkCenter", identity.workCenter),
+                          ("Properties/EquipmentLevel", identity.level.description),
+                          ("Properties/Description", identity.description)]
+            for case let (name, value?) in fields {
+                metrics.append(nodeMetric(name, SparkplugType.string, .stringValue(value)))
+            }
+        }
+        send(topics.dbirth(deviceIds[device]), seq: seq, metrics: metrics, link: link)
     }
 
     /// Every tag of the device has had its first reading, or its first failure: its DBIRTH then
@@ -218,7 +232,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
                 deviceBirth(device, seq: birthSeq, states: states, link: link)
                 continue
             case .death(let deathSeq):
-                send(topics.ddeath(devices.names[device]), seq: deathSeq, metrics: [], link: link)
+                send(topics.ddeath(deviceIds[device]), seq: deathSeq, metrics: [], link: link)
                 continue
             case .data(let dataSeq):
                 seq = dataSeq
@@ -228,7 +242,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
                 return SparkplugMetrics.metric(table.tags[index], index: index, sample: change.sample, text: change.text,
                                                birth: false)
             }
-            send(topics.ddata(devices.names[device]), seq: seq, metrics: metrics, qos: config.qos, tracked: tracked,
+            send(topics.ddata(deviceIds[device]), seq: seq, metrics: metrics, qos: config.qos, tracked: tracked,
                  link: link)
         }
     }
@@ -259,7 +273,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
             }
             return rebirth
         }
-        guard let device = topics.device(ofCommand: topic), let deviceIndex = devices.index(of: device) else {
+        guard let device = topics.device(ofCommand: topic), let deviceIndex = deviceByTopicId[device] else {
             reject("command for an unknown device", topic: topic, malformed: true)
             return false
         }
@@ -327,7 +341,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         link.publish(topic, try? payload.serializedBytes(), qos: qos, retain: false, tracked: tracked)
     }
 
-    /// A node metric (bdSeq, Node Control/Rebirth), stamped now.
+    /// A metric by name without alias (bdSeq, Node Control/Rebirth, a device's properties), stamped now.
     private func nodeMetric(_ name: String, _ datatype: UInt32, _ value: SparkplugMetric.OneOf_Value) -> SparkplugMetric {
         var metric = SparkplugMetric()
         metric.name = name

@@ -24,21 +24,33 @@ extension AddressSpaceBuilder {
     /// ISA-95 folders (enterprise → … → cell) → device objects with their
     /// health variables → tag variables, in namespace 1. NodeIds are string
     /// ids equal to the tag path (`acme/plant1/line3/meter1/voltage`), so a
-    /// client can address a tag without browsing.
+    /// client can address a tag without browsing. A device with an ISA-95
+    /// identity is an OPC 10030 Equipment object, and each work center the
+    /// identities name is one too, made up of its devices' objects.
     /// Returns the top folder and the variable of each tag.
     mutating func addGateway(_ model: GatewayModel) -> (top: NodeId, tagNodes: [NodeId]) {
         let ns: UInt16 = 1
         namespaces.append(model.namespaceUri)
+        addISA95Types()
         let tags = model.table.tags
         let devices = model.devices.names
-        // Folders: each level organizes the next; the innermost organizes the devices.
+        // Folders: each level organizes the next; the innermost organizes the devices and work centers.
         var paths: [String] = []
         for level in model.hierarchy { paths.append(paths.isEmpty ? level : "\(paths.last!)/\(level)") }
         let base = paths.last ?? ""
+        let deviceIds = devices.map { NodeId(base.isEmpty ? $0 : "\(base)/\($0)", namespace: ns) }
+        var centers: [(id: String, members: [NodeId])] = []
+        for (number, identity) in model.devices.identities.enumerated() {
+            guard let center = identity?.workCenter else { continue }
+            if let known = centers.firstIndex(where: { $0.id == center }) {
+                centers[known].members.append(deviceIds[number])
+            } else {
+                centers.append((center, [deviceIds[number]]))
+            }
+        }
+        let centerIds = centers.map { addWorkCenter($0.id, base: base, members: $0.members) }
         for (depth, path) in paths.enumerated() {
-            let children = depth + 1 < paths.count
-                ? [NodeId(paths[depth + 1], namespace: ns)]
-                : devices.map { NodeId(base.isEmpty ? $0 : "\(base)/\($0)", namespace: ns) }
+            let children = depth + 1 < paths.count ? [NodeId(paths[depth + 1], namespace: ns)] : deviceIds + centerIds
             folder(NodeId(path, namespace: ns), model.hierarchy[depth], namespace: ns, children: children)
         }
         var tagNodes = Array(repeating: NodeId.null, count: tags.count)
@@ -50,9 +62,14 @@ extension AddressSpaceBuilder {
             for index in members where tags.indices.contains(index) {
                 tagNodes[index] = addTag(index, tags[index], model: model)
             }
-            object(deviceId, device, namespace: ns,
-                   references: (members.map { tagNodes[$0] } + health).map { UAReference(UAIds.hasComponent, to: $0) },
-                   description: "Field device \(device)")
+            var references = (members.map { tagNodes[$0] } + health).map { UAReference(UAIds.hasComponent, to: $0) }
+            guard let identity = model.devices.identities[number] else {
+                object(deviceId, device, namespace: ns, references: references, description: "Field device \(device)")
+                continue
+            }
+            references.append(addEquipmentLevel(devicePath, identity.level))
+            object(deviceId, device, namespace: ns, type: ISA95Nodes.equipmentType.id, references: references,
+                   displayName: identity.equipmentId, description: identity.description ?? "Field device \(device)")
         }
         return (NodeId(paths.first ?? "", namespace: ns), tagNodes)
     }

@@ -8,8 +8,10 @@ import RailgateCore
 public final class AddressSpace: Sendable {
     public let namespaces: [String]
     private let nodes: [NodeId: UANode]
-    /// Inverse references, computed from the forward ones.
-    private let inverse: [NodeId: [UAReference]]
+    /// References seen from their target: each declared reference, turned round (a node of a
+    /// companion namespace declares its supertype by an inverse HasSubtype; the supertype in
+    /// namespace 0 then lists it).
+    private let derived: [NodeId: [UAReference]]
     public let table: TagTable?
     /// Tag index → its variable node.
     public let tagNodes: [NodeId]
@@ -17,16 +19,16 @@ public final class AddressSpace: Sendable {
     init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId]) {
         self.namespaces = namespaces
         var byId: [NodeId: UANode] = [:]
-        var inverse: [NodeId: [UAReference]] = [:]
+        var derived: [NodeId: [UAReference]] = [:]
         for node in nodes {
             byId[node.nodeId] = node
-            for reference in node.references where reference.isForward {
-                inverse[reference.target, default: []].append(
-                    UAReference(reference.referenceType, to: node.nodeId, forward: false))
+            for reference in node.references {
+                derived[reference.target, default: []].append(
+                    UAReference(reference.referenceType, to: node.nodeId, forward: !reference.isForward))
             }
         }
         self.nodes = byId
-        self.inverse = inverse
+        self.derived = derived
         self.table = table
         self.tagNodes = tagNodes
     }
@@ -35,9 +37,9 @@ public final class AddressSpace: Sendable {
 
     public var count: Int { nodes.count }
 
-    /// Forward references as declared plus inverse references derived from them.
+    /// References as declared plus those other nodes declare to this one, turned round.
     public func references(of id: NodeId) -> [UAReference] {
-        (nodes[id]?.references ?? []) + (inverse[id] ?? [])
+        (nodes[id]?.references ?? []) + (derived[id] ?? [])
     }
 
     /// Whether `type` is `base` or (transitively) one of its subtypes.
@@ -46,7 +48,7 @@ public final class AddressSpace: Sendable {
         var steps = 0
         while let id = current, steps < 32 {
             if id == base { return true }
-            current = inverse[id]?.first { $0.referenceType == UAIds.hasSubtype }?.target
+            current = references(of: id).first { !$0.isForward && $0.referenceType == UAIds.hasSubtype }?.target
             steps += 1
         }
         return false

@@ -8,9 +8,9 @@ struct AddressSpaceBuilder {
     mutating func add(_ node: UANode) { nodes.append(node) }
 
     mutating func object(_ id: NodeId, _ name: String, namespace: UInt16 = 0, type: NodeId = UAIds.baseObjectType,
-                         references: [UAReference] = [], description: String? = nil) {
+                         references: [UAReference] = [], displayName: String? = nil, description: String? = nil) {
         add(UANode(id, .object, browseName: QualifiedName(name, namespace: namespace),
-                   description: description.map { LocalizedText($0) },
+                   displayName: displayName.map { LocalizedText($0) }, description: description.map { LocalizedText($0) },
                    references: [UAReference(UAIds.hasTypeDefinition, to: type)] + references))
     }
 
