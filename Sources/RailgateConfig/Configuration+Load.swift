@@ -36,7 +36,7 @@ extension Configuration {
         let schema = ConfigSchema.migrate(&root, notes: &notes)
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity"])
+        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity", "kpi"])
         if schema == nil {
             reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
         }
@@ -59,8 +59,15 @@ extension Configuration {
             }
         }
         checkUniqueNames(buses, lines, can, reader: reader)
-        let identities = readIdentities(reader, devices: buses.flatMap { $0.devices.map(\.name) }
-                                            + lines.flatMap { $0.slaves.map(\.name) } + can.flatMap { $0.devices.map(\.name) })
+        let deviceNames = buses.flatMap { $0.devices.map(\.name) } + lines.flatMap { $0.slaves.map(\.name) }
+            + can.flatMap { $0.devices.map(\.name) }
+        let identities = readIdentities(reader, devices: deviceNames)
+        var kpi: KPIConfig?
+        if let gateway, reader.child("kpi") != nil {
+            var south = Configuration(gateway: gateway, mqtt: nil, opcua: nil, buses: buses, profibus: lines)
+            south.can = can
+            kpi = readKPI(reader, south: south.tags(), devices: Set(deviceNames))
+        }
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
@@ -69,6 +76,7 @@ extension Configuration {
         configuration.can = can
         configuration.maps = maps
         configuration.identities = identities
+        configuration.kpi = kpi
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration

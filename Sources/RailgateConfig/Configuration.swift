@@ -17,6 +17,8 @@ public struct Configuration: Sendable, Equatable {
     public var maps: [String: CodeMap] = [:]
     /// ISA-95 identities of field devices (`identity:`), by device name.
     public var identities: [String: EquipmentIdentity] = [:]
+    /// Edge KPIs (`kpi:`).
+    public var kpi: KPIConfig?
     /// The schema the file was written in, and what was changed to read it
     /// with this release (empty when it was current).
     public var schema = ConfigSchema.current
@@ -33,8 +35,9 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Every tag, in configuration order: Modbus buses (bus, device, tag),
-    /// then PROFIBUS lines (line, slave, tag). Indices into this array are
-    /// the tag indices used by samples and the `TagTable`.
+    /// then PROFIBUS lines (line, slave, tag), CAN buses, then the KPI machines'
+    /// published tags. Indices into this array are the tag indices used by
+    /// samples and the `TagTable`.
     public func tags() -> [Tag] {
         var tags: [Tag] = []
         for bus in buses {
@@ -66,7 +69,7 @@ public struct Configuration: Sendable, Equatable {
                 }
             }
         }
-        return tags
+        return tags + kpiTags()
     }
 
     private func makeTag(_ name: String, device: String, type: DataType, order: ByteOrder, value: TagValueConfig,

@@ -30,6 +30,8 @@ public final class TagEngine: @unchecked Sendable {
     /// tags from 0, so one that keeps running across a commit needs no change.
     private let ringBases: [UInt32]
     private let sinks: [ChangeQueue]
+    /// Edge KPIs computed from the samples applied here, published as tags of this table.
+    public let kpi: KPIEngine?
     /// Bus threads signal this after pushing a cycle's samples.
     public let wakeup: Wakeup
 
@@ -54,6 +56,8 @@ public final class TagEngine: @unchecked Sendable {
     /// Per tag: a good value older than this goes Bad (timeout); 0: no deadline.
     private let maxAgesNs: [Int64]
     private var nextSweepNs: Int64 = 0
+    /// KPI outputs changed while applying samples (engine thread).
+    private var kpiChanges = 0
     /// Monotonic ns at the start of the current drain.
     private var drainNs: Int64 = 0
     /// How often the deadlines are looked at.
@@ -73,8 +77,9 @@ public final class TagEngine: @unchecked Sendable {
     ///     (all 0 when the samples already carry gateway indices).
     ///   - maxAgesNs: each tag's deadline (nil or 0: none).
     public init(table: TagTable, rings: [SampleRing], ringBases: [Int]? = nil, sinks: [ChangeQueue],
-                wakeup: Wakeup = Wakeup(), maxAgesNs: [Int64]? = nil) {
+                wakeup: Wakeup = Wakeup(), maxAgesNs: [Int64]? = nil, kpi: KPIEngine? = nil) {
         self.table = table
+        self.kpi = kpi
         self.wakeup = wakeup
         self.rings = rings
         self.ringBases = (ringBases ?? Array(repeating: 0, count: rings.count)).map { UInt32($0) }
@@ -121,6 +126,11 @@ public final class TagEngine: @unchecked Sendable {
             nextSweepNs = drainNs + Self.sweepIntervalNs
             changes += expire(now: drainNs)
         }
+        kpi?.tick(now: Clock.realtimeNs()) { sample, text in
+            if self.apply(sample, text: text) { changes += 1 }
+        }
+        changes += kpiChanges
+        kpiChanges = 0
         if changes > 0 {
             for sink in sinks { sink.wakeup.signal() }
             changeCount.wrappingAdd(changes, ordering: .relaxed)
@@ -201,6 +211,11 @@ public final class TagEngine: @unchecked Sendable {
             }
         }
         table.store(sample, gatewayTimestamp: now, text: newText)
+        if let kpi, kpi.watches(index) {
+            kpi.observe(index, sample, now: now) { output, text in
+                if self.apply(output, text: text) { kpiChanges += 1 }
+            }
+        }
 
         let previous = last[index]
         let isChange: Bool

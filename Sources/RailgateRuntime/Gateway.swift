@@ -36,6 +36,8 @@ public final class Gateway: @unchecked Sendable {
     public let opcua: UAServer?
     let auditTrail: AuditTrail?
     private var engineThread: Thread?
+    /// Where the KPI engine's state is kept, when `kpi.state_file` is set.
+    let kpiState: KPIStateFile?
 
     let configPath: String
 
@@ -64,9 +66,11 @@ public final class Gateway: @unchecked Sendable {
         // Every write is in the audit trail; the log has them too, but a flood of writes (a DCMD of
         // 40 000 metrics) gives 100 lines in 10 s and a count of the rest.
         let writeLog = LogThrottle(burst: 100, intervalNs: 10_000_000_000)
+        // KPI tags come after the south tags; no bus owns them.
+        let unowned = tags.count - layout.owners.count
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
-                                 targets: layout.owners.map { $0 as (any TagWriteTarget)? },
-                                 localIndices: layout.localIndices) { record in
+                                 targets: layout.owners.map { $0 as (any TagWriteTarget)? } + Array(repeating: nil, count: unowned),
+                                 localIndices: layout.localIndices + Array(repeating: 0, count: unowned)) { record in
             if let suppressed = writeLog.admit() {
                 var metadata: Logger.Metadata = [
                     "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
@@ -87,9 +91,16 @@ public final class Gateway: @unchecked Sendable {
                                writes: writes, logger: Logger(label: "railgate.mqtt"))
         }
         self.mqtt = mqtt
+        let kpiState = configuration.kpi?.stateFile.map { KPIStateFile(path: $0, logger: Logger(label: "railgate.kpi")) }
+        self.kpiState = kpiState
+        let kpi = configuration.kpi.map { config in
+            KPIEngine(machines: configuration.kpiMachines(tags: tags), calendar: ShiftCalendar(shifts: config.shifts),
+                      tags: tags, rollingMinutes: config.rollingMinutes,
+                      publishIntervalNs: Int64(config.publishMs) * 1_000_000, restored: kpiState?.load())
+        }
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
                            sinks: mqtt.map { [$0.queue] } ?? [], wakeup: engineWakeup,
-                           maxAgesNs: layout.deadlinesNs(tagCount: tags.count))
+                           maxAgesNs: layout.deadlinesNs(tagCount: tags.count), kpi: kpi)
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config),
                          identity: Gateway.identity(configuration, opcua: config), writes: writes,
@@ -120,6 +131,7 @@ public final class Gateway: @unchecked Sendable {
         let thread = Thread { engine.run() }
         thread.start()
         engineThread = thread
+        if let kpi = engine.kpi { kpiState?.start(kpi) }
         try mqtt?.start()
         try opcua?.start()
         for bus in south { bus.start() }
@@ -144,6 +156,7 @@ public final class Gateway: @unchecked Sendable {
     /// MQTT (publishes what is queued and goes offline).
     func stopEngineAndNorth() {
         engine.stop()
+        kpiState?.stop()
         opcua?.stop()
         mqtt?.stop()
     }
@@ -199,7 +212,9 @@ public final class Gateway: @unchecked Sendable {
 
     /// Where tag `index` (of the gateway) comes from, in words.
     public func source(ofTag index: Int) -> String {
-        guard layout.owners.indices.contains(index) else { return "unknown" }
+        guard layout.owners.indices.contains(index) else {
+            return table.tags.indices.contains(index) ? "KPI of machine \(table.tags[index].device)" : "unknown"
+        }
         return layout.owners[index].tagSource(layout.localIndices[index])
     }
 
