@@ -198,6 +198,59 @@ struct ConfigurationTests {
         }
     }
 
+    static let kpi = """
+    kpi:
+      state_file: /tmp/kpi.json
+      shifts:
+        - {name: early, start: "06:00", end: "14:00"}
+        - {name: night, start: "22:00", end: "06:00"}
+      machines:
+        - name: line3
+          state: {tag: meter1/speed, running: [1], idle: [2], stopped: [0], down: [3]}
+          total: meter1/speed
+          good: meter1/speed
+          ideal_cycle_s: 0.5
+
+    """
+
+    @Test func kpiMachinesGetTheirTagsAndPublishTagsOfTheirOwn() throws {
+        let configuration = try Configuration.load(yaml: Self.kpi + validYAML)
+        let tags = configuration.tags()
+        let machines = configuration.kpiMachines(tags: tags)
+        #expect(machines.count == 1)
+        let machine = try #require(machines.first)
+        #expect(tags[machine.stateTag].path == "acme/plant1/pack/line3/meter1/speed")
+        #expect(machine.counterModulus == 65536 && machine.idealCycleNs == 500_000_000)
+        #expect(tags[machine.firstOutput].path == "acme/plant1/pack/line3/line3/state")
+        #expect(tags.count - machine.firstOutput == KPIOutput.allCases.count)
+        #expect(configuration.kpi?.shifts.map(\.lengthSeconds) == [8 * 3600, 8 * 3600])
+        #expect(machine.state(of: 3) == .down && machine.state(of: 9) == .unknown)
+    }
+
+    @Test func badKPIsAreRefusedWithPathAndLine() {
+        func refused(_ old: String, _ new: String) -> [ConfigIssue] {
+            precondition(Self.kpi.contains(old), old)
+            do { _ = try Configuration.load(yaml: Self.kpi.replacingOccurrences(of: old, with: new) + validYAML); return [] }
+            catch { return error.issues }
+        }
+        let cases: [(String, String, String, Int, String)] = [
+            ("total: meter1/speed", "total: meter1/sped", "kpi.machines[0].total", 9, "no tag \"meter1/sped\"; did you mean \"meter1/speed\"?"),
+            ("good: meter1/speed", "good: meter1/voltage", "kpi.machines[0].good", 10, "meter1/voltage is a float32 tag; a machine reads integer states and counts"),
+            ("{name: night, start: \"22:00\", end: \"06:00\"}", "{name: night, start: \"13:00\", end: \"06:00\"}", "kpi.shifts[1]", 5,
+             "shift night overlaps shift early (line 4); a moment belongs to one shift"),
+            ("start: \"06:00\"", "start: \"6h\"", "kpi.shifts[0].start", 4, "expected a local time HH:MM or HH:MM:SS, found \"6h\""),
+            ("running: [1], idle: [2]", "running: [1], idle: [1]", "kpi.machines[0].state.idle[0]", 8, "1 is already a running state"),
+            ("ideal_cycle_s: 0.5", "ideal_cycle_s: 0", "kpi.machines[0].ideal_cycle_s", 11, "must be more than 0 and at most 86400 seconds"),
+            ("running: [1], idle: [2]", "idle: [2]", "kpi.machines[0].state", 8, "give the state values that mean running (running: [1])"),
+        ]
+        for (old, new, path, line, message) in cases {
+            let found = refused(old, new)
+            #expect(found.map(\.path) == [path], "\(new): \(found)")
+            #expect(found.first?.line == line, "\(new)")
+            #expect(found.first?.message == message, "\(new)")
+        }
+    }
+
     @Test func overlappingAddresses() {
         let found = issues(replacing: "address: 5, type: uint16", with: "address: 1, type: uint16")
         #expect(found.map(\.path) == ["south[0].devices[0].tags[1]"])
