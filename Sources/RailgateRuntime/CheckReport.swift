@@ -1,3 +1,4 @@
+import Foundation
 import RailgateConfig
 import RailgateCore
 
@@ -15,8 +16,10 @@ public enum CheckReport {
         let buses = SouthRegistry.factories.reduce(0) { $0 + $1.plans(configuration, wakeup).count }
         lines.append("gateway \(configuration.gateway.id): \(buses) bus(es), \(configuration.tags().count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
         for factory in SouthRegistry.factories { lines += factory.describe(configuration) }
+        lines += mesLines(configuration)
         if let mqtt = configuration.mqtt {
-            lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/<device>/<tag>")
+            let device = mqtt.topicsByEquipment && !configuration.identities.isEmpty ? "<work center>/<equipment id>" : "<device>"
+            lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/\(device)/<tag>")
         }
         if let opcua = configuration.opcua {
             let security = opcua.security.map { "security \($0.policies.joined(separator: ", ")) (\($0.modes.joined(separator: ", ")))" }
@@ -24,5 +27,33 @@ public enum CheckReport {
             lines.append("opcua: \(opcua.endpointUrl) (listening on \(opcua.host):\(opcua.port)), \(security), anonymous \(opcua.anonymous ? "allowed" : "refused"), \(opcua.users.count) user(s), writes \(opcua.writes ? "enabled" : "disabled")")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Code maps, equipment identities and KPI machines, a line each.
+    static func mesLines(_ configuration: Configuration) -> [String] {
+        var lines: [String] = []
+        let tags = configuration.tags()
+        for name in configuration.maps.keys.sorted() {
+            let users = tags.filter { $0.codes?.name == name }.map { "\($0.device)/\($0.name)" }
+            lines.append("map \(name): \(configuration.maps[name]?.count ?? 0) code(s), used by \(users.isEmpty ? "no tag" : users.joined(separator: ", "))")
+        }
+        for device in configuration.identities.keys.sorted() {
+            guard let identity = configuration.identities[device] else { continue }
+            lines.append("equipment \(identity.equipmentId): device \(device), \(identity.level)"
+                         + (identity.workCenter.map { " in work center \($0)" } ?? ""))
+        }
+        if let kpi = configuration.kpi {
+            func time(_ second: Int) -> String {
+                let text = String(format: "%02d:%02d", second / 3600, second / 60 % 60)
+                return second % 60 == 0 ? text : text + String(format: ":%02d", second % 60)
+            }
+            lines.append("shifts: " + kpi.shifts.map { "\($0.name) \(time($0.startSecond))–\(time($0.endSecond))" }.joined(separator: ", ")
+                         + "; rolling \(kpi.rollingMinutes) min; state \(kpi.stateFile ?? "not kept across restarts")")
+            for machine in kpi.machines {
+                let quality = machine.goodTag.map { "good \($0)" } ?? machine.scrapTag.map { "scrap \($0)" } ?? "no quality counter"
+                lines.append("kpi \(machine.name): state \(machine.stateTag), total \(machine.totalTag), \(quality), ideal cycle \(Double(machine.idealCycleNs) / 1e9) s → \(KPIOutput.allCases.count) tags")
+            }
+        }
+        return lines
     }
 }

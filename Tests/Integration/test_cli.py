@@ -72,6 +72,17 @@ def test_check_prints_the_read_plan():
     assert "schema 1 → 2" not in result.stdout  # the example is written in the current schema
 
 
+def test_check_describes_the_mes_mapping_of_the_packaging_line_example():
+    result = run("check", "--config", ROOT / "examples" / "packaging-line.yaml")
+    assert result.returncode == 0, result.stderr
+    for line in ["map stop_reason: 5 code(s), used by filler/stop_reason",
+                 "equipment FIL-01: device filler, WorkUnit in work center PACK-L3",
+                 "shifts: early 06:00–14:00, late 14:00–22:00, night 22:00–06:00; rolling 60 min; state /var/lib/railgate/kpi.json",
+                 "kpi line3: state filler/state, total filler/bottles_total, good filler/bottles_good, ideal cycle 0.1 s → 20 tags",
+                 "topics railgate/acme/plant1/packaging/<work center>/<equipment id>/<tag>"]:
+        assert line in result.stdout, result.stdout
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     result = run("check", "--config", tmp_path / "nope.yaml")
     assert result.returncode == 2
