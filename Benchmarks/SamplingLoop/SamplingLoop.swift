@@ -314,6 +314,45 @@ let benchmarks: @Sendable () -> Void = {
         setup: { canFixture = try CANFixture() },
         teardown: { canFixture?.stop(); canFixture = nil })
 
+    // Edge KPIs: 10 000 samples of a machine's state, reason and counters through the engine,
+    // a stop (with its downtime event) every 100 samples, the figures published at each change.
+    let kpiTags = [
+        Tag(name: "state", device: "filler", path: "b/filler/state", dataType: .uint16),
+        Tag(name: "reason", device: "filler", path: "b/filler/reason", dataType: .uint16,
+            codes: CodeMap(name: "reasons", entries: [(0, "NONE"), (7, "JAM")])),
+        Tag(name: "total", device: "filler", path: "b/filler/total", dataType: .uint16),
+        Tag(name: "good", device: "filler", path: "b/filler/good", dataType: .uint16),
+    ] + KPIOutput.tags(device: "line") { "b/line/\($0)" }
+    let kpiMachine = KPIMachine(name: "line", stateTag: 0, stateValues: [(1, .running), (3, .down)], reasonTag: 1,
+                                totalTag: 2, qualityTag: 3, countsScrap: false, idealCycleNs: 100_000_000,
+                                counterModulus: 65536, firstOutput: 4)
+    Benchmark(
+        "KPI engine: 10 000 samples, 100 stops",
+        configuration: .init(metrics: [.mallocCountTotal, .wallClock], warmupIterations: 1, scalingFactor: .one,
+                             maxDuration: .seconds(30), maxIterations: 5)
+    ) { benchmark in
+        let ring = SampleRing(minimumCapacity: 1024, slotBytes: 0)
+        let sink = ChangeQueue(name: "bench", tags: kpiTags, capacity: 1 << 16)
+        let kpi = KPIEngine(machines: [kpiMachine], calendar: ShiftCalendar(shifts: [Shift(name: "all", startSecond: 0, endSecond: 86_399)]),
+                            tags: kpiTags, publishIntervalNs: 100_000_000)
+        let engine = TagEngine(table: TagTable(tags: kpiTags), rings: [ring], sinks: [sink], kpi: kpi)
+        engine.drainOnce()
+        sink.discard()
+        benchmark.startMeasurement()
+        for step in 0..<2_500 {
+            let down = step % 25 >= 20
+            let count = UInt64(step * 3 % 65536)
+            ring.push(Sample(tag: 1, quality: .good, timestamp: 0, value: SampleValue(uint: down ? 7 : 0)))
+            ring.push(Sample(tag: 0, quality: .good, timestamp: 0, value: SampleValue(uint: down ? 3 : 1)))
+            ring.push(Sample(tag: 2, quality: .good, timestamp: 0, value: SampleValue(uint: count)))
+            ring.push(Sample(tag: 3, quality: .good, timestamp: 0, value: SampleValue(uint: count)))
+            engine.drainOnce()
+            if step % 64 == 63 { sink.discard() }
+        }
+        benchmark.stopMeasurement()
+        blackHole(engine.stats.changes)
+    }
+
     // Journal throughput: append 10 000 records (fsync every second), then
     // read and commit them all, in a fresh directory each iteration.
     let records = (0..<10_000).map {

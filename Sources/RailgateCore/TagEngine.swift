@@ -88,6 +88,9 @@ public final class TagEngine: @unchecked Sendable {
         let count = table.count
         last = .allocate(capacity: count)
         _ = last.initialize(from: repeatElement(Emitted(), count: count))
+        for (index, tag) in table.tags.enumerated() where tag.dataType == .string {
+            last[index].text.reserveCapacity(max(0, tag.stringLength) * 2)
+        }
         kinds = table.tags.map(\.kind)
         deadbands = table.tags.map(\.deadband)
         codeMaps = table.tags.map(\.codes)
@@ -201,13 +204,15 @@ public final class TagEngine: @unchecked Sendable {
             : UnsafeBufferPointer(start: nil, count: 0)
         let now = Clock.realtimeNs()
 
-        var newText: String? = nil
+        var newText: UnsafeBufferPointer<UInt8>? = nil
         var textChanged = false
         if kind == .string && sample.quality.isGood {
             textChanged = !last[index].text.elementsEqual(text)
             if textChanged || !last[index].emitted {
-                last[index].text = Array(text)
-                newText = String(decoding: text, as: UTF8.self)
+                // In place: the buffer has room for the tag's longest text (reserved at start).
+                last[index].text.removeAll(keepingCapacity: true)
+                last[index].text.append(contentsOf: text)
+                newText = text
             }
         }
         table.store(sample, gatewayTimestamp: now, text: newText)

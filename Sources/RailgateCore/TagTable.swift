@@ -15,7 +15,13 @@ public struct TagState: Sendable, Equatable {
 /// under a short lock that never waits for I/O.
 public final class TagTable: Sendable {
     public let tags: [Tag]
-    private let states: Mutex<[TagState]>
+    /// The states, and string tags' texts as bytes (each with room for its longest text, so
+    /// storing a new text allocates nothing; readers make the `String`).
+    private struct Storage {
+        var states: [TagState]
+        var texts: [[UInt8]]
+    }
+    private let storage: Mutex<Storage>
     private let indexByPath: [String: Int]
 
     public init(tags: [Tag]) {
@@ -25,9 +31,14 @@ public final class TagTable: Sendable {
                 sample: Sample(tag: UInt32(index), quality: Quality(reason: .waitingForInitialData),
                                timestamp: 0, value: .zero),
                 gatewayTimestamp: 0,
-                text: tags[index].dataType == .string ? "" : nil)
+                text: nil)
         }
-        states = Mutex(initial)
+        let texts = tags.map { tag -> [UInt8] in
+            var bytes: [UInt8] = []
+            if tag.dataType == .string { bytes.reserveCapacity(max(0, tag.stringLength) * 2) }
+            return bytes
+        }
+        storage = Mutex(Storage(states: initial, texts: texts))
         indexByPath = Dictionary(tags.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -35,12 +46,20 @@ public final class TagTable: Sendable {
 
     /// The state of tag `index`.
     public func state(_ index: Int) -> TagState {
-        states.withLock { $0[index] }
+        let (state, bytes) = storage.withLock { ($0.states[index], $0.texts[index]) }
+        return withText(state, bytes, index)
     }
 
     /// A copy of all states, in tag order.
     public func snapshot() -> [TagState] {
-        states.withLock { $0 }
+        let (states, texts) = storage.withLock { ($0.states, $0.texts) }
+        return states.indices.map { withText(states[$0], texts[$0], $0) }
+    }
+
+    private func withText(_ state: TagState, _ bytes: [UInt8], _ index: Int) -> TagState {
+        var state = state
+        if tags[index].dataType == .string { state.text = String(decoding: bytes, as: UTF8.self) }
+        return state
     }
 
     /// Index of the tag with this path, or nil.
@@ -48,19 +67,24 @@ public final class TagTable: Sendable {
         indexByPath[path]
     }
 
-    /// Engine side: stores a sample. A bad (not uncertain) sample keeps the last value and
-    /// text, so readers see the last known value with its bad quality.
-    func store(_ sample: Sample, gatewayTimestamp: Int64, text: String?) {
-        states.withLock { states in
+    /// Engine side: stores a sample, and a string tag's new text when it changed (nil: the text
+    /// is unchanged). A bad (not uncertain) sample keeps the last value and text, so readers
+    /// see the last known value with its bad quality. Allocates nothing for texts that fit the
+    /// tag's length.
+    func store(_ sample: Sample, gatewayTimestamp: Int64, text: UnsafeBufferPointer<UInt8>?) {
+        storage.withLock { storage in
             let index = Int(sample.tag)
             if sample.quality.hasValue {
-                states[index].sample = sample
-                if let text { states[index].text = text }
+                storage.states[index].sample = sample
+                if let text {
+                    storage.texts[index].removeAll(keepingCapacity: true)
+                    storage.texts[index].append(contentsOf: text)
+                }
             } else {
-                states[index].sample.quality = sample.quality
-                states[index].sample.timestamp = sample.timestamp
+                storage.states[index].sample.quality = sample.quality
+                storage.states[index].sample.timestamp = sample.timestamp
             }
-            states[index].gatewayTimestamp = gatewayTimestamp
+            storage.states[index].gatewayTimestamp = gatewayTimestamp
         }
     }
 }
