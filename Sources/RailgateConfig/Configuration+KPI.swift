@@ -125,6 +125,11 @@ extension Configuration {
                 return hour * 3600 + minute * 60 + (parts.count == 3 ? parts[2]! : 0)
             }
             let start = time("start"), end = time("end")
+            if let name, name.utf8.count > 32 {
+                item.issue("name", "a shift name has at most 32 characters")
+                valid = false
+                continue
+            }
             guard let name, let start, let end else { valid = false; continue }
             if start == end {
                 item.issue("end", "a shift must not start and end at the same time")

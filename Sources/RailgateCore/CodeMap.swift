@@ -61,6 +61,7 @@ public struct CodeMap: Sendable, Equatable {
 
     /// The code of a sample's value, or nil (unmapped, or not a map's kind of value).
     public func code(of value: SampleValue, kind: ValueKind) -> String? {
-        Self.raw(value, kind: kind).flatMap(code(for:))
+        guard let raw = Self.raw(value, kind: kind) else { return nil }
+        return code(for: raw)
     }
 }

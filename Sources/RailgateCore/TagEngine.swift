@@ -195,9 +195,11 @@ public final class TagEngine: @unchecked Sendable {
         last[index].seenNs = seenNs ?? drainNs
         let kind = kinds[index]
         var sample = read
-        if sample.quality.isGood, let map = codeMaps[index],
-           CodeMap.raw(sample.value, kind: kind).flatMap(map.position(of:)) == nil {
-            sample.quality = Quality(reason: .unmappedCode)
+        if sample.quality.isGood, let map = codeMaps[index] {
+            // Spelled out: a method reference (`flatMap(map.position(of:))`) would box `map` per call.
+            var listed = false
+            if let raw = CodeMap.raw(sample.value, kind: kind) { listed = map.position(of: raw) != nil }
+            if !listed { sample.quality = Quality(reason: .unmappedCode) }
         }
         let text = kind == .string
             ? UnsafeBufferPointer(rebasing: slot.prefix(Int(truncatingIfNeeded: min(sample.value.uint, UInt64(slot.count)))))

@@ -125,6 +125,23 @@ struct KPIEngineTests {
         #expect(KPIEngine.increment(&last, -3, modulus: 65536) == 0 && last == 4)
     }
 
+    @Test func eventTextIsEscapedAndAlwaysWholeJSON() {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 24)
+        defer { buffer.deallocate() }
+        var at = 0
+        JSONBytes.append("{\"r\":", to: buffer, at: &at)
+        JSONBytes.appendQuoted(Array("a\"b\\c\u{01}defghijklmnop".utf8), to: buffer, at: &at, reserve: 1)
+        JSONBytes.append("}", to: buffer, at: &at)
+        let text = String(decoding: buffer.prefix(at), as: UTF8.self)
+        #expect(text == #"{"r":"a\"b\\c\u0001def"}"#, "\(text)")
+        at = 0
+        JSONBytes.appendInt(-9_223_372_036_854_775_807, to: buffer, at: &at)
+        #expect(String(decoding: buffer.prefix(at), as: UTF8.self) == "-9223372036854775807")
+        at = 0
+        JSONBytes.appendInt(0, to: buffer, at: &at)
+        #expect(String(decoding: buffer.prefix(at), as: UTF8.self) == "0")
+    }
+
     @Test func shiftsAcrossMidnightAreFound() {
         let calendar = ShiftCalendar(shifts: [Shift(name: "night", startSecond: 22 * 3600, endSecond: 6 * 3600)])
         #expect(calendar.shifts[0].lengthSeconds == 8 * 3600)

@@ -78,8 +78,9 @@ public final class KPIEngine: @unchecked Sendable {
     private let reasonLength: UnsafeMutableBufferPointer<Int>
     private let eventText: UnsafeMutableBufferPointer<UInt8>
     private let eventLength: UnsafeMutableBufferPointer<Int>
-    private static let reasonCapacity = 256
-    private static let eventCapacity = 512
+    /// Bytes of a reason and of a downtime event: as much as their output tags hold.
+    private static let reasonCapacity = KPIOutput.reason.stringLength * 2
+    private static let eventCapacity = KPIOutput.downtime.stringLength * 2
     private var nextPublishNs: Int64 = 0
 
     /// What the persister reads: a copy made on the engine thread at each publication.
@@ -286,13 +287,14 @@ public final class KPIEngine: @unchecked Sendable {
         JSONBytes.append(",\"duration_ms\":", to: buffer, at: &at)
         JSONBytes.appendInt((end - start) / 1_000_000, to: buffer, at: &at)
         JSONBytes.append(",\"reason\":", to: buffer, at: &at)
+        // Room is kept for what follows (`,"shift":"…"}`), so the event is always whole JSON.
         JSONBytes.appendQuoted(UnsafeBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...].prefix(reasonLength[machine])),
-                               to: buffer, at: &at)
+                               to: buffer, at: &at, reserve: 48)
         let shift = runs[machine].shiftIndex
         if calendar.shifts.indices.contains(shift) {
             JSONBytes.append(",\"shift\":", to: buffer, at: &at)
             _ = calendar.shifts[shift].name.utf8.withContiguousStorageIfAvailable {
-                JSONBytes.appendQuoted($0, to: buffer, at: &at)
+                JSONBytes.appendQuoted($0, to: buffer, at: &at, reserve: 1)
             }
         }
         JSONBytes.append("}", to: buffer, at: &at)
@@ -435,10 +437,13 @@ enum JSONBytes {
         }
     }
 
-    /// `"text"` with `"`, `\` and control characters escaped; cut short (still closed) when full.
-    static func appendQuoted<C: Collection<UInt8>>(_ text: C, to buffer: UnsafeMutableBufferPointer<UInt8>, at: inout Int) {
-        let end = buffer.count - 1
-        guard at < end else { return }
+    /// `"text"` with `"`, `\` and control characters escaped; cut short (still closed) so that
+    /// `reserve` bytes stay free after it. A cut never splits an escape; it may split a UTF-8
+    /// sequence (readers decode it as U+FFFD).
+    static func appendQuoted<C: Collection<UInt8>>(_ text: C, to buffer: UnsafeMutableBufferPointer<UInt8>, at: inout Int,
+                                                   reserve: Int = 0) {
+        let end = buffer.count - max(0, reserve)
+        guard at + 1 < end else { return }
         buffer[at] = UInt8(ascii: "\"")
         at += 1
         let hex: StaticString = "0123456789abcdef"

@@ -160,8 +160,17 @@ public enum KPIOutput: Int, CaseIterable, Sendable {
         }
     }
 
-    /// Registers of text a string output holds (the engine's text slots are sized by it).
-    public var stringLength: Int { self == .downtime ? 256 : dataType == .string ? 128 : 0 }
+    /// Registers (two bytes each) of text a string output holds: the engine's and the north
+    /// queues' text slots are sized by the longest, so they are kept short. A reason is cut at
+    /// 64 bytes, a downtime event at 192.
+    public var stringLength: Int {
+        switch self {
+        case .state, .machineryState: 8
+        case .shift, .reason: 32
+        case .downtime: 96
+        default: 0
+        }
+    }
 
     /// The published tags of a machine, named under `device`.
     public static func tags(device: String, path: (String) -> String) -> [Tag] {
