@@ -162,3 +162,19 @@ def test_a_scripted_shift_with_a_restart_gives_the_figures_of_its_script(procs, 
             assert 0 < oee <= 100
     asyncio.run(asyncio.wait_for(opcua(), 30))
     modbus.close()
+
+
+def test_check_refuses_a_kpi_naming_a_missing_tag_and_overlapping_shifts(tmp_path):
+    import subprocess
+    from conftest import RAILGATE
+    text = config("rgtest-kpi", 1883, 5020, 4840, tmp_path / "kpi.json", "06:00", "14:00")
+    text = text.replace("total: filler/total", "total: filler/totals")
+    text = text.replace('    - {name: early, start: "06:00", end: "14:00"}\n',
+                        '    - {name: early, start: "06:00", end: "14:00"}\n    - {name: late, start: "13:30", end: "22:00"}\n')
+    path = tmp_path / "kpi.yaml"
+    path.write_text(text)
+    result = subprocess.run([RAILGATE, "check", "--config", path], capture_output=True, text=True, timeout=30)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert f"{path}:8: kpi.shifts[1]: shift late overlaps shift early (line 7); a moment belongs to one shift" in out, out
+    assert f'{path}:13: kpi.machines[0].total: no tag "filler/totals"; did you mean "filler/total"?' in out, out
