@@ -326,26 +326,27 @@ public final class KPIEngine: @unchecked Sendable {
         text(.shift, calendar.shifts.indices.contains(run.shiftIndex) ? calendar.shifts[run.shiftIndex].name : "")
         text(.reason, UnsafeBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...]
             .prefix(run.state == .down ? reasonLength[machine] : 0)))
-        let ideal = machines[machine].idealCycleNs
-        var shift = run.shift
-        if machines[machine].countsScrap { shift.good = max(0, shift.total &- shift.good) }
-        let figures = shift.figures(idealCycleNs: ideal)
-        number(.availability, figures.availability)
-        number(.performance, figures.performance)
-        number(.quality, figures.quality)
-        number(.oee, figures.oee)
+        /// The four ratios of `totals` as the outputs from `first` on (availability, performance,
+        /// quality, OEE); the totals with good parts counted (with a scrap counter: total − scrap).
+        func ratios(_ totals: KPITotals, from first: KPIOutput) -> KPITotals {
+            var counted = totals
+            if machines[machine].countsScrap { counted.good = max(0, counted.total &- counted.good) }
+            let figures = counted.figures(idealCycleNs: machines[machine].idealCycleNs)
+            // Four calls, not a loop over an array: an array literal would allocate.
+            number(first, figures.availability)
+            number(KPIOutput(rawValue: first.rawValue + 1) ?? first, figures.performance)
+            number(KPIOutput(rawValue: first.rawValue + 2) ?? first, figures.quality)
+            number(KPIOutput(rawValue: first.rawValue + 3) ?? first, figures.oee)
+            return counted
+        }
+        let shift = ratios(run.shift, from: .availability)
         var rolling = KPITotals()
         let minute = now / 60_000_000_000
         for slot in 0..<rollingMinutes {
             let bucket = buckets[machine * rollingMinutes + slot]
             if bucket.minute >= 0 && bucket.minute > minute - Int64(rollingMinutes) { rolling.add(bucket.totals) }
         }
-        if machines[machine].countsScrap { rolling.good = max(0, rolling.total &- rolling.good) }
-        let window = rolling.figures(idealCycleNs: ideal)
-        number(.rollingAvailability, window.availability)
-        number(.rollingPerformance, window.performance)
-        number(.rollingQuality, window.quality)
-        number(.rollingOEE, window.oee)
+        _ = ratios(rolling, from: .rollingAvailability)
         number(.plannedSeconds, Double(shift.plannedNs) / 1e9)
         number(.runSeconds, Double(shift.runNs) / 1e9)
         number(.downSeconds, Double(shift.unplannedStopNs) / 1e9)
