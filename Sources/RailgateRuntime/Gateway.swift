@@ -96,7 +96,9 @@ public final class Gateway: @unchecked Sendable {
         let kpi = configuration.kpi.map { config in
             KPIEngine(machines: configuration.kpiMachines(tags: tags), calendar: ShiftCalendar(shifts: config.shifts),
                       tags: tags, rollingMinutes: config.rollingMinutes,
-                      publishIntervalNs: Int64(config.publishMs) * 1_000_000, restored: kpiState?.load())
+                      publishIntervalNs: Int64(config.publishMs) * 1_000_000,
+                      // A commit hands the running figures over; a start reads the state file.
+                      restored: previous?.engine.kpi?.snapshot() ?? kpiState?.load())
         }
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
                            sinks: mqtt.map { [$0.queue] } ?? [], wakeup: engineWakeup,

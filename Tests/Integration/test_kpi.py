@@ -178,3 +178,38 @@ def test_check_refuses_a_kpi_naming_a_missing_tag_and_overlapping_shifts(tmp_pat
     assert result.returncode != 0, out
     assert f"{path}:8: kpi.shifts[1]: shift late overlaps shift early (line 7); a moment belongs to one shift" in out, out
     assert f'{path}:13: kpi.machines[0].total: no tag "filler/totals"; did you mean "filler/total"?' in out, out
+
+
+def test_a_commit_carries_the_running_figures_over(procs, broker, collector_factory):
+    """Without a state file too: a commit builds a new gateway, which takes the figures over."""
+    import subprocess
+    from conftest import RAILGATE
+    sim_port = start_sim_tcp(procs, units="1")
+    modbus = ModbusTcpClient("127.0.0.1", port=sim_port)
+    assert modbus.connect()
+    for address, value in ((STATE, 1), (TOTAL, 10), (GOOD, 10)):
+        assert not modbus.write_register(address, value, device_id=1).isError()
+    prefix = "rgtest-kpi-commit"
+    mqtt = collector_factory(f"{prefix}/acme/line3/#")
+    socket = procs.tmp / "control.sock"
+    text = config(prefix, broker, sim_port, free_port(), procs.tmp / "unused.json", "00:00", "23:59:59")
+    text = text.replace(f"  state_file: {procs.tmp / 'unused.json'}\n", "")
+    text += f"console: {{socket: {socket}, history_dir: {procs.tmp}/history}}\n"
+    proc = start_railgate(procs, text, env={"TZ": "UTC"})
+    assert wait_for(lambda: socket.exists()), log_of(proc)
+    assert mqtt.wait(f"{prefix}/acme/line3/state", lambda p: p["value"] == "running", timeout=15), log_of(proc)
+    assert not modbus.write_register(TOTAL, 25, device_id=1).isError()
+    assert mqtt.wait(f"{prefix}/acme/line3/total_count", lambda p: p["value"] == 15, timeout=10), log_of(proc)
+    time.sleep(2)
+    before = max(m["value"] for m in mqtt.all(f"{prefix}/acme/line3/run_s"))
+    result = subprocess.run([RAILGATE, "console", "--socket", socket], capture_output=True, text=True, timeout=60,
+                            input="configure\nset kpi.publish_ms 600\ncommit faster KPI updates\nexit\n")
+    assert "commit" in result.stdout.lower() and "error" not in result.stdout.lower(), result.stdout + result.stderr
+    assert wait_for(lambda: "configuration applied" in log_of(proc), 15), log_of(proc)
+    assert not modbus.write_register(TOTAL, 30, device_id=1).isError()
+    # The new gateway goes on counting from 15 and from the run time before the commit.
+    assert mqtt.wait(f"{prefix}/acme/line3/total_count", lambda p: p["value"] == 20, timeout=10), \
+        (mqtt.all(f"{prefix}/acme/line3/total_count"), log_of(proc))
+    after = [m["value"] for m in mqtt.all(f"{prefix}/acme/line3/run_s")][-1]
+    assert after >= before, (before, after)
+    modbus.close()

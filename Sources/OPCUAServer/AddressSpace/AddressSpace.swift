@@ -48,7 +48,8 @@ public final class AddressSpace: Sendable {
         var steps = 0
         while let id = current, steps < 32 {
             if id == base { return true }
-            current = references(of: id).first { !$0.isForward && $0.referenceType == UAIds.hasSubtype }?.target
+            let isSupertype = { (reference: UAReference) in !reference.isForward && reference.referenceType == UAIds.hasSubtype }
+            current = (nodes[id]?.references.first(where: isSupertype) ?? derived[id]?.first(where: isSupertype))?.target
             steps += 1
         }
         return false
