@@ -9,7 +9,8 @@ extension Configuration {
     ///
     /// `equipment_id` is required; `level` defaults to `work_unit`. Ids become MQTT topic levels
     /// and Sparkplug device ids, so they take the characters device names take. Two devices may
-    /// not share an equipment id, and a work center's id may not be an equipment id.
+    /// not share an equipment id, an equipment id may not be another device's name, and a work
+    /// center's id may not be an equipment id.
     static func readIdentities(_ root: NodeReader, devices: [String]) -> [String: EquipmentIdentity] {
         guard let section = root.mapping("identity") else { return [:] }
         let known = Set(devices)
@@ -39,6 +40,11 @@ extension Configuration {
             guard let equipment else { continue }
             if let other = owners[equipment] {
                 reader.issue("equipment_id", "equipment id \"\(equipment)\" is also device \(other)'s")
+                continue
+            }
+            if equipment != device && known.contains(equipment) {
+                // Topics and Sparkplug device ids by equipment would meet the other device's name.
+                reader.issue("equipment_id", "equipment id \"\(equipment)\" is the name of another device")
                 continue
             }
             owners[equipment] = device

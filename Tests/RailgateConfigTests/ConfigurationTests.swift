@@ -189,6 +189,7 @@ struct ConfigurationTests {
             ("  meter1: {equipment_id: M1, level: cell}\n", "identity.meter1.level", "unknown equipment level \"cell\" (expected one of: enterprise, site, area, process_cell, unit, production_line, work_cell, production_unit, storage_zone, storage_unit, work_center, work_unit, equipment_module, control_module, other)"),
             ("  meter1: {equipment_id: M1}\n  drive1: {equipment_id: M1}\n", "identity.drive1.equipment_id", "equipment id \"M1\" is also device meter1's"),
             ("  meter1: {equipment_id: M1, work_center: D1}\n  drive1: {equipment_id: D1}\n", "identity.meter1.work_center", "work center \"D1\" is device drive1's equipment id; give the work center an id of its own"),
+            ("  meter1: {equipment_id: drive1}\n", "identity.meter1.equipment_id", "equipment id \"drive1\" is the name of another device"),
             ("  meter1: {equipment_id: M1, site: x}\n", "identity.meter1.site", "unknown key \"site\" (expected one of: description, equipment_id, level, work_center)"),
         ]
         for (identity, path, message) in cases {
