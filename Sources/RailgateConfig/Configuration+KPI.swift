@@ -106,7 +106,7 @@ extension Configuration {
     }
 
     /// `shifts: [{name: early, start: "06:00", end: "14:00"}, …]` in the gateway's local time;
-    /// shifts may not overlap.
+    /// shifts may not overlap. A shift that ends when it starts lasts 24 hours.
     private static func readShifts(_ reader: NodeReader) -> [Shift]? {
         var shifts: [(shift: Shift, path: String, line: Int?)] = []
         var valid = true
@@ -131,11 +131,6 @@ extension Configuration {
                 continue
             }
             guard let name, let start, let end else { valid = false; continue }
-            if start == end {
-                item.issue("end", "a shift must not start and end at the same time")
-                valid = false
-                continue
-            }
             if let other = shifts.first(where: { $0.shift.name == name }) {
                 item.issue("name", "duplicate shift name \"\(name)\" (first at line \(other.line.map(String.init) ?? "?"))")
                 valid = false

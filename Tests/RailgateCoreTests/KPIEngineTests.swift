@@ -142,6 +142,15 @@ struct KPIEngineTests {
         #expect(String(decoding: buffer.prefix(at), as: UTF8.self) == "0")
     }
 
+    @Test func aShiftThatEndsWhenItStartsLastsADay() {
+        let calendar = ShiftCalendar(shifts: [Shift(name: "day", startSecond: 6 * 3600, endSecond: 6 * 3600)])
+        #expect(calendar.shifts[0].lengthSeconds == 86_400)
+        let now = Clock.realtimeNs()
+        let found = calendar.shift(at: now)
+        #expect(found != nil)
+        if let found { #expect(found.startNs <= now && now < found.endNs && found.endNs - found.startNs == 86_400 * 1_000_000_000) }
+    }
+
     @Test func shiftsAcrossMidnightAreFound() {
         let calendar = ShiftCalendar(shifts: [Shift(name: "night", startSecond: 22 * 3600, endSecond: 6 * 3600)])
         #expect(calendar.shifts[0].lengthSeconds == 8 * 3600)

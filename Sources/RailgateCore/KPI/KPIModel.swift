@@ -39,7 +39,8 @@ public enum MachineState: UInt8, Sendable, CaseIterable, Codable {
 }
 
 /// One shift of the calendar: a name and its local start and end as seconds after midnight. A
-/// shift whose end is not after its start runs past midnight.
+/// shift whose end is not after its start runs past midnight (one that ends when it starts lasts
+/// 24 hours).
 public struct Shift: Sendable, Equatable {
     public var name: String
     public var startSecond: Int
