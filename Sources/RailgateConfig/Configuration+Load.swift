@@ -101,14 +101,18 @@ extension Configuration {
     /// Names used in paths and topics: letters, digits, `_`, `-`, `.`.
     static func checkName(_ reader: NodeReader, _ key: String, required: Bool = true) -> String? {
         guard let name = reader.string(key, required: required) else { return nil }
-        let allowed = name.unicodeScalars.allSatisfy {
-            ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) || "_-.".unicodeScalars.contains($0)
-        }
-        guard allowed else {
+        guard isName(name) else {
             reader.issue(key, "\"\(name)\" may contain only letters, digits, _, - and . (it becomes part of tag paths and MQTT topics)")
             return nil
         }
         return name
+    }
+
+    /// Letters, digits, `_`, `-` and `.` only.
+    static func isName(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy {
+            ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) || "_-.".unicodeScalars.contains($0)
+        }
     }
 
     private static func readGateway(_ root: NodeReader) -> GatewayConfig? {

@@ -22,7 +22,7 @@ extension Configuration {
             guard let name = key.string else { continue }
             let path = section.childPath(name)
             let line = key.mark?.line ?? value.mark?.line
-            guard name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "_-.".unicodeScalars.contains($0)) }) else {
+            guard isName(name) else {
                 section.issue(path: path, line: line, "map name \"\(name)\" may contain only letters, digits, _, - and .")
                 continue
             }

@@ -14,9 +14,10 @@ public enum CheckReport {
         }
         let wakeup = Wakeup()
         let buses = SouthRegistry.factories.reduce(0) { $0 + $1.plans(configuration, wakeup).count }
-        lines.append("gateway \(configuration.gateway.id): \(buses) bus(es), \(configuration.tags().count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
+        let tags = configuration.tags()
+        lines.append("gateway \(configuration.gateway.id): \(buses) bus(es), \(tags.count) tags; writes \(configuration.gateway.writesEnabled ? "enabled" : "disabled")")
         for factory in SouthRegistry.factories { lines += factory.describe(configuration) }
-        lines += mesLines(configuration)
+        lines += mesLines(configuration, tags: tags)
         if let mqtt = configuration.mqtt {
             let device = mqtt.topicsByEquipment && !configuration.identities.isEmpty ? "<work center>/<equipment id>" : "<device>"
             lines.append("mqtt: \(mqtt.host):\(mqtt.port) qos \(mqtt.qos), topics \(mqtt.topicPrefix)/\(configuration.gateway.hierarchy.levels.joined(separator: "/"))/\(device)/<tag>")
@@ -30,9 +31,8 @@ public enum CheckReport {
     }
 
     /// Code maps, equipment identities and KPI machines, a line each.
-    static func mesLines(_ configuration: Configuration) -> [String] {
+    static func mesLines(_ configuration: Configuration, tags: [Tag]) -> [String] {
         var lines: [String] = []
-        let tags = configuration.tags()
         for name in configuration.maps.keys.sorted() {
             let users = tags.filter { $0.codes?.name == name }.map { "\($0.device)/\($0.name)" }
             lines.append("map \(name): \(configuration.maps[name]?.count ?? 0) code(s), used by \(users.isEmpty ? "no tag" : users.joined(separator: ", "))")

@@ -16,9 +16,6 @@ public struct MachineRun: Sendable, Equatable, Codable {
     public var lastQuality: Int64 = -1
     /// Start of the current down period (0: not down).
     public var downSinceNs: Int64 = 0
-    /// The last finished downtime event: start, end (realtime ns), reason (as the `downtime` tag has it).
-    public var lastDowntimeStartNs: Int64 = 0
-    public var lastDowntimeEndNs: Int64 = 0
 
     public init() {}
 }
@@ -254,7 +251,7 @@ public final class KPIEngine: @unchecked Sendable {
     }
 
     private func setReason(_ machine: Int, tag: Int, raw: Int64?) {
-        let buffer = UnsafeMutableBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...].prefix(Self.reasonCapacity))
+        let buffer = reasonSlot(machine)
         guard let raw else { reasonLength[machine] = 0; return }
         if let map = tags[tag].codes {
             guard let position = map.position(of: raw) else { reasonLength[machine] = 0; return }
@@ -276,8 +273,6 @@ public final class KPIEngine: @unchecked Sendable {
     private func recordDowntime(_ machine: Int, start: Int64, end: Int64) {
         runs[machine].shift.downtimes &+= 1
         bucket(machine, now: end).pointee.totals.downtimes &+= 1
-        runs[machine].lastDowntimeStartNs = start
-        runs[machine].lastDowntimeEndNs = end
         let buffer = UnsafeMutableBufferPointer(rebasing: eventText[(machine * Self.eventCapacity)...].prefix(Self.eventCapacity))
         var at = 0
         JSONBytes.append("{\"start_ms\":", to: buffer, at: &at)
@@ -288,8 +283,7 @@ public final class KPIEngine: @unchecked Sendable {
         JSONBytes.appendInt((end - start) / 1_000_000, to: buffer, at: &at)
         JSONBytes.append(",\"reason\":", to: buffer, at: &at)
         // Room is kept for what follows (`,"shift":"…"}`), so the event is always whole JSON.
-        JSONBytes.appendQuoted(UnsafeBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...].prefix(reasonLength[machine])),
-                               to: buffer, at: &at, reserve: 48)
+        JSONBytes.appendQuoted(reason(machine), to: buffer, at: &at, reserve: 48)
         let shift = runs[machine].shiftIndex
         if calendar.shifts.indices.contains(shift) {
             JSONBytes.append(",\"shift\":", to: buffer, at: &at)
@@ -299,6 +293,16 @@ public final class KPIEngine: @unchecked Sendable {
         }
         JSONBytes.append("}", to: buffer, at: &at)
         eventLength[machine] = at
+    }
+
+    /// Room for machine `machine`'s stop reason.
+    private func reasonSlot(_ machine: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...].prefix(Self.reasonCapacity))
+    }
+
+    /// Machine `machine`'s current stop reason.
+    private func reason(_ machine: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: reasonSlot(machine).prefix(reasonLength[machine]))
     }
 
     // MARK: Publication
@@ -324,8 +328,7 @@ public final class KPIEngine: @unchecked Sendable {
         text(.state, run.state.name)
         text(.machineryState, run.state.machineryItemState)
         text(.shift, calendar.shifts.indices.contains(run.shiftIndex) ? calendar.shifts[run.shiftIndex].name : "")
-        text(.reason, UnsafeBufferPointer(rebasing: reasonText[(machine * Self.reasonCapacity)...]
-            .prefix(run.state == .down ? reasonLength[machine] : 0)))
+        text(.reason, run.state == .down ? reason(machine) : UnsafeBufferPointer(start: nil, count: 0))
         /// The four ratios of `totals` as the outputs from `first` on (availability, performance,
         /// quality, OEE); the totals with good parts counted (with a scrap counter: total − scrap).
         func ratios(_ totals: KPITotals, from first: KPIOutput) -> KPITotals {
@@ -389,7 +392,7 @@ public final class KPIEngine: @unchecked Sendable {
             if saved.buckets.count == rollingMinutes {
                 for (slot, bucket) in saved.buckets.enumerated() { buckets[index * rollingMinutes + slot] = bucket }
             }
-            let reason = UnsafeMutableBufferPointer(rebasing: reasonText[(index * Self.reasonCapacity)...].prefix(Self.reasonCapacity))
+            let reason = reasonSlot(index)
             let length = min(saved.lastReason.utf8.count, reason.count)
             for (offset, byte) in saved.lastReason.utf8.prefix(length).enumerated() { reason[offset] = byte }
             reasonLength[index] = length
