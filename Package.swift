@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "MQTTNorth", targets: ["MQTTNorth"]),
         .library(name: "OPCUAServer", targets: ["OPCUAServer"]),
         .library(name: "RailgateAudit", targets: ["RailgateAudit"]),
+        .library(name: "RailgateHistory", targets: ["RailgateHistory"]),
         .library(name: "Console", targets: ["Console"]),
         .library(name: "RailgateRuntime", targets: ["RailgateRuntime"]),
     ],
@@ -49,6 +50,11 @@ let package = Package(
             "RailgateCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Tag history on disk for OPC UA HistoryRead.
+        .target(name: "RailgateHistory", dependencies: [
+            "RailgateCore", "RailgateConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "ModbusSouth", dependencies: [
             "RailgateCore", "RailgateConfig", "CModbus", "CRailgatePlatform",
             .product(name: "Logging", package: "swift-log"),
@@ -72,7 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "OPCUAServer", dependencies: [
-            "RailgateCore", "RailgateConfig",
+            "RailgateCore", "RailgateConfig", "RailgateHistory",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
@@ -84,8 +90,8 @@ let package = Package(
         // The gateway as a whole: composition from the south registry, hot reconfiguration with
         // fallback, the last good configuration, the systemd watchdog and status.
         .target(name: "RailgateRuntime", dependencies: [
-            "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "CANSouth", "MQTTNorth",
-            "OPCUAServer", "Console",
+            "RailgateCore", "RailgateConfig", "RailgateAudit", "RailgateHistory", "ModbusSouth", "ProfibusSouth", "CANSouth",
+            "MQTTNorth", "OPCUAServer", "Console",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Argument parsing only.
@@ -99,6 +105,7 @@ let package = Package(
         .testTarget(name: "RailgateCoreTests", dependencies: ["RailgateCore"]),
         .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
         .testTarget(name: "RailgateAuditTests", dependencies: ["RailgateAudit"]),
+        .testTarget(name: "RailgateHistoryTests", dependencies: ["RailgateHistory", "RailgateConfig", "RailgateCore"]),
         .testTarget(name: "ModbusSouthTests", dependencies: ["ModbusSouth", "RailgateConfig"]),
         .testTarget(name: "ProfibusSouthTests", dependencies: ["ProfibusSouth", "RailgateConfig", "RailgateCore"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "RailgateConfig"]),
@@ -144,8 +151,8 @@ if ProcessInfo.processInfo.environment["RAILGATE_FUZZ"] != nil {
         .executableTarget(
             name: "railgate-fuzz",
             dependencies: [
-                "RailgateCore", "RailgateConfig", "RailgateAudit", "ModbusSouth", "ProfibusSouth", "CANSouth",
-                "MQTTNorth", "OPCUAServer", "Console",
+                "RailgateCore", "RailgateConfig", "RailgateAudit", "RailgateHistory", "ModbusSouth", "ProfibusSouth",
+                "CANSouth", "MQTTNorth", "OPCUAServer", "Console",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -36,7 +36,8 @@ extension Configuration {
         let schema = ConfigSchema.migrate(&root, notes: &notes)
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
-        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity", "kpi"])
+        reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity", "kpi",
+                                  "history"])
         if schema == nil {
             reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
         }
@@ -68,6 +69,13 @@ extension Configuration {
             south.can = can
             kpi = readKPI(reader, south: south.tags(), devices: Set(deviceNames))
         }
+        var history: HistoryConfig?
+        if let gateway, reader.child("history") != nil {
+            var all = Configuration(gateway: gateway, mqtt: nil, opcua: nil, buses: buses, profibus: lines)
+            all.can = can
+            all.kpi = kpi
+            history = readHistory(reader, tags: all.tags())
+        }
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
@@ -77,6 +85,7 @@ extension Configuration {
         configuration.maps = maps
         configuration.identities = identities
         configuration.kpi = kpi
+        configuration.history = history
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration

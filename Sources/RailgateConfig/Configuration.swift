@@ -19,6 +19,8 @@ public struct Configuration: Sendable, Equatable {
     public var identities: [String: EquipmentIdentity] = [:]
     /// Edge KPIs (`kpi:`).
     public var kpi: KPIConfig?
+    /// Tag history on disk (`history:`).
+    public var history: HistoryConfig?
     /// The schema the file was written in, and what was changed to read it
     /// with this release (empty when it was current).
     public var schema = ConfigSchema.current

@@ -22,12 +22,20 @@ public final class ChangeQueue: Sendable {
     private let ring: SampleRing
     /// Per gateway tag: whether its changes carry text.
     private let carriesText: [Bool]
+    /// Per gateway tag: whether its changes are queued; nil: every tag's are.
+    private let accepting: [Bool]?
 
-    /// - Parameter tags: the gateway's tags, by index; string tags' text is carried.
-    public init(name: String, tags: [Tag], capacity: Int = 16384) {
+    /// - Parameters:
+    ///   - tags: the gateway's tags, by index; string tags' text is carried.
+    ///   - accepting: per tag, whether this sink wants its changes (nil: all); the others are
+    ///     passed over without taking room.
+    public init(name: String, tags: [Tag], capacity: Int = 16384, accepting: [Bool]? = nil) {
         self.name = name
-        carriesText = tags.map { $0.dataType == .string }
-        let longest = tags.lazy.filter { $0.dataType == .string }.map { max(0, $0.stringLength) * 2 }.max() ?? 0
+        self.accepting = accepting
+        let wanted = tags.indices.map { index in accepting.map { $0.indices.contains(index) && $0[index] } ?? true }
+        let carries = tags.indices.map { tags[$0].dataType == .string && wanted[$0] }
+        carriesText = carries
+        let longest = tags.indices.lazy.filter { carries[$0] }.map { max(0, tags[$0].stringLength) * 2 }.max() ?? 0
         ring = SampleRing(minimumCapacity: capacity, slotBytes: longest)
     }
 
@@ -40,6 +48,7 @@ public final class ChangeQueue: Sendable {
     @discardableResult
     public func push(_ sample: Sample, text: UnsafeBufferPointer<UInt8>) -> Bool {
         let index = Int(sample.tag)
+        if let accepting, !(index < accepting.count && accepting[index]) { return true }
         guard index < carriesText.count, carriesText[index] else { return ring.push(sample) }
         return ring.push(sample, text: UnsafeRawBufferPointer(text))
     }

@@ -37,6 +37,10 @@ PublishRequest PublishResponse RepublishRequest RepublishResponse
 AnonymousIdentityToken UserNameIdentityToken X509IdentityToken IssuedIdentityToken
 DataChangeFilter DataChangeNotification StatusChangeNotification NotificationMessage
 EUInformation Range ServerStatusDataType BuildInfo EnumValueType
+HistoryReadRequest HistoryReadResponse ReadRawModifiedDetails ReadAtTimeDetails ReadProcessedDetails ReadEventDetails
+HistoryData
+EventFilter EventFilterResult SimpleAttributeOperand LiteralOperand ElementOperand AttributeOperand
+EventNotificationList CallRequest CallResponse
 """.split()
 
 # Binary-schema type → (Swift type, read expression, write statement, default).
@@ -213,6 +217,12 @@ BaseDataType Number Integer UInteger Enumeration Structure
 Boolean SByte Byte Int16 UInt16 Int32 UInt32 Int64 UInt64 Float Double String DateTime Guid ByteString
 NodeId LocalizedText QualifiedName StatusCode ServerState EUInformation Range UtcTime Duration
 ServerStatusDataType BuildInfo EnumValueType
+HistoryServerCapabilities HistoryServerCapabilities_AccessHistoryDataCapability
+HistoryServerCapabilities_AccessHistoryEventsCapability HistoryServerCapabilities_MaxReturnDataValues
+HistoryServerCapabilities_MaxReturnEventValues HistoryServerCapabilities_InsertDataCapability
+HistoryServerCapabilities_ReplaceDataCapability HistoryServerCapabilities_UpdateDataCapability
+HistoryServerCapabilities_DeleteRawCapability HistoryServerCapabilities_DeleteAtTimeCapability
+HistoryServerCapabilitiesType HistoricalDataConfigurationType
 """.split()
 
 

@@ -38,6 +38,32 @@ public struct DataChangeTrigger: RawRepresentable, Hashable, Sendable, UACodable
     public func encode(to w: inout UAWriter) { w.writeInt32(rawValue) }
 }
 
+/// FilterOperator (Opc.Ua.Types.bsd).
+public struct FilterOperator: RawRepresentable, Hashable, Sendable, UACodable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let equals = FilterOperator(rawValue: 0)
+    public static let isNull = FilterOperator(rawValue: 1)
+    public static let greaterThan = FilterOperator(rawValue: 2)
+    public static let lessThan = FilterOperator(rawValue: 3)
+    public static let greaterThanOrEqual = FilterOperator(rawValue: 4)
+    public static let lessThanOrEqual = FilterOperator(rawValue: 5)
+    public static let like = FilterOperator(rawValue: 6)
+    public static let not = FilterOperator(rawValue: 7)
+    public static let between = FilterOperator(rawValue: 8)
+    public static let inList = FilterOperator(rawValue: 9)
+    public static let and = FilterOperator(rawValue: 10)
+    public static let or = FilterOperator(rawValue: 11)
+    public static let cast = FilterOperator(rawValue: 12)
+    public static let inView = FilterOperator(rawValue: 13)
+    public static let ofType = FilterOperator(rawValue: 14)
+    public static let relatedTo = FilterOperator(rawValue: 15)
+    public static let bitwiseAnd = FilterOperator(rawValue: 16)
+    public static let bitwiseOr = FilterOperator(rawValue: 17)
+    public init(from r: inout UAReader) throws(UADecodingError) { rawValue = try r.readInt32() }
+    public func encode(to w: inout UAWriter) { w.writeInt32(rawValue) }
+}
+
 /// MessageSecurityMode (Opc.Ua.Types.bsd).
 public struct MessageSecurityMode: RawRepresentable, Hashable, Sendable, UACodable {
     public var rawValue: Int32
@@ -195,6 +221,39 @@ public struct ActivateSessionResponse: Hashable, Sendable, UACodable {
     }
 }
 
+/// AggregateConfiguration (Opc.Ua.Types.bsd).
+public struct AggregateConfiguration: Hashable, Sendable, UACodable {
+    public var useServerCapabilitiesDefaults: Bool
+    public var treatUncertainAsBad: Bool
+    public var percentDataBad: UInt8
+    public var percentDataGood: UInt8
+    public var useSlopedExtrapolation: Bool
+
+    public init(useServerCapabilitiesDefaults: Bool = false, treatUncertainAsBad: Bool = false, percentDataBad: UInt8 = 0, percentDataGood: UInt8 = 0, useSlopedExtrapolation: Bool = false) {
+        self.useServerCapabilitiesDefaults = useServerCapabilitiesDefaults
+        self.treatUncertainAsBad = treatUncertainAsBad
+        self.percentDataBad = percentDataBad
+        self.percentDataGood = percentDataGood
+        self.useSlopedExtrapolation = useSlopedExtrapolation
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        useServerCapabilitiesDefaults = try r.readBoolean()
+        treatUncertainAsBad = try r.readBoolean()
+        percentDataBad = try r.readByte()
+        percentDataGood = try r.readByte()
+        useSlopedExtrapolation = try r.readBoolean()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeBoolean(useServerCapabilitiesDefaults)
+        w.writeBoolean(treatUncertainAsBad)
+        w.writeByte(percentDataBad)
+        w.writeByte(percentDataGood)
+        w.writeBoolean(useSlopedExtrapolation)
+    }
+}
+
 /// AnonymousIdentityToken (Opc.Ua.Types.bsd).
 public struct AnonymousIdentityToken: Hashable, Sendable, UACodable {
     public var policyId: String?
@@ -250,6 +309,39 @@ public struct ApplicationDescription: Hashable, Sendable, UACodable {
         w.writeString(gatewayServerUri)
         w.writeString(discoveryProfileUri)
         w.writeArray(discoveryUrls) { w, v in w.writeString(v) }
+    }
+}
+
+/// AttributeOperand (Opc.Ua.Types.bsd).
+public struct AttributeOperand: Hashable, Sendable, UACodable {
+    public var nodeId: NodeId
+    public var alias: String?
+    public var browsePath: RelativePath
+    public var attributeId: UInt32
+    public var indexRange: String?
+
+    public init(nodeId: NodeId = .null, alias: String? = nil, browsePath: RelativePath = RelativePath(), attributeId: UInt32 = 0, indexRange: String? = nil) {
+        self.nodeId = nodeId
+        self.alias = alias
+        self.browsePath = browsePath
+        self.attributeId = attributeId
+        self.indexRange = indexRange
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        nodeId = try NodeId(from: &r)
+        alias = try r.readString()
+        browsePath = try RelativePath(from: &r)
+        attributeId = try r.readUInt32()
+        indexRange = try r.readString()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        nodeId.encode(to: &w)
+        w.writeString(alias)
+        browsePath.encode(to: &w)
+        w.writeUInt32(attributeId)
+        w.writeString(indexRange)
     }
 }
 
@@ -519,6 +611,106 @@ public struct BuildInfo: Hashable, Sendable, UACodable {
     }
 }
 
+/// CallMethodRequest (Opc.Ua.Types.bsd).
+public struct CallMethodRequest: Hashable, Sendable, UACodable {
+    public var objectId: NodeId
+    public var methodId: NodeId
+    public var inputArguments: [Variant]
+
+    public init(objectId: NodeId = .null, methodId: NodeId = .null, inputArguments: [Variant] = []) {
+        self.objectId = objectId
+        self.methodId = methodId
+        self.inputArguments = inputArguments
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        objectId = try NodeId(from: &r)
+        methodId = try NodeId(from: &r)
+        inputArguments = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try Variant(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        objectId.encode(to: &w)
+        methodId.encode(to: &w)
+        w.writeArray(inputArguments) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// CallMethodResult (Opc.Ua.Types.bsd).
+public struct CallMethodResult: Hashable, Sendable, UACodable {
+    public var statusCode: StatusCode
+    public var inputArgumentResults: [StatusCode]
+    public var inputArgumentDiagnosticInfos: [DiagnosticInfo]
+    public var outputArguments: [Variant]
+
+    public init(statusCode: StatusCode = StatusCode(rawValue: 0), inputArgumentResults: [StatusCode] = [], inputArgumentDiagnosticInfos: [DiagnosticInfo] = [], outputArguments: [Variant] = []) {
+        self.statusCode = statusCode
+        self.inputArgumentResults = inputArgumentResults
+        self.inputArgumentDiagnosticInfos = inputArgumentDiagnosticInfos
+        self.outputArguments = outputArguments
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        statusCode = try StatusCode(from: &r)
+        inputArgumentResults = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try StatusCode(from: &r) }
+        inputArgumentDiagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+        outputArguments = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try Variant(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        statusCode.encode(to: &w)
+        w.writeArray(inputArgumentResults) { w, v in v.encode(to: &w) }
+        w.writeArray(inputArgumentDiagnosticInfos) { w, v in v.encode(to: &w) }
+        w.writeArray(outputArguments) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// CallRequest (Opc.Ua.Types.bsd).
+public struct CallRequest: Hashable, Sendable, UACodable {
+    public var requestHeader: RequestHeader
+    public var methodsToCall: [CallMethodRequest]
+
+    public init(requestHeader: RequestHeader = RequestHeader(), methodsToCall: [CallMethodRequest] = []) {
+        self.requestHeader = requestHeader
+        self.methodsToCall = methodsToCall
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        requestHeader = try RequestHeader(from: &r)
+        methodsToCall = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try CallMethodRequest(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        requestHeader.encode(to: &w)
+        w.writeArray(methodsToCall) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// CallResponse (Opc.Ua.Types.bsd).
+public struct CallResponse: Hashable, Sendable, UACodable {
+    public var responseHeader: ResponseHeader
+    public var results: [CallMethodResult]
+    public var diagnosticInfos: [DiagnosticInfo]
+
+    public init(responseHeader: ResponseHeader = ResponseHeader(), results: [CallMethodResult] = [], diagnosticInfos: [DiagnosticInfo] = []) {
+        self.responseHeader = responseHeader
+        self.results = results
+        self.diagnosticInfos = diagnosticInfos
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        responseHeader = try ResponseHeader(from: &r)
+        results = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try CallMethodResult(from: &r) }
+        diagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        responseHeader.encode(to: &w)
+        w.writeArray(results) { w, v in v.encode(to: &w) }
+        w.writeArray(diagnosticInfos) { w, v in v.encode(to: &w) }
+    }
+}
+
 /// CancelRequest (Opc.Ua.Types.bsd).
 public struct CancelRequest: Hashable, Sendable, UACodable {
     public var requestHeader: RequestHeader
@@ -659,6 +851,90 @@ public struct CloseSessionResponse: Hashable, Sendable, UACodable {
 
     public func encode(to w: inout UAWriter) {
         responseHeader.encode(to: &w)
+    }
+}
+
+/// ContentFilter (Opc.Ua.Types.bsd).
+public struct ContentFilter: Hashable, Sendable, UACodable {
+    public var elements: [ContentFilterElement]
+
+    public init(elements: [ContentFilterElement] = []) {
+        self.elements = elements
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        elements = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try ContentFilterElement(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(elements) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// ContentFilterElement (Opc.Ua.Types.bsd).
+public struct ContentFilterElement: Hashable, Sendable, UACodable {
+    public var filterOperator: FilterOperator
+    public var filterOperands: [ExtensionObject]
+
+    public init(filterOperator: FilterOperator = FilterOperator(rawValue: 0), filterOperands: [ExtensionObject] = []) {
+        self.filterOperator = filterOperator
+        self.filterOperands = filterOperands
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        filterOperator = try FilterOperator(from: &r)
+        filterOperands = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try ExtensionObject(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        filterOperator.encode(to: &w)
+        w.writeArray(filterOperands) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// ContentFilterElementResult (Opc.Ua.Types.bsd).
+public struct ContentFilterElementResult: Hashable, Sendable, UACodable {
+    public var statusCode: StatusCode
+    public var operandStatusCodes: [StatusCode]
+    public var operandDiagnosticInfos: [DiagnosticInfo]
+
+    public init(statusCode: StatusCode = StatusCode(rawValue: 0), operandStatusCodes: [StatusCode] = [], operandDiagnosticInfos: [DiagnosticInfo] = []) {
+        self.statusCode = statusCode
+        self.operandStatusCodes = operandStatusCodes
+        self.operandDiagnosticInfos = operandDiagnosticInfos
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        statusCode = try StatusCode(from: &r)
+        operandStatusCodes = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try StatusCode(from: &r) }
+        operandDiagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        statusCode.encode(to: &w)
+        w.writeArray(operandStatusCodes) { w, v in v.encode(to: &w) }
+        w.writeArray(operandDiagnosticInfos) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// ContentFilterResult (Opc.Ua.Types.bsd).
+public struct ContentFilterResult: Hashable, Sendable, UACodable {
+    public var elementResults: [ContentFilterElementResult]
+    public var elementDiagnosticInfos: [DiagnosticInfo]
+
+    public init(elementResults: [ContentFilterElementResult] = [], elementDiagnosticInfos: [DiagnosticInfo] = []) {
+        self.elementResults = elementResults
+        self.elementDiagnosticInfos = elementDiagnosticInfos
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        elementResults = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try ContentFilterElementResult(from: &r) }
+        elementDiagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(elementResults) { w, v in v.encode(to: &w) }
+        w.writeArray(elementDiagnosticInfos) { w, v in v.encode(to: &w) }
     }
 }
 
@@ -1063,6 +1339,23 @@ public struct EUInformation: Hashable, Sendable, UACodable {
     }
 }
 
+/// ElementOperand (Opc.Ua.Types.bsd).
+public struct ElementOperand: Hashable, Sendable, UACodable {
+    public var index: UInt32
+
+    public init(index: UInt32 = 0) {
+        self.index = index
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        index = try r.readUInt32()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeUInt32(index)
+    }
+}
+
 /// EndpointDescription (Opc.Ua.Types.bsd).
 public struct EndpointDescription: Hashable, Sendable, UACodable {
     public var endpointUrl: String?
@@ -1130,6 +1423,90 @@ public struct EnumValueType: Hashable, Sendable, UACodable {
         w.writeInt64(value)
         displayName.encode(to: &w)
         description.encode(to: &w)
+    }
+}
+
+/// EventFieldList (Opc.Ua.Types.bsd).
+public struct EventFieldList: Hashable, Sendable, UACodable {
+    public var clientHandle: UInt32
+    public var eventFields: [Variant]
+
+    public init(clientHandle: UInt32 = 0, eventFields: [Variant] = []) {
+        self.clientHandle = clientHandle
+        self.eventFields = eventFields
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        clientHandle = try r.readUInt32()
+        eventFields = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try Variant(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeUInt32(clientHandle)
+        w.writeArray(eventFields) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// EventFilter (Opc.Ua.Types.bsd).
+public struct EventFilter: Hashable, Sendable, UACodable {
+    public var selectClauses: [SimpleAttributeOperand]
+    public var whereClause: ContentFilter
+
+    public init(selectClauses: [SimpleAttributeOperand] = [], whereClause: ContentFilter = ContentFilter()) {
+        self.selectClauses = selectClauses
+        self.whereClause = whereClause
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        selectClauses = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try SimpleAttributeOperand(from: &r) }
+        whereClause = try ContentFilter(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(selectClauses) { w, v in v.encode(to: &w) }
+        whereClause.encode(to: &w)
+    }
+}
+
+/// EventFilterResult (Opc.Ua.Types.bsd).
+public struct EventFilterResult: Hashable, Sendable, UACodable {
+    public var selectClauseResults: [StatusCode]
+    public var selectClauseDiagnosticInfos: [DiagnosticInfo]
+    public var whereClauseResult: ContentFilterResult
+
+    public init(selectClauseResults: [StatusCode] = [], selectClauseDiagnosticInfos: [DiagnosticInfo] = [], whereClauseResult: ContentFilterResult = ContentFilterResult()) {
+        self.selectClauseResults = selectClauseResults
+        self.selectClauseDiagnosticInfos = selectClauseDiagnosticInfos
+        self.whereClauseResult = whereClauseResult
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        selectClauseResults = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try StatusCode(from: &r) }
+        selectClauseDiagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+        whereClauseResult = try ContentFilterResult(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(selectClauseResults) { w, v in v.encode(to: &w) }
+        w.writeArray(selectClauseDiagnosticInfos) { w, v in v.encode(to: &w) }
+        whereClauseResult.encode(to: &w)
+    }
+}
+
+/// EventNotificationList (Opc.Ua.Types.bsd).
+public struct EventNotificationList: Hashable, Sendable, UACodable {
+    public var events: [EventFieldList]
+
+    public init(events: [EventFieldList] = []) {
+        self.events = events
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        events = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try EventFieldList(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(events) { w, v in v.encode(to: &w) }
     }
 }
 
@@ -1233,6 +1610,135 @@ public struct GetEndpointsResponse: Hashable, Sendable, UACodable {
     }
 }
 
+/// HistoryData (Opc.Ua.Types.bsd).
+public struct HistoryData: Hashable, Sendable, UACodable {
+    public var dataValues: [DataValue]
+
+    public init(dataValues: [DataValue] = []) {
+        self.dataValues = dataValues
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        dataValues = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DataValue(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(dataValues) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// HistoryReadRequest (Opc.Ua.Types.bsd).
+public struct HistoryReadRequest: Hashable, Sendable, UACodable {
+    public var requestHeader: RequestHeader
+    public var historyReadDetails: ExtensionObject
+    public var timestampsToReturn: TimestampsToReturn
+    public var releaseContinuationPoints: Bool
+    public var nodesToRead: [HistoryReadValueId]
+
+    public init(requestHeader: RequestHeader = RequestHeader(), historyReadDetails: ExtensionObject = .null, timestampsToReturn: TimestampsToReturn = TimestampsToReturn(rawValue: 0), releaseContinuationPoints: Bool = false, nodesToRead: [HistoryReadValueId] = []) {
+        self.requestHeader = requestHeader
+        self.historyReadDetails = historyReadDetails
+        self.timestampsToReturn = timestampsToReturn
+        self.releaseContinuationPoints = releaseContinuationPoints
+        self.nodesToRead = nodesToRead
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        requestHeader = try RequestHeader(from: &r)
+        historyReadDetails = try ExtensionObject(from: &r)
+        timestampsToReturn = try TimestampsToReturn(from: &r)
+        releaseContinuationPoints = try r.readBoolean()
+        nodesToRead = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try HistoryReadValueId(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        requestHeader.encode(to: &w)
+        historyReadDetails.encode(to: &w)
+        timestampsToReturn.encode(to: &w)
+        w.writeBoolean(releaseContinuationPoints)
+        w.writeArray(nodesToRead) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// HistoryReadResponse (Opc.Ua.Types.bsd).
+public struct HistoryReadResponse: Hashable, Sendable, UACodable {
+    public var responseHeader: ResponseHeader
+    public var results: [HistoryReadResult]
+    public var diagnosticInfos: [DiagnosticInfo]
+
+    public init(responseHeader: ResponseHeader = ResponseHeader(), results: [HistoryReadResult] = [], diagnosticInfos: [DiagnosticInfo] = []) {
+        self.responseHeader = responseHeader
+        self.results = results
+        self.diagnosticInfos = diagnosticInfos
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        responseHeader = try ResponseHeader(from: &r)
+        results = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try HistoryReadResult(from: &r) }
+        diagnosticInfos = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try DiagnosticInfo(from: &r) }
+    }
+
+    public func encode(to w: inout UAWriter) {
+        responseHeader.encode(to: &w)
+        w.writeArray(results) { w, v in v.encode(to: &w) }
+        w.writeArray(diagnosticInfos) { w, v in v.encode(to: &w) }
+    }
+}
+
+/// HistoryReadResult (Opc.Ua.Types.bsd).
+public struct HistoryReadResult: Hashable, Sendable, UACodable {
+    public var statusCode: StatusCode
+    public var continuationPoint: [UInt8]?
+    public var historyData: ExtensionObject
+
+    public init(statusCode: StatusCode = StatusCode(rawValue: 0), continuationPoint: [UInt8]? = nil, historyData: ExtensionObject = .null) {
+        self.statusCode = statusCode
+        self.continuationPoint = continuationPoint
+        self.historyData = historyData
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        statusCode = try StatusCode(from: &r)
+        continuationPoint = try r.readByteString()
+        historyData = try ExtensionObject(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        statusCode.encode(to: &w)
+        w.writeByteString(continuationPoint)
+        historyData.encode(to: &w)
+    }
+}
+
+/// HistoryReadValueId (Opc.Ua.Types.bsd).
+public struct HistoryReadValueId: Hashable, Sendable, UACodable {
+    public var nodeId: NodeId
+    public var indexRange: String?
+    public var dataEncoding: QualifiedName
+    public var continuationPoint: [UInt8]?
+
+    public init(nodeId: NodeId = .null, indexRange: String? = nil, dataEncoding: QualifiedName = .null, continuationPoint: [UInt8]? = nil) {
+        self.nodeId = nodeId
+        self.indexRange = indexRange
+        self.dataEncoding = dataEncoding
+        self.continuationPoint = continuationPoint
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        nodeId = try NodeId(from: &r)
+        indexRange = try r.readString()
+        dataEncoding = try QualifiedName(from: &r)
+        continuationPoint = try r.readByteString()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        nodeId.encode(to: &w)
+        w.writeString(indexRange)
+        dataEncoding.encode(to: &w)
+        w.writeByteString(continuationPoint)
+    }
+}
+
 /// IssuedIdentityToken (Opc.Ua.Types.bsd).
 public struct IssuedIdentityToken: Hashable, Sendable, UACodable {
     public var policyId: String?
@@ -1255,6 +1761,23 @@ public struct IssuedIdentityToken: Hashable, Sendable, UACodable {
         w.writeString(policyId)
         w.writeByteString(tokenData)
         w.writeString(encryptionAlgorithm)
+    }
+}
+
+/// LiteralOperand (Opc.Ua.Types.bsd).
+public struct LiteralOperand: Hashable, Sendable, UACodable {
+    public var value: Variant
+
+    public init(value: Variant = .empty) {
+        self.value = value
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        value = try Variant(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        value.encode(to: &w)
     }
 }
 
@@ -1715,6 +2238,122 @@ public struct Range: Hashable, Sendable, UACodable {
     public func encode(to w: inout UAWriter) {
         w.writeDouble(low)
         w.writeDouble(high)
+    }
+}
+
+/// ReadAtTimeDetails (Opc.Ua.Types.bsd).
+public struct ReadAtTimeDetails: Hashable, Sendable, UACodable {
+    public var reqTimes: [UADateTime]
+    public var useSimpleBounds: Bool
+
+    public init(reqTimes: [UADateTime] = [], useSimpleBounds: Bool = false) {
+        self.reqTimes = reqTimes
+        self.useSimpleBounds = useSimpleBounds
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        reqTimes = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try UADateTime(from: &r) }
+        useSimpleBounds = try r.readBoolean()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeArray(reqTimes) { w, v in v.encode(to: &w) }
+        w.writeBoolean(useSimpleBounds)
+    }
+}
+
+/// ReadEventDetails (Opc.Ua.Types.bsd).
+public struct ReadEventDetails: Hashable, Sendable, UACodable {
+    public var numValuesPerNode: UInt32
+    public var startTime: UADateTime
+    public var endTime: UADateTime
+    public var filter: EventFilter
+
+    public init(numValuesPerNode: UInt32 = 0, startTime: UADateTime = .null, endTime: UADateTime = .null, filter: EventFilter = EventFilter()) {
+        self.numValuesPerNode = numValuesPerNode
+        self.startTime = startTime
+        self.endTime = endTime
+        self.filter = filter
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        numValuesPerNode = try r.readUInt32()
+        startTime = try UADateTime(from: &r)
+        endTime = try UADateTime(from: &r)
+        filter = try EventFilter(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeUInt32(numValuesPerNode)
+        startTime.encode(to: &w)
+        endTime.encode(to: &w)
+        filter.encode(to: &w)
+    }
+}
+
+/// ReadProcessedDetails (Opc.Ua.Types.bsd).
+public struct ReadProcessedDetails: Hashable, Sendable, UACodable {
+    public var startTime: UADateTime
+    public var endTime: UADateTime
+    public var processingInterval: Double
+    public var aggregateType: [NodeId]
+    public var aggregateConfiguration: AggregateConfiguration
+
+    public init(startTime: UADateTime = .null, endTime: UADateTime = .null, processingInterval: Double = 0, aggregateType: [NodeId] = [], aggregateConfiguration: AggregateConfiguration = AggregateConfiguration()) {
+        self.startTime = startTime
+        self.endTime = endTime
+        self.processingInterval = processingInterval
+        self.aggregateType = aggregateType
+        self.aggregateConfiguration = aggregateConfiguration
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        startTime = try UADateTime(from: &r)
+        endTime = try UADateTime(from: &r)
+        processingInterval = try r.readDouble()
+        aggregateType = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try NodeId(from: &r) }
+        aggregateConfiguration = try AggregateConfiguration(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        startTime.encode(to: &w)
+        endTime.encode(to: &w)
+        w.writeDouble(processingInterval)
+        w.writeArray(aggregateType) { w, v in v.encode(to: &w) }
+        aggregateConfiguration.encode(to: &w)
+    }
+}
+
+/// ReadRawModifiedDetails (Opc.Ua.Types.bsd).
+public struct ReadRawModifiedDetails: Hashable, Sendable, UACodable {
+    public var isReadModified: Bool
+    public var startTime: UADateTime
+    public var endTime: UADateTime
+    public var numValuesPerNode: UInt32
+    public var returnBounds: Bool
+
+    public init(isReadModified: Bool = false, startTime: UADateTime = .null, endTime: UADateTime = .null, numValuesPerNode: UInt32 = 0, returnBounds: Bool = false) {
+        self.isReadModified = isReadModified
+        self.startTime = startTime
+        self.endTime = endTime
+        self.numValuesPerNode = numValuesPerNode
+        self.returnBounds = returnBounds
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        isReadModified = try r.readBoolean()
+        startTime = try UADateTime(from: &r)
+        endTime = try UADateTime(from: &r)
+        numValuesPerNode = try r.readUInt32()
+        returnBounds = try r.readBoolean()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeBoolean(isReadModified)
+        startTime.encode(to: &w)
+        endTime.encode(to: &w)
+        w.writeUInt32(numValuesPerNode)
+        w.writeBoolean(returnBounds)
     }
 }
 
@@ -2251,6 +2890,35 @@ public struct SignedSoftwareCertificate: Hashable, Sendable, UACodable {
     public func encode(to w: inout UAWriter) {
         w.writeByteString(certificateData)
         w.writeByteString(signature)
+    }
+}
+
+/// SimpleAttributeOperand (Opc.Ua.Types.bsd).
+public struct SimpleAttributeOperand: Hashable, Sendable, UACodable {
+    public var typeDefinitionId: NodeId
+    public var browsePath: [QualifiedName]
+    public var attributeId: UInt32
+    public var indexRange: String?
+
+    public init(typeDefinitionId: NodeId = .null, browsePath: [QualifiedName] = [], attributeId: UInt32 = 0, indexRange: String? = nil) {
+        self.typeDefinitionId = typeDefinitionId
+        self.browsePath = browsePath
+        self.attributeId = attributeId
+        self.indexRange = indexRange
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        typeDefinitionId = try NodeId(from: &r)
+        browsePath = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try QualifiedName(from: &r) }
+        attributeId = try r.readUInt32()
+        indexRange = try r.readString()
+    }
+
+    public func encode(to w: inout UAWriter) {
+        typeDefinitionId.encode(to: &w)
+        w.writeArray(browsePath) { w, v in v.encode(to: &w) }
+        w.writeUInt32(attributeId)
+        w.writeString(indexRange)
     }
 }
 
