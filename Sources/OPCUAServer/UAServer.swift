@@ -30,7 +30,7 @@ public final class UAServer: @unchecked Sendable {
         var builder = AddressSpaceBuilder()
         let gateway = builder.addGateway(model)
         builder.addNamespace0(identity: identity, objects: [gateway.top])
-        let space = builder.build(table: model.table, tagNodes: gateway.tagNodes)
+        let space = builder.build(table: model.table, tagNodes: gateway.tagNodes, history: model.history)
         core = UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop,
                             writes: writes, logger: logger, security: security, audit: audit)
         self.logger = logger

@@ -182,6 +182,7 @@ public final class UAServerCore: @unchecked Sendable {
         registerView()
         registerAttribute()
         registerSubscriptions()
+        registerHistory()
     }
 
     /// Part 4 §5.6.2: a session not used within its timeout is closed, with

@@ -132,15 +132,19 @@ extension HistoryStore {
     /// The value a tag had at each of `times`: stored at that instant, or the stored values
     /// around it (for the caller to step or interpolate). `simpleBounds` false: bad values are
     /// passed over when looking for the values around an instant (up to 1000 of them).
-    public func readAtTime(tag: Int, times: [Int64], simpleBounds: Bool,
+    /// `resolutionNs`: how finely the caller gives times (OPC UA: 100 ns); a value stored within
+    /// the same step as a time is the value at it.
+    public func readAtTime(tag: Int, times: [Int64], simpleBounds: Bool, resolutionNs: Int64 = 1,
                            nowNs: Int64 = Clock.realtimeNs()) -> [HistoryAtTime]? {
         guard let file = file(tag) else { return nil }
         let range = visibleRange(tag, file, nowNs: nowNs)
+        let step = max(1, resolutionNs)
         return times.map { time in
-            let before = lastSeq(file, range, atOrBefore: time).flatMap { seq in
+            let last = time > .max - (step - 1) ? Int64.max : time + (step - 1)
+            let before = lastSeq(file, range, atOrBefore: last).flatMap { seq in
                 simpleBounds ? file.record(seq) : goodRecord(file, range, from: seq, forward: false)
             }
-            if let before, before.sourceNs == time { return .stored(before) }
+            if let before, before.sourceNs >= time { return .stored(before) }
             let after = firstSeq(file, range, atOrAfter: time).flatMap { seq in
                 simpleBounds ? file.record(seq) : goodRecord(file, range, from: seq, forward: true)
             }

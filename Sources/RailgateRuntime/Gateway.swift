@@ -8,6 +8,7 @@ import ProfibusSouth
 import RailgateAudit
 import RailgateConfig
 import RailgateCore
+import RailgateHistory
 
 /// Every south protocol, in the order `Configuration.tags()` numbers their tags. A new protocol
 /// is its own module plus one line here.
@@ -35,6 +36,8 @@ public final class Gateway: @unchecked Sendable {
     public let writes: WriteRouter
     public let opcua: UAServer?
     let auditTrail: AuditTrail?
+    /// The history of historized tags (`history:`).
+    public let history: HistoryStore?
     private var engineThread: Thread?
     /// Where the KPI engine's state is kept, when `kpi.state_file` is set.
     let kpiState: KPIStateFile?
@@ -100,11 +103,17 @@ public final class Gateway: @unchecked Sendable {
                       // A commit hands the running figures over; a start reads the state file.
                       restored: previous?.engine.kpi?.snapshot() ?? kpiState?.load())
         }
+        let history = try configuration.history.map { config in
+            try HistoryStore(config: config, tags: tags, historized: configuration.historizedTags(tags),
+                             logger: Logger(label: "railgate.history"))
+        }
+        self.history = history
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
-                           sinks: mqtt.map { [$0.queue] } ?? [], wakeup: engineWakeup,
+                           sinks: (mqtt.map { [$0.queue] } ?? []) + (history.map { [$0.queue] } ?? []), wakeup: engineWakeup,
                            maxAgesNs: layout.deadlinesNs(tagCount: tags.count), kpi: kpi)
         opcua = try configuration.opcua.map { config in
-            try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config),
+            try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config,
+                                                              history: history),
                          identity: Gateway.identity(configuration, opcua: config), writes: writes,
                          logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
                              do {
@@ -134,6 +143,7 @@ public final class Gateway: @unchecked Sendable {
         thread.start()
         engineThread = thread
         if let kpi = engine.kpi { kpiState?.start(kpi) }
+        history?.start()
         try mqtt?.start()
         try opcua?.start()
         for bus in south { bus.start() }
@@ -159,6 +169,7 @@ public final class Gateway: @unchecked Sendable {
     func stopEngineAndNorth() {
         engine.stop()
         kpiState?.stop()
+        history?.stop()
         opcua?.stop()
         mqtt?.stop()
     }
@@ -228,17 +239,20 @@ public final class Gateway: @unchecked Sendable {
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
     static func model(_ configuration: Configuration, table: TagTable, devices: DeviceTable,
-                      opcua: OPCUAConfig) -> GatewayModel {
+                      opcua: OPCUAConfig, history: HistoryStore?) -> GatewayModel {
         GatewayModel(
             namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
-            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled, devices: devices)
+            table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled, devices: devices,
+            history: history)
     }
 
     static func identity(_ configuration: Configuration, opcua: OPCUAConfig) -> ServerIdentity {
-        ServerIdentity(applicationUri: "urn:railgate:\(configuration.gateway.id)", productUri: "urn:railgate",
+        var identity = ServerIdentity(applicationUri: "urn:railgate:\(configuration.gateway.id)", productUri: "urn:railgate",
                        productName: "Railgate \(configuration.gateway.id)", softwareVersion: RailgateVersion.string,
                        startTime: UADateTime(unixNanoseconds: Clock.realtimeNs()),
                        maxNodesPerRequest: UInt32(opcua.maxNodesPerRequest),
                        maxMonitoredItemsPerCall: UInt32(opcua.maxNodesPerRequest), maxBrowseContinuationPoints: 16)
+        identity.maxHistoryValues = UInt32(configuration.history?.maxReadValues ?? 0)
+        return identity
     }
 }

@@ -209,3 +209,20 @@ struct HistoryStoreTests {
         #expect(bad.quality.reason == .timeout)
     }
 }
+
+extension HistoryStoreTests {
+    @Test func aTimeInTheSameStepAsAStoredValueIsThatValue() throws {
+        let store = try store()
+        // Stored at 5:02 and 37 ns; OPC UA gives times in 100 ns steps: 5:02 is the step holding it.
+        store.queue.push(Sample(tag: 0, quality: .good, timestamp: Self.at(2) + 37, value: SampleValue(double: 2)),
+                         text: UnsafeBufferPointer(start: nil, count: 0))
+        store.drain()
+        let values = try #require(store.readAtTime(tag: 0, times: [Self.at(2), Self.at(2) + 100], simpleBounds: true,
+                                                   resolutionNs: 100, nowNs: Self.at(10)))
+        guard case .stored(let same) = values[0], case .between(let before, nil) = values[1] else {
+            Issue.record("\(values)")
+            return
+        }
+        #expect(same.value.double == 2 && before.sourceNs == Self.at(2) + 37)
+    }
+}

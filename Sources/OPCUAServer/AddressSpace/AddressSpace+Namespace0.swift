@@ -10,6 +10,8 @@ public struct ServerIdentity: Sendable {
     public var maxNodesPerRequest: UInt32
     public var maxMonitoredItemsPerCall: UInt32
     public var maxBrowseContinuationPoints: UInt16
+    /// The most values a HistoryRead returns per node; 0: no history is kept.
+    public var maxHistoryValues: UInt32 = 0
 
     public init(applicationUri: String, productUri: String, productName: String, softwareVersion: String,
                 startTime: UADateTime, maxNodesPerRequest: UInt32, maxMonitoredItemsPerCall: UInt32,
@@ -61,7 +63,8 @@ extension AddressSpaceBuilder {
 
         // Object and variable types.
         type(UAIds.baseObjectType, "BaseObjectType", .objectType, subtypes: [UAIds.folderType, UAIds.serverType,
-             UAIds.serverCapabilitiesType, UAIds.operationLimitsType])
+             UAIds.serverCapabilitiesType, UAIds.operationLimitsType, UAIds.historyServerCapabilitiesType])
+        type(UAIds.historyServerCapabilitiesType, "HistoryServerCapabilitiesType", .objectType)
         type(UAIds.folderType, "FolderType", .objectType)
         type(UAIds.serverType, "ServerType", .objectType)
         type(UAIds.serverCapabilitiesType, "ServerCapabilitiesType", .objectType)
@@ -164,7 +167,9 @@ extension AddressSpaceBuilder {
             UAReference(UAIds.hasProperty, to: UAIds.server_ServerCapabilities_MinSupportedSampleRate),
             UAReference(UAIds.hasProperty, to: UAIds.server_ServerCapabilities_MaxBrowseContinuationPoints),
             UAReference(UAIds.hasComponent, to: UAIds.server_ServerCapabilities_OperationLimits),
+            UAReference(UAIds.hasComponent, to: UAIds.historyServerCapabilities),
         ])
+        addHistoryCapabilities(identity)
         property(UAIds.server_ServerCapabilities_ServerProfileArray, "ServerProfileArray",
                  .array(type: .string, values: [.string("http://opcfoundation.org/UA-Profile/Server/MicroEmbeddedDevice")],
                         dimensions: nil), dataType: UAIds.string, valueRank: 1)
@@ -190,5 +195,28 @@ extension AddressSpaceBuilder {
         for (id, name, limit) in limits {
             property(id, name, .scalar(.uInt32(limit)), dataType: UAIds.uInt32)
         }
+    }
+
+    /// Part 11 §5.4.2: what HistoryRead offers. Raw and at-time reads of historized tags; no
+    /// updates, no events from history.
+    private mutating func addHistoryCapabilities(_ identity: ServerIdentity) {
+        let flags: [(NodeId, String, Bool)] = [
+            (UAIds.historyServerCapabilities_AccessHistoryDataCapability, "AccessHistoryDataCapability",
+             identity.maxHistoryValues > 0),
+            (UAIds.historyServerCapabilities_AccessHistoryEventsCapability, "AccessHistoryEventsCapability", false),
+            (UAIds.historyServerCapabilities_InsertDataCapability, "InsertDataCapability", false),
+            (UAIds.historyServerCapabilities_ReplaceDataCapability, "ReplaceDataCapability", false),
+            (UAIds.historyServerCapabilities_UpdateDataCapability, "UpdateDataCapability", false),
+            (UAIds.historyServerCapabilities_DeleteRawCapability, "DeleteRawCapability", false),
+            (UAIds.historyServerCapabilities_DeleteAtTimeCapability, "DeleteAtTimeCapability", false),
+        ]
+        let counts: [(NodeId, String, UInt32)] = [
+            (UAIds.historyServerCapabilities_MaxReturnDataValues, "MaxReturnDataValues", identity.maxHistoryValues),
+            (UAIds.historyServerCapabilities_MaxReturnEventValues, "MaxReturnEventValues", 0),
+        ]
+        object(UAIds.historyServerCapabilities, "HistoryServerCapabilities", type: UAIds.historyServerCapabilitiesType,
+               references: (flags.map(\.0) + counts.map(\.0)).map { UAReference(UAIds.hasProperty, to: $0) })
+        for (id, name, value) in flags { property(id, name, .scalar(.boolean(value)), dataType: UAIds.boolean) }
+        for (id, name, value) in counts { property(id, name, .scalar(.uInt32(value)), dataType: UAIds.uInt32) }
     }
 }

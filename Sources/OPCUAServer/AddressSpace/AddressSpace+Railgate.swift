@@ -1,4 +1,5 @@
 import RailgateCore
+import RailgateHistory
 
 /// What the gateway's namespace is built from.
 public struct GatewayModel: Sendable {
@@ -10,13 +11,17 @@ public struct GatewayModel: Sendable {
     public var writesEnabled: Bool
     /// The devices, their tags and health.
     public var devices: DeviceTable
+    /// The history of historized tags; nil: none is kept.
+    public var history: HistoryStore?
 
-    public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool, devices: DeviceTable) {
+    public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool, devices: DeviceTable,
+                history: HistoryStore? = nil) {
         self.namespaceUri = namespaceUri
         self.hierarchy = hierarchy
         self.table = table
         self.writesEnabled = writesEnabled
         self.devices = devices
+        self.history = history
     }
 }
 
@@ -102,10 +107,12 @@ extension AddressSpaceBuilder {
         }
         var access = UANode.currentRead
         if tag.writable && model.writesEnabled { access |= UANode.currentWrite }
+        let historizing = model.history?.has(index) ?? false
+        if historizing { access |= UANode.historyRead }
         let type = tag.codes != nil ? UAIds.multiStateValueDiscreteType
             : analog ? UAIds.analogItemType : UAIds.baseDataVariableType
         variable(id, tag.name, namespace: ns, value: .tag(index), dataType: TagValue.dataType(of: tag),
-                 type: type, accessLevel: access, references: references)
+                 type: type, accessLevel: access, references: references, historizing: historizing)
         return id
     }
 

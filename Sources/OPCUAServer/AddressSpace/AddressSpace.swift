@@ -1,4 +1,5 @@
 import RailgateCore
+import RailgateHistory
 
 /// The nodes Railgate serves: a subset of namespace 0 that clients need,
 /// and the gateway's namespace (ISA-95 folders → devices → tags).
@@ -15,8 +16,10 @@ public final class AddressSpace: Sendable {
     public let table: TagTable?
     /// Tag index → its variable node.
     public let tagNodes: [NodeId]
+    /// The history of historized tags (HistoryRead), if any tag has one.
+    public let history: HistoryStore?
 
-    init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId]) {
+    init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], history: HistoryStore? = nil) {
         self.namespaces = namespaces
         var byId: [NodeId: UANode] = [:]
         var derived: [NodeId: [UAReference]] = [:]
@@ -31,6 +34,7 @@ public final class AddressSpace: Sendable {
         self.derived = derived
         self.table = table
         self.tagNodes = tagNodes
+        self.history = history
     }
 
     public subscript(_ id: NodeId) -> UANode? { nodes[id] }

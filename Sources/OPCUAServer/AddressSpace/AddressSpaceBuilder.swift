@@ -1,4 +1,5 @@
 import RailgateCore
+import RailgateHistory
 
 /// Collects nodes, then makes the immutable `AddressSpace`.
 struct AddressSpaceBuilder {
@@ -22,12 +23,12 @@ struct AddressSpaceBuilder {
     mutating func variable(_ id: NodeId, _ name: String, namespace: UInt16 = 0, value: UAValueSource,
                            dataType: NodeId, valueRank: Int32 = -1, type: NodeId = UAIds.baseDataVariableType,
                            accessLevel: UInt8 = UANode.currentRead, references: [UAReference] = [],
-                           description: String? = nil, minimumSamplingInterval: Double = 0) {
+                           description: String? = nil, minimumSamplingInterval: Double = 0, historizing: Bool = false) {
         add(UANode(id, .variable, browseName: QualifiedName(name, namespace: namespace),
                    description: description.map { LocalizedText($0) },
                    references: [UAReference(UAIds.hasTypeDefinition, to: type)] + references,
                    value: value, dataType: dataType, valueRank: valueRank, accessLevel: accessLevel,
-                   minimumSamplingInterval: minimumSamplingInterval))
+                   minimumSamplingInterval: minimumSamplingInterval, historizing: historizing))
     }
 
     mutating func property(_ id: NodeId, _ name: String, namespace: UInt16 = 0, _ value: Variant, dataType: NodeId,
@@ -50,7 +51,7 @@ struct AddressSpaceBuilder {
                    isAbstract: isAbstract, symmetric: symmetric, inverseName: inverse.map { LocalizedText($0) }))
     }
 
-    func build(table: TagTable?, tagNodes: [NodeId]) -> AddressSpace {
-        AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes)
+    func build(table: TagTable?, tagNodes: [NodeId], history: HistoryStore? = nil) -> AddressSpace {
+        AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes, history: history)
     }
 }

@@ -38,7 +38,11 @@ enum TagValue {
     }
 
     static func variant(_ tag: Tag, _ state: TagState) -> Variant {
-        let value = state.sample.value
+        variant(tag, state.sample.value, text: state.text)
+    }
+
+    /// A value of the tag's kind as the tag's DataType.
+    static func variant(_ tag: Tag, _ value: SampleValue, text: String? = nil) -> Variant {
         if !tag.scaling.isIdentity { return .scalar(.double(value.double)) }
         switch tag.dataType {
         case .bool: return .scalar(.boolean(value.bool))
@@ -52,7 +56,7 @@ enum TagValue {
         case .uint64: return .scalar(.uInt64(value.uint))
         case .float32: return .scalar(.float(Float(value.double)))
         case .float64: return .scalar(.double(value.double))
-        case .string: return .scalar(.string(state.text ?? ""))
+        case .string: return .scalar(.string(text ?? ""))
         }
     }
 

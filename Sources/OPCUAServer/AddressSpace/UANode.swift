@@ -39,6 +39,8 @@ public final class UANode: Sendable {
     public let valueRank: Int32
     public let accessLevel: UInt8
     public let minimumSamplingInterval: Double
+    /// The server keeps this variable's history (HistoryRead serves it).
+    public let historizing: Bool
     // Types and reference types.
     public let isAbstract: Bool
     public let symmetric: Bool
@@ -49,11 +51,12 @@ public final class UANode: Sendable {
     /// Part 3 §8.57 AccessLevelType bits.
     public static let currentRead: UInt8 = 0x01
     public static let currentWrite: UInt8 = 0x02
+    public static let historyRead: UInt8 = 0x04
 
     public init(_ nodeId: NodeId, _ nodeClass: NodeClass, browseName: QualifiedName, displayName: LocalizedText? = nil,
                 description: LocalizedText? = nil, references: [UAReference] = [], value: UAValueSource? = nil,
                 dataType: NodeId = .null, valueRank: Int32 = -1, accessLevel: UInt8 = UANode.currentRead,
-                minimumSamplingInterval: Double = 0, isAbstract: Bool = false, symmetric: Bool = false,
+                minimumSamplingInterval: Double = 0, historizing: Bool = false, isAbstract: Bool = false, symmetric: Bool = false,
                 inverseName: LocalizedText? = nil, eventNotifier: UInt8 = 0) {
         self.nodeId = nodeId
         self.nodeClass = nodeClass
@@ -66,6 +69,7 @@ public final class UANode: Sendable {
         self.valueRank = valueRank
         self.accessLevel = accessLevel
         self.minimumSamplingInterval = minimumSamplingInterval
+        self.historizing = historizing
         self.isAbstract = isAbstract
         self.symmetric = symmetric
         self.inverseName = inverseName

@@ -11,8 +11,14 @@ public struct UADateTime: Hashable, Sendable, Comparable {
         ticks = unixNanoseconds == 0 ? 0 : unixNanoseconds / 100 + Self.unixEpochTicks
     }
 
-    /// Nanoseconds since the Unix epoch.
-    public var unixNanoseconds: Int64 { (ticks - Self.unixEpochTicks) * 100 }
+    /// Nanoseconds since the Unix epoch; a time from a client outside what 64 bits of
+    /// nanoseconds hold (years before 1678 or after 2262) is clamped to the nearest.
+    public var unixNanoseconds: Int64 {
+        let (since, overflow) = ticks.subtractingReportingOverflow(Self.unixEpochTicks)
+        if overflow { return ticks < 0 ? .min : .max }
+        let (nanoseconds, tooLarge) = since.multipliedReportingOverflow(by: 100)
+        return tooLarge ? (since < 0 ? .min : .max) : nanoseconds
+    }
 
     /// The minimum value, meaning "no time".
     public static let null = UADateTime(ticks: 0)

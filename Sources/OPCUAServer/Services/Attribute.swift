@@ -1,5 +1,5 @@
 // Attribute service set (Part 4 §5.10): Read, Write.
-// Not implemented: HistoryRead, HistoryUpdate (no history is kept).
+// HistoryRead: Services/History.swift. Not implemented: HistoryUpdate.
 
 import NIOCore
 import RailgateCore
@@ -115,7 +115,7 @@ extension UAServerCore {
             return .scalar(.byte(node.accessLevel))
         case AttributeId.minimumSamplingInterval where node.nodeClass == .variable:
             return .scalar(.double(node.minimumSamplingInterval))
-        case AttributeId.historizing where node.nodeClass == .variable: return .scalar(.boolean(false))
+        case AttributeId.historizing where node.nodeClass == .variable: return .scalar(.boolean(node.historizing))
         default: return nil
         }
     }

@@ -1,4 +1,5 @@
 import RailgateConfig
+import RailgateHistory
 
 /// One client session (Part 4 §5.6). Lives on the server's event loop.
 public final class UASession {
@@ -24,6 +25,8 @@ public final class UASession {
     /// Browse continuation points: id → remaining references.
     var continuationPoints: [[UInt8]: [ReferenceDescription]] = [:]
     var nextContinuation: UInt32 = 0
+    /// HistoryRead continuation points: id → the rest of the read.
+    var historyContinuations: [[UInt8]: RawReadPlan] = [:]
     var subscriptions: [UInt32: UASubscription] = [:]
     /// Publish requests waiting for a notification or keep-alive (oldest first).
     var publishQueue: [PendingPublish] = []
