@@ -27,7 +27,22 @@ public enum CheckReport {
                 ?? "security None"
             lines.append("opcua: \(opcua.endpointUrl) (listening on \(opcua.host):\(opcua.port)), \(security), anonymous \(opcua.anonymous ? "allowed" : "refused"), \(opcua.users.count) user(s), writes \(opcua.writes ? "enabled" : "disabled")")
         }
+        lines += historyLines(configuration, tags: tags)
         return lines.joined(separator: "\n")
+    }
+
+    /// The history section: where, how much on disk, which tags with their retention.
+    static func historyLines(_ configuration: Configuration, tags: [Tag]) -> [String] {
+        guard let history = configuration.history else { return [] }
+        let historized = configuration.historizedTags(tags)
+        let bytes = historized.reduce(0) { $0 + HistoryConfig.fileBytes(values: $1.maxValues) }
+        var lines = ["history: \(history.directory), \(historized.count) tag(s), \((bytes + (1 << 20) - 1) >> 20) of \(history.maxBytes >> 20) MiB on disk, fsync every \(history.syncIntervalMs) ms, at most \(history.maxReadValues) values per HistoryRead"]
+        for entry in historized {
+            let tag = tags[entry.index]
+            let age = entry.maxAgeNs.map { ", at most \($0 / 3_600_000_000_000) h old" } ?? ""
+            lines.append("  \(tag.device)/\(tag.name): the newest \(entry.maxValues) values\(age)")
+        }
+        return lines
     }
 
     /// Code maps, equipment identities and KPI machines, a line each.

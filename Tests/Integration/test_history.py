@@ -268,3 +268,23 @@ def test_bounds_direction_at_time_and_refusals(procs, broker, collector_factory)
 
     asyncio.run(after_kill())
     assert "history" not in log_of(proc).lower() or "history file has no valid header" not in log_of(proc)
+
+
+def test_check_lists_the_history_and_refuses_what_does_not_fit(tmp_path):
+    import subprocess
+    from conftest import RAILGATE
+    text = gateway_yaml("rgtest-hist-check", 1883, tcp_bus_yaml("tcp1", 5020, "meter1", tags=TAGS))
+    text += history_yaml(tmp_path)
+    path = tmp_path / "history.yaml"
+    path.write_text(text)
+    result = subprocess.run([RAILGATE, "check", "--config", path], capture_output=True, text=True, timeout=30)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert f"history: {tmp_path}/history, 2 tag(s), 1 of 256 MiB on disk, fsync every 200 ms, at most 10 values per HistoryRead" in out, out
+    assert "  meter1/level: the newest 5000 values, at most 24 h old" in out, out
+
+    path.write_text(text.replace("max_values: 5000}", "max_values: 50000000}", 1).replace("fsync_interval_ms: 200", "max_mb: 1024"))
+    result = subprocess.run([RAILGATE, "check", "--config", path], capture_output=True, text=True, timeout=30)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert f"{path}:13: history.max_mb: the history files take 1907.6 MiB (2 tags × their max_values × 40 bytes), more than max_mb 1024; keep fewer values or raise max_mb" in out, out
