@@ -6,15 +6,20 @@ import NIOEmbedded
 @testable import OPCUAServer
 @testable import RailgateConfig
 import RailgateCore
+import RailgateHistory
 
 /// The gateway model both OPC UA harnesses serve: one device, five tags of the main types, two
-/// writable, writes executed at once by `InstantWrites`.
+/// writable, writes executed at once by `InstantWrites`; speed and voltage keep a history of 40
+/// values (20 stored at start) for HistoryRead.
 final class UAFixture {
     let table: TagTable
     let config: OPCUAConfig
     let identity: ServerIdentity
     let space: AddressSpace
     let writes: WriteRouter
+    let history: HistoryStore?
+    /// The first stored value's source time (one a second after it).
+    static let historyStart: Int64 = 1_796_000_000_000_000_000
     static let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 
     init() {
@@ -29,15 +34,29 @@ final class UAFixture {
         config = OPCUAConfig(host: "127.0.0.1", port: 4840, endpointHost: "gw", maxSessions: 4,
                              maxSubscriptionsPerSession: 4, maxMonitoredItems: 200, maxMessageSize: 1 << 20,
                              maxNodesPerRequest: 100, anonymous: true, users: [], writes: true)
+        let directory = Scratch.directory("opcua-history")
+        history = try? HistoryStore(
+            config: HistoryConfig(directory: directory, maxBytes: 1 << 30, syncIntervalMs: 1000, maxReadValues: 8, tags: []),
+            tags: table.tags, historized: [HistorizedTag(index: 0, maxValues: 40, maxAgeNs: nil),
+                                           HistorizedTag(index: 1, maxValues: 40, maxAgeNs: nil)], logger: Self.quiet)
+        for second in 0..<20 {
+            for tag in [UInt32(0), 1] {
+                history?.queue.push(Sample(tag: tag, quality: second % 7 == 6 ? Quality(reason: .timeout) : .good,
+                                           timestamp: Self.historyStart + Int64(second) * 1_000_000_000,
+                                           value: tag == 0 ? SampleValue(uint: UInt64(second)) : SampleValue(double: Double(second) / 3)),
+                                    text: UnsafeBufferPointer(start: nil, count: 0))
+            }
+        }
+        history?.drain()
         var builder = AddressSpaceBuilder()
         let model = GatewayModel(namespaceUri: "urn:railgate:fuzz", hierarchy: ["acme", "l1"], table: table,
-                                 writesEnabled: true, devices: DeviceTable(tags: table.tags))
+                                 writesEnabled: true, devices: DeviceTable(tags: table.tags), history: history)
         let gateway = builder.addGateway(model)
         identity = ServerIdentity(applicationUri: "urn:railgate:fuzz", productUri: "urn:railgate", productName: "fuzz",
                                   softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,
                                   maxMonitoredItemsPerCall: 100, maxBrowseContinuationPoints: 16)
         builder.addNamespace0(identity: identity, objects: [gateway.top])
-        space = builder.build(table: table, tagNodes: gateway.tagNodes)
+        space = builder.build(table: table, tagNodes: gateway.tagNodes, history: history)
         let target = InstantWrites()
         writes = WriteRouter(table: table, writesEnabled: true, targets: Array(repeating: target, count: table.count),
                              audit: { _ in })
@@ -211,6 +230,15 @@ final class UARequestHarness: Harness {
         }
         let header = RequestHeader(authenticationToken: token, requestHandle: 5)
         let speed = NodeId("acme/l1/m1/speed", namespace: 1)
+        let voltage = NodeId("acme/l1/m1/voltage", namespace: 1)
+        func time(_ second: Int64) -> UADateTime { UADateTime(unixNanoseconds: UAFixture.historyStart + second * 1_000_000_000) }
+        func history<T: UACodable>(_ details: T, _ id: NodeId, release: Bool = false, point: [UInt8]? = nil) -> [UInt8] {
+            body(UAIds.Encoding.historyReadRequest,
+                 HistoryReadRequest(requestHeader: header, historyReadDetails: ExtensionObject(details, encodingId: id),
+                                    timestampsToReturn: .both, releaseContinuationPoints: release,
+                                    nodesToRead: [HistoryReadValueId(nodeId: speed, continuationPoint: point),
+                                                  HistoryReadValueId(nodeId: voltage, continuationPoint: point)]))
+        }
         return [
             body(UAIds.Encoding.createSessionRequest,
                  CreateSessionRequest(requestHeader: header, sessionName: "s", requestedSessionTimeout: 60_000)),
@@ -225,6 +253,16 @@ final class UARequestHarness: Harness {
                  CreateSubscriptionRequest(requestHeader: header, requestedPublishingInterval: 100,
                                            requestedLifetimeCount: 30, requestedMaxKeepAliveCount: 10,
                                            publishingEnabled: true)),
+            history(ReadRawModifiedDetails(startTime: time(2), endTime: time(15), numValuesPerNode: 0, returnBounds: true),
+                    UAIds.Encoding.readRawModifiedDetails),
+            history(ReadRawModifiedDetails(startTime: .null, endTime: time(12), numValuesPerNode: 5, returnBounds: false),
+                    UAIds.Encoding.readRawModifiedDetails),
+            history(ReadRawModifiedDetails(startTime: time(3), endTime: .null, numValuesPerNode: 0, returnBounds: false),
+                    UAIds.Encoding.readRawModifiedDetails, point: [0x48, 1, 0, 0, 0]),
+            history(ReadAtTimeDetails(reqTimes: [time(1), time(4) , UADateTime(ticks: .max)], useSimpleBounds: false),
+                    UAIds.Encoding.readAtTimeDetails),
+            history(ReadRawModifiedDetails(startTime: time(0), endTime: time(30), numValuesPerNode: 0, returnBounds: false),
+                    UAIds.Encoding.readRawModifiedDetails, release: true, point: [0x48, 1, 0, 0, 0]),
         ]
     }
 
