@@ -133,7 +133,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "SamplingLoop",
             dependencies: [
-                "ModbusSouth", "ProfibusSouth", "CANSouth", "RailgateConfig", "RailgateCore", "MQTTNorth",
+                "ModbusSouth", "ProfibusSouth", "CANSouth", "RailgateConfig", "RailgateCore", "MQTTNorth", "RailgateHistory",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],

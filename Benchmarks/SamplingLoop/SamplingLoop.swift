@@ -15,6 +15,7 @@ import ProfibusSouth
 import MQTTNorth
 import RailgateConfig
 import RailgateCore
+import RailgateHistory
 
 /// The running south half, started once in setup.
 final class Fixture: @unchecked Sendable {
@@ -351,6 +352,38 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()
         blackHole(engine.stats.changes)
+    }
+
+    // History: 10 000 changes of 4 historized tags through the engine into the recorder's queue,
+    // stored (one pwrite each) and forced to disk once — the sampling side and the recorder.
+    let historyTags = (0..<4).map { Tag(name: "t\($0)", device: "d", path: "b/d/t\($0)", dataType: $0 == 3 ? .uint32 : .float64) }
+    Benchmark(
+        "History: 10 000 changes recorded",
+        configuration: .init(metrics: [.mallocCountTotal, .wallClock], warmupIterations: 1, scalingFactor: .one,
+                             maxDuration: .seconds(30), maxIterations: 5)
+    ) { benchmark in
+        let directory = NSTemporaryDirectory() + "rg-bench-history-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = HistoryConfig(directory: directory, maxBytes: 1 << 30, syncIntervalMs: 1000, maxReadValues: 1000, tags: [])
+        guard let store = try? HistoryStore(config: config, tags: historyTags,
+                                            historized: (0..<4).map { HistorizedTag(index: $0, maxValues: 100_000, maxAgeNs: nil) },
+                                            logger: Logger(label: "bench")) else { return }
+        let ring = SampleRing(minimumCapacity: 1024, slotBytes: 0)
+        let engine = TagEngine(table: TagTable(tags: historyTags), rings: [ring], sinks: [store.queue])
+        engine.drainOnce()
+        benchmark.startMeasurement()
+        for step in 0..<2_500 {
+            for tag in 0..<4 {
+                ring.push(Sample(tag: UInt32(tag), quality: .good, timestamp: Int64(step) * 1_000_000,
+                                 value: tag == 3 ? SampleValue(uint: UInt64(step)) : SampleValue(double: Double(step) + Double(tag))))
+            }
+            engine.drainOnce()
+            if step % 64 == 63 { store.drain() }
+        }
+        store.drain()
+        store.sync()
+        benchmark.stopMeasurement()
+        blackHole(store.stats.stored)
     }
 
     // Journal throughput: append 10 000 records (fsync every second), then
