@@ -40,7 +40,8 @@ public final class ConfigStore: @unchecked Sendable {
             throw CommitError(message: "commit failed, nothing applied: \(error)")
         }
         do {
-            try control.apply(configuration, text: text)
+            try control.apply(configuration, text: text, change: ConfigurationChange(
+                action: confirmMinutes == nil ? "commit" : "commit confirmed", user: user, comment: comment))
         } catch {
             try? Self.writeAtomically(previous.text, to: previous.path)
             throw CommitError(message: "commit failed, the running configuration stays: \(error)")
@@ -97,7 +98,8 @@ public final class ConfigStore: @unchecked Sendable {
                                                        baseDirectory: (running.path as NSString).deletingLastPathComponent)
             try Self.writeAtomically(previous, to: running.path)
             do {
-                try control.apply(configuration, text: previous)
+                try control.apply(configuration, text: previous, change: ConfigurationChange(
+                    action: "rollback", user: "railgate (commit confirmed by \(user) was not confirmed)"))
             } catch {
                 try? Self.writeAtomically(running.text, to: running.path)
                 throw error

@@ -29,6 +29,9 @@ public protocol GatewayControl: AnyObject, Sendable {
     /// `text`). When the new one cannot start, the old one is started again
     /// and the error is thrown.
     func apply(_ configuration: Configuration, text: String) throws
+    /// `apply`, saying who changes the configuration and why (OPC UA clients are told before
+    /// the running gateway makes way for the new one).
+    func apply(_ configuration: Configuration, text: String, change: ConfigurationChange) throws
     /// Appends an event to the audit trail (and the log).
     func audit(_ event: String, user: String, details: [(String, String)])
     var auditPath: String? { get }
@@ -103,5 +106,25 @@ public struct CertificateFolder: Sendable, Equatable {
         self.name = name
         self.path = path
         self.entries = entries
+    }
+}
+
+/// Who changes the running configuration, how and why.
+public struct ConfigurationChange: Sendable, Equatable {
+    /// `commit`, `commit confirmed`, `rollback`.
+    public var action: String
+    public var user: String
+    public var comment: String?
+
+    public init(action: String, user: String, comment: String? = nil) {
+        self.action = action
+        self.user = user
+        self.comment = comment
+    }
+}
+
+extension GatewayControl {
+    public func apply(_ configuration: Configuration, text: String, change: ConfigurationChange) throws {
+        try apply(configuration, text: text)
     }
 }

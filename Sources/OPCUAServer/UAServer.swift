@@ -29,8 +29,9 @@ public final class UAServer: @unchecked Sendable {
         loop.execute { Clock.nameCurrentThread("rg-opcua") }
         var builder = AddressSpaceBuilder()
         let gateway = builder.addGateway(model)
-        builder.addNamespace0(identity: identity, objects: [gateway.top])
-        let space = builder.build(table: model.table, tagNodes: gateway.tagNodes, history: model.history)
+        builder.addNamespace0(identity: identity, objects: [gateway.top], notifiers: gateway.devices)
+        let space = builder.build(table: model.table, tagNodes: gateway.tagNodes, tagDevices: gateway.tagDevices,
+                                  history: model.history)
         core = UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop,
                             writes: writes, logger: logger, security: security, audit: audit)
         self.logger = logger
@@ -105,6 +106,12 @@ public final class UAServer: @unchecked Sendable {
 
     public func stop() {
         try? channel?.close().wait()
+        // Notifications still queued (the event of the commit that stops this server) go out as
+        // the clients' next Publish requests come: each answers one subscription. At most 1 s.
+        let deadline = Clock.monotonicNs() + 1_000_000_000
+        while (try? core.eventLoop.submit({ self.core.flushNotifications() }).wait()) == true, Clock.monotonicNs() < deadline {
+            usleep(20_000)
+        }
         try? core.eventLoop.submit { self.core.stop() }.wait()
         try? group.syncShutdownGracefully()
     }

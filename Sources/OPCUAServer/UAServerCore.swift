@@ -37,6 +37,9 @@ public final class UAServerCore: @unchecked Sendable {
     var nextSessionNumber: UInt32 = 1
     var nextSubscriptionId: UInt32 = 1
     var monitoredItemCount = 0
+    /// Events raised since start (the EventId counter and a statistic).
+    var nextEventNumber: UInt64 = 0
+    var eventsRaised = 0
     /// What every monitored item's queue draws from (`opcua.max_queued_values`).
     let queueBudget: QueueBudget
     /// Client connections open now (each UAConnectionHandler counts itself in and out).
@@ -88,6 +91,7 @@ public final class UAServerCore: @unchecked Sendable {
     /// address space and the tag table of a configuration replaced by a commit — would never be
     /// freed.
     func stop() {
+        flushNotifications()
         sweeper?.cancel()
         sweeper = nil
         for token in sessions.tokens { removeSession(token) }

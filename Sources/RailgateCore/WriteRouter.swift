@@ -34,6 +34,21 @@ public struct WriteAuditRecord: Sendable, Equatable {
     public var path: String
     public var value: WriteValue
     public var outcome: WriteOutcome
+    /// The tag's index, when the request named a tag that exists.
+    public var tag: Int?
+    /// The tag as it was when the write was asked for (its old value).
+    public var old: TagState?
+
+    public init(timestamp: Int64, origin: String, path: String, value: WriteValue, outcome: WriteOutcome,
+                tag: Int? = nil, old: TagState? = nil) {
+        self.timestamp = timestamp
+        self.origin = origin
+        self.path = path
+        self.value = value
+        self.outcome = outcome
+        self.tag = tag
+        self.old = old
+    }
 }
 
 /// Entry point for every write from north. Checks the global write policy
@@ -83,9 +98,10 @@ public final class WriteRouter: Sendable {
         }
         let audit = self.audit
         let path = table.tags[index].path
+        let old = table.state(index)
         let finish: @Sendable (WriteOutcome) -> Void = { outcome in
             audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path,
-                                   value: value, outcome: outcome))
+                                   value: value, outcome: outcome, tag: index, old: old))
             completion(outcome)
         }
         if case .number(let number) = value, !number.isFinite {

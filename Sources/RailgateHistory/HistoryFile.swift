@@ -65,6 +65,9 @@ final class HistoryFile: @unchecked Sendable {
     static let version: UInt16 = 1
     static let headerBytes = HistoryConfig.headerBytes
     static let recordBytes = HistoryConfig.recordBytes
+    /// Sequence numbers stay below this (146 000 years at a million values a second), so that
+    /// arithmetic on them has room and a damaged header cannot claim more.
+    static let maxSeq: UInt64 = 1 << 62
 
     private init(path: String, fd: Int32, capacity: UInt64, checkpoint: UInt64, newest: UInt64) {
         self.path = path
@@ -162,9 +165,9 @@ final class HistoryFile: @unchecked Sendable {
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerBytes, 0) }
         guard n == headerBytes, Array(bytes[0..<4]) == magic, LE.u16(bytes, 4) == version,
               LE.u16(bytes, 6) == UInt16(recordBytes), LE.u32(bytes, 24) == CRC32.checksum(bytes[0..<24]) else { return nil }
-        let capacity = LE.u64(bytes, 8)
-        guard (2...100_000_000).contains(capacity) else { return nil }
-        return (capacity, LE.u64(bytes, 16))
+        let capacity = LE.u64(bytes, 8), checkpoint = LE.u64(bytes, 16)
+        guard (2...100_000_000).contains(capacity), checkpoint < maxSeq else { return nil }
+        return (capacity, checkpoint)
     }
 
     private func writeHeader() -> Bool {
@@ -194,8 +197,8 @@ final class HistoryFile: @unchecked Sendable {
     /// Stores a value as the next in sequence; its `seq` is replaced by that number.
     func append(_ value: HistoryRecord) {
         var record = value
-        record.seq = newestSeq.load(ordering: .relaxed) &+ 1
-        guard write(record) else {
+        record.seq = newestSeq.load(ordering: .relaxed) + 1
+        guard record.seq < Self.maxSeq, write(record) else {
             failedWrites += 1
             return
         }

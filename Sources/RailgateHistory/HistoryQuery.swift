@@ -117,9 +117,9 @@ extension HistoryStore {
             for record in records { items.append(.value(record)) }
             let moved = UInt64(count)
             if plan.forward {
-                plan.next = next + moved <= plan.last ? next + moved : nil
+                plan.next = plan.last - next >= moved ? next + moved : nil
             } else {
-                plan.next = next >= plan.last + moved ? next - moved : nil
+                plan.next = next - plan.last >= moved ? next - moved : nil
             }
         }
         if plan.next == nil, items.count < limit, let trailing = plan.trailing {

@@ -9,6 +9,7 @@ import RailgateAudit
 import RailgateConfig
 import RailgateCore
 import RailgateHistory
+import Synchronization
 
 /// Every south protocol, in the order `Configuration.tags()` numbers their tags. A new protocol
 /// is its own module plus one line here.
@@ -69,6 +70,8 @@ public final class Gateway: @unchecked Sendable {
         // Every write is in the audit trail; the log has them too, but a flood of writes (a DCMD of
         // 40 000 metrics) gives 100 lines in 10 s and a count of the rest.
         let writeLog = LogThrottle(burst: 100, intervalNs: 10_000_000_000)
+        // The OPC UA server is made after the write router, which tells it of writes.
+        let opcuaWrites = WeakBox<UAServer>()
         // KPI tags come after the south tags; no bus owns them.
         let unowned = tags.count - layout.owners.count
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
@@ -81,6 +84,8 @@ public final class Gateway: @unchecked Sendable {
                 if suppressed > 0 { metadata["suppressed"] = "\(suppressed) write line(s); all are in the audit trail" }
                 audit.notice("write", metadata: metadata)
             }
+            // OPC UA clients watching events see every write, whichever side asked for it.
+            opcuaWrites.value?.recordWrite(record)
             // Called on the bus thread that wrote: the trail's writer thread writes and fsyncs.
             trail?.appendQueued(event: "write", user: record.origin,
                                 fields: [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")],
@@ -123,6 +128,7 @@ public final class Gateway: @unchecked Sendable {
                              }
                          })
         }
+        opcuaWrites.value = opcua
         logger.info("configuration loaded", metadata: [
             "file": "\(configPath)", "buses": "\(south.count)", "tags": "\(tags.count)",
             "writes": "\(configuration.gateway.writesEnabled ? "enabled" : "disabled")"])
@@ -254,5 +260,17 @@ public final class Gateway: @unchecked Sendable {
                        maxMonitoredItemsPerCall: UInt32(opcua.maxNodesPerRequest), maxBrowseContinuationPoints: 16)
         identity.maxHistoryValues = UInt32(configuration.history?.maxReadValues ?? 0)
         return identity
+    }
+}
+
+/// A weak reference set once and read from any thread: lets the write router tell the OPC UA
+/// server of writes without the two holding each other.
+final class WeakBox<Object: AnyObject & Sendable>: Sendable {
+    private struct Reference: @unchecked Sendable { weak var object: Object? }
+    private let reference = Mutex(Reference())
+
+    var value: Object? {
+        get { reference.withLock { $0.object } }
+        set { reference.withLock { $0.object = newValue } }
     }
 }

@@ -76,9 +76,16 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
     /// tags did not change keep polling throughout; the engine and the north
     /// side (MQTT, OPC UA) are rebuilt for the new tag set.
     public func apply(_ configuration: Configuration, text newText: String) throws {
+        try apply(configuration, text: newText, change: ConfigurationChange(action: "apply", user: "railgate"))
+    }
+
+    public func apply(_ configuration: Configuration, text newText: String, change: ConfigurationChange) throws {
         lock.lock()
         defer { lock.unlock() }
         let old = gateway
+        // OPC UA clients hear of it from the server they are connected to, before it makes way.
+        old.opcua?.raiseConfigurationChange(action: change.action, user: change.user, file: path,
+                                            digest: AuditTrail.sha256Hex(Data(newText.utf8)), comment: change.comment ?? "")
         old.stopEngineAndNorth()
         var replacement: Gateway?
         do {
@@ -116,6 +123,11 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
     }
 
     public func audit(_ event: String, user: String, details: [(String, String)]) {
+        if event == "confirm" {
+            let text = running().text
+            current.opcua?.raiseConfigurationChange(action: event, user: user, file: path,
+                                                    digest: AuditTrail.sha256Hex(Data(text.utf8)), comment: "")
+        }
         logger.notice("\(event)", metadata: ["user": "\(user)"].merging(
             Dictionary(details.filter { $0.0 != "diff" }.map { ($0.0, Logger.MetadataValue.string($0.1)) }, uniquingKeysWith: { $1 }),
             uniquingKeysWith: { $1 }))

@@ -31,7 +31,11 @@ extension AddressSpaceBuilder {
     /// The part of namespace 0 clients rely on: the standard folders, the
     /// reference, object, variable and data type hierarchies Railgate uses,
     /// and the Server object with status, namespaces and capabilities.
-    mutating func addNamespace0(identity: ServerIdentity, objects: [NodeId]) {
+    /// - Parameter notifiers: objects whose events clients may subscribe to besides the Server
+    ///   object's (the field devices); the Server object is their notifier.
+    mutating func addNamespace0(identity: ServerIdentity, objects: [NodeId], notifiers: [NodeId] = []) {
+        let typesNamespace = UInt16(namespaces.count)
+        namespaces.append(RailgateEventTypes.namespaceUri)
         folder(UAIds.rootFolder, "Root", children: [UAIds.objectsFolder, UAIds.typesFolder, UAIds.viewsFolder])
         folder(UAIds.objectsFolder, "Objects", children: [UAIds.server] + objects)
         folder(UAIds.typesFolder, "Types", children: [UAIds.objectTypesFolder, UAIds.variableTypesFolder,
@@ -63,7 +67,9 @@ extension AddressSpaceBuilder {
 
         // Object and variable types.
         type(UAIds.baseObjectType, "BaseObjectType", .objectType, subtypes: [UAIds.folderType, UAIds.serverType,
-             UAIds.serverCapabilitiesType, UAIds.operationLimitsType, UAIds.historyServerCapabilitiesType])
+             UAIds.serverCapabilitiesType, UAIds.operationLimitsType, UAIds.historyServerCapabilitiesType,
+             UAIds.baseEventType])
+        addEventTypes(typesNamespace: typesNamespace)
         type(UAIds.historyServerCapabilitiesType, "HistoryServerCapabilitiesType", .objectType)
         type(UAIds.folderType, "FolderType", .objectType)
         type(UAIds.serverType, "ServerType", .objectType)
@@ -116,10 +122,10 @@ extension AddressSpaceBuilder {
         type(UAIds.enumeration, "Enumeration", .dataType, subtypes: [UAIds.serverState], isAbstract: true)
         type(UAIds.serverState, "ServerState", .dataType)
 
-        addServerObject(identity)
+        addServerObject(identity, notifiers: notifiers)
     }
 
-    private mutating func addServerObject(_ identity: ServerIdentity) {
+    private mutating func addServerObject(_ identity: ServerIdentity, notifiers: [NodeId]) {
         let namespaces = self.namespaces
         object(UAIds.server, "Server", type: UAIds.serverType, references: [
             UAReference(UAIds.hasProperty, to: UAIds.server_NamespaceArray),
@@ -127,7 +133,7 @@ extension AddressSpaceBuilder {
             UAReference(UAIds.hasComponent, to: UAIds.server_ServerStatus),
             UAReference(UAIds.hasProperty, to: UAIds.server_ServiceLevel),
             UAReference(UAIds.hasComponent, to: UAIds.server_ServerCapabilities),
-        ])
+        ] + notifiers.map { UAReference(UAIds.hasNotifier, to: $0) }, eventNotifier: UANode.subscribeToEvents)
         property(UAIds.server_NamespaceArray, "NamespaceArray",
                  .array(type: .string, values: namespaces.map { .string($0) }, dimensions: nil),
                  dataType: UAIds.string, valueRank: 1)

@@ -32,8 +32,10 @@ extension AddressSpaceBuilder {
     /// client can address a tag without browsing. A device with an ISA-95
     /// identity is an OPC 10030 Equipment object, and each work center the
     /// identities name is one too, made up of its devices' objects.
-    /// Returns the top folder and the variable of each tag.
-    mutating func addGateway(_ model: GatewayModel) -> (top: NodeId, tagNodes: [NodeId]) {
+    /// Returns the top folder, the variable of each tag and the device objects (event notifiers:
+    /// a tag's write events come from its device).
+    mutating func addGateway(_ model: GatewayModel) -> (top: NodeId, tagNodes: [NodeId], devices: [NodeId],
+                                                        tagDevices: [NodeId]) {
         let ns: UInt16 = 1
         namespaces.append(model.namespaceUri)
         addISA95Types()
@@ -59,6 +61,7 @@ extension AddressSpaceBuilder {
             folder(NodeId(path, namespace: ns), model.hierarchy[depth], namespace: ns, children: children)
         }
         var tagNodes = Array(repeating: NodeId.null, count: tags.count)
+        var tagDevices = Array(repeating: NodeId.null, count: tags.count)
         for (number, device) in devices.enumerated() {
             let devicePath = base.isEmpty ? device : "\(base)/\(device)"
             let deviceId = NodeId(devicePath, namespace: ns)
@@ -66,17 +69,20 @@ extension AddressSpaceBuilder {
             let members = model.devices.tags[number]
             for index in members where tags.indices.contains(index) {
                 tagNodes[index] = addTag(index, tags[index], model: model)
+                tagDevices[index] = deviceId
             }
             var references = (members.map { tagNodes[$0] } + health).map { UAReference(UAIds.hasComponent, to: $0) }
             guard let identity = model.devices.identities[number] else {
-                object(deviceId, device, namespace: ns, references: references, description: "Field device \(device)")
+                object(deviceId, device, namespace: ns, references: references, description: "Field device \(device)",
+                       eventNotifier: UANode.subscribeToEvents)
                 continue
             }
             references.append(addEquipmentLevel(devicePath, identity.level))
             object(deviceId, device, namespace: ns, type: ISA95Nodes.equipmentType.id, references: references,
-                   displayName: identity.equipmentId, description: identity.description ?? "Field device \(device)")
+                   displayName: identity.equipmentId, description: identity.description ?? "Field device \(device)",
+                   eventNotifier: UANode.subscribeToEvents)
         }
-        return (NodeId(paths.first ?? "", namespace: ns), tagNodes)
+        return (NodeId(paths.first ?? "", namespace: ns), tagNodes, deviceIds, tagDevices)
     }
 
     private mutating func addTag(_ index: Int, _ tag: Tag, model: GatewayModel) -> NodeId {

@@ -16,10 +16,13 @@ public final class AddressSpace: Sendable {
     public let table: TagTable?
     /// Tag index → its variable node.
     public let tagNodes: [NodeId]
+    /// Tag index → its device's object (the notifier of the tag's events).
+    public let tagDevices: [NodeId]
     /// The history of historized tags (HistoryRead), if any tag has one.
     public let history: HistoryStore?
 
-    init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], history: HistoryStore? = nil) {
+    init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [],
+         history: HistoryStore? = nil) {
         self.namespaces = namespaces
         var byId: [NodeId: UANode] = [:]
         var derived: [NodeId: [UAReference]] = [:]
@@ -35,6 +38,7 @@ public final class AddressSpace: Sendable {
         self.table = table
         self.tagNodes = tagNodes
         self.history = history
+        self.tagDevices = tagDevices
     }
 
     public subscript(_ id: NodeId) -> UANode? { nodes[id] }

@@ -9,10 +9,11 @@ struct AddressSpaceBuilder {
     mutating func add(_ node: UANode) { nodes.append(node) }
 
     mutating func object(_ id: NodeId, _ name: String, namespace: UInt16 = 0, type: NodeId = UAIds.baseObjectType,
-                         references: [UAReference] = [], displayName: String? = nil, description: String? = nil) {
+                         references: [UAReference] = [], displayName: String? = nil, description: String? = nil,
+                         eventNotifier: UInt8 = 0) {
         add(UANode(id, .object, browseName: QualifiedName(name, namespace: namespace),
                    displayName: displayName.map { LocalizedText($0) }, description: description.map { LocalizedText($0) },
-                   references: [UAReference(UAIds.hasTypeDefinition, to: type)] + references))
+                   references: [UAReference(UAIds.hasTypeDefinition, to: type)] + references, eventNotifier: eventNotifier))
     }
 
     mutating func folder(_ id: NodeId, _ name: String, namespace: UInt16 = 0, children: [NodeId] = []) {
@@ -51,7 +52,8 @@ struct AddressSpaceBuilder {
                    isAbstract: isAbstract, symmetric: symmetric, inverseName: inverse.map { LocalizedText($0) }))
     }
 
-    func build(table: TagTable?, tagNodes: [NodeId], history: HistoryStore? = nil) -> AddressSpace {
-        AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes, history: history)
+    func build(table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [], history: HistoryStore? = nil) -> AddressSpace {
+        AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes, tagDevices: tagDevices,
+                     history: history)
     }
 }

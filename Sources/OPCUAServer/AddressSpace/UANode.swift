@@ -52,6 +52,8 @@ public final class UANode: Sendable {
     public static let currentRead: UInt8 = 0x01
     public static let currentWrite: UInt8 = 0x02
     public static let historyRead: UInt8 = 0x04
+    /// Part 3 §8.59 EventNotifierType: clients may subscribe to the object's events.
+    public static let subscribeToEvents: UInt8 = 0x01
 
     public init(_ nodeId: NodeId, _ nodeClass: NodeClass, browseName: QualifiedName, displayName: LocalizedText? = nil,
                 description: LocalizedText? = nil, references: [UAReference] = [], value: UAValueSource? = nil,

@@ -1,6 +1,6 @@
 // MonitoredItem service set (Part 4 §5.12): CreateMonitoredItems,
 // ModifyMonitoredItems, SetMonitoringMode, DeleteMonitoredItems.
-// Not implemented: SetTriggering; EventFilter and AggregateFilter.
+// Event monitored items with an EventFilter: Events/. Not implemented: SetTriggering, AggregateFilter.
 
 extension UAServerCore {
     static let samplingIntervalRange = 10.0...3_600_000.0
@@ -20,6 +20,18 @@ extension UAServerCore {
                 }
                 guard let node = self.addressSpace[create.itemToMonitor.nodeId] else {
                     return MonitoredItemCreateResult(statusCode: .badNodeIdUnknown)
+                }
+                if create.itemToMonitor.attributeId == AttributeId.eventNotifier {
+                    guard (0...2).contains(create.monitoringMode.rawValue) else {
+                        return MonitoredItemCreateResult(statusCode: .badMonitoringModeInvalid)
+                    }
+                    let (result, item) = self.eventItem(create, node: node, subscription: subscription,
+                                                        timestamps: request.timestampsToReturn)
+                    if let item {
+                        subscription.items[item.id] = item
+                        self.monitoredItemCount += 1
+                    }
+                    return result
                 }
                 guard create.itemToMonitor.attributeId == AttributeId.value
                         ? node.nodeClass == .variable
@@ -60,6 +72,9 @@ extension UAServerCore {
                 guard let item = subscription.items[modify.monitoredItemId],
                       let node = self.addressSpace[item.item.nodeId] else {
                     return MonitoredItemModifyResult(statusCode: .badMonitoredItemIdInvalid)
+                }
+                if item.eventFilter != nil {
+                    return self.modifyEventItem(item, modify.requestedParameters)
                 }
                 switch self.parameters(modify.requestedParameters, node: node, subscription: subscription) {
                 case .failure(let error):

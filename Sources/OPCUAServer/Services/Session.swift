@@ -87,6 +87,8 @@ extension UAServerCore {
                                     metadata: ["session": "\(session.name)"])
                 self.audit("opcua activation refused", "opcua client",
                            [("session", session.name), ("reason", "channel security differs from the session's")])
+                self.raise(self.activationEvent(session, channelId: context.channelId, user: "opcua client", succeeded: false,
+                                                detail: "channel security differs from the session's"))
                 throw ServiceError(refusal)
             }
             // Part 4 §5.6.3: on a secured channel the client signs our
@@ -99,6 +101,8 @@ extension UAServerCore {
                                         metadata: ["session": "\(session.name)"])
                     self.audit("opcua activation refused", "opcua client",
                                [("session", session.name), ("reason", "wrong client signature")])
+                    self.raise(self.activationEvent(session, channelId: context.channelId, user: "opcua client",
+                                                    succeeded: false, detail: "wrong client signature"))
                     throw ServiceError(.badApplicationSignatureInvalid)
                 }
             }
@@ -107,10 +111,16 @@ extension UAServerCore {
             } catch {
                 self.audit("opcua activation refused", Self.claimedUser(request.userIdentityToken),
                            [("session", session.name), ("status", "\(error.status)")])
+                self.raise(self.activationEvent(session, channelId: context.channelId,
+                                                user: Self.claimedUser(request.userIdentityToken), succeeded: false,
+                                                detail: "\(error.status)"))
                 throw error
             }
             session.channelId = context.channelId
             session.isActivated = true
+            // ClientUserId as the audit trail names OPC UA users.
+            self.raise(self.activationEvent(session, channelId: context.channelId, user: "opcua:\(session.identity)",
+                                            succeeded: true, detail: ""))
             session.serverNonce = Self.randomBytes(32)
             return ActivateSessionResponse(responseHeader: context.responseHeader(), serverNonce: session.serverNonce)
         }

@@ -42,6 +42,15 @@ final class MonitoredItem {
     let budget: QueueBudget
     /// Sampled every this many subscription ticks.
     var sampleEvery = 1
+    /// An event monitored item (EventNotifier attribute) reports events through this filter
+    /// instead of sampling a value.
+    var eventFilter: CompiledEventFilter?
+    /// Events waiting for a Publish (their selected fields); they count against `budget` too.
+    private(set) var events: [[Variant]] = []
+    /// Events dropped because the queue was full (Part 4 §5.12.1.5).
+    private(set) var droppedEvents = 0
+
+    var hasQueued: Bool { !queue.isEmpty || !events.isEmpty }
 
     init(id: UInt32, item: ReadValueId, clientHandle: UInt32, mode: MonitoringMode, samplingIntervalMs: Double,
          queueSize: Int, discardOldest: Bool, trigger: DataChangeTrigger, deadband: Double, timestamps: TimestampsToReturn,
@@ -59,7 +68,27 @@ final class MonitoredItem {
         self.timestamps = timestamps
     }
 
-    deinit { budget.give(queue.count) }
+    deinit { budget.give(queue.count + events.count) }
+
+    /// Queues an event's fields; a full queue drops its oldest (or this one, with `discardOldest` false).
+    func offer(event fields: [Variant]) {
+        if events.count >= queueSize || budget.isExhausted {
+            droppedEvents += 1
+            guard !events.isEmpty, discardOldest else { return }
+            events.removeFirst()
+            events.append(fields)
+            return
+        }
+        budget.take()
+        events.append(fields)
+    }
+
+    /// The oldest queued event, taken out.
+    func takeEvent() -> [Variant]? {
+        guard !events.isEmpty else { return nil }
+        budget.give(1)
+        return events.removeFirst()
+    }
 
     /// The oldest queued value, taken out.
     func take() -> DataValue? {
@@ -70,6 +99,10 @@ final class MonitoredItem {
 
     /// Keeps at most `count` of the newest values.
     func trim(to count: Int) {
+        if events.count > count {
+            budget.give(events.count - count)
+            events.removeFirst(events.count - count)
+        }
         guard queue.count > count else { return }
         budget.give(queue.count - count)
         queue.removeFirst(queue.count - count)
@@ -190,14 +223,14 @@ final class UASubscription {
 
     private func tick() {
         tickCount += 1
-        for item in items.values where item.mode != .disabled && tickCount % item.sampleEvery == 0 {
+        for item in items.values where item.mode != .disabled && item.eventFilter == nil && tickCount % item.sampleEvery == 0 {
             item.offer(core.read(item.item, timestamps: item.timestamps))
         }
         if tickCount % publishEvery == 0 { publishCycle() }
     }
 
     var hasNotifications: Bool {
-        publishingEnabled && items.values.contains { $0.mode == .reporting && !$0.queue.isEmpty }
+        publishingEnabled && items.values.contains { $0.mode == .reporting && $0.hasQueued }
     }
 
     /// One publishing interval (Part 4 §5.13.1.2 state table, simplified to
@@ -235,16 +268,27 @@ final class UASubscription {
 
     private func send(to request: PendingPublish) {
         var notifications: [MonitoredItemNotification] = []
+        var events: [EventFieldList] = []
         let limit = maxNotificationsPerPublish == 0 ? Int.max : Int(maxNotificationsPerPublish)
         for item in items.values.sorted(by: { $0.id < $1.id }) where item.mode == .reporting {
-            while notifications.count < limit, let value = item.take() {
+            while notifications.count + events.count < limit, let value = item.take() {
                 notifications.append(MonitoredItemNotification(clientHandle: item.clientHandle, value: value))
             }
+            while notifications.count + events.count < limit, let fields = item.takeEvent() {
+                events.append(EventFieldList(clientHandle: item.clientHandle, eventFields: fields))
+            }
         }
-        let change = DataChangeNotification(monitoredItems: notifications)
+        var data: [ExtensionObject] = []
+        if !notifications.isEmpty || events.isEmpty {
+            data.append(ExtensionObject(DataChangeNotification(monitoredItems: notifications),
+                                        encodingId: UAIds.Encoding.dataChangeNotification))
+        }
+        if !events.isEmpty {
+            data.append(ExtensionObject(EventNotificationList(events: events), encodingId: UAIds.Encoding.eventNotificationList))
+        }
         let message = NotificationMessage(
             sequenceNumber: sequenceNumber, publishTime: UADateTime(unixNanoseconds: RailgateClock.now()),
-            notificationData: [ExtensionObject(change, encodingId: UAIds.Encoding.dataChangeNotification)])
+            notificationData: data)
         sequenceNumber = sequenceNumber == UInt32.max ? 1 : sequenceNumber + 1
         retransmission.append(message)
         if retransmission.count > 10 { retransmission.removeFirst() }
