@@ -18,7 +18,7 @@ protocol Harness: AnyObject {
 let harnesses: [any Harness.Type] = [
     FDLHarness.self, ModbusHarness.self, GSDHarness.self, DBCHarness.self, ConfigHarness.self,
     ConsoleHarness.self, ControlHarness.self, SparkplugHarness.self, JournalHarness.self,
-    UAStreamHarness.self, UARequestHarness.self, KPIHarness.self, HistoryHarness.self,
+    UAStreamHarness.self, UARequestHarness.self, KPIHarness.self, HistoryHarness.self, UAEventFilterHarness.self,
 ]
 
 nonisolated(unsafe) var selected: (any Harness)?

@@ -253,6 +253,19 @@ final class UARequestHarness: Harness {
                  CreateSubscriptionRequest(requestHeader: header, requestedPublishingInterval: 100,
                                            requestedLifetimeCount: 30, requestedMaxKeepAliveCount: 10,
                                            publishingEnabled: true)),
+            body(UAIds.Encoding.createMonitoredItemsRequest, CreateMonitoredItemsRequest(
+                requestHeader: header, subscriptionId: 1, timestampsToReturn: .both, itemsToCreate: [
+                    MonitoredItemCreateRequest(
+                        itemToMonitor: ReadValueId(nodeId: UAIds.server, attributeId: AttributeId.eventNotifier),
+                        monitoringMode: .reporting,
+                        requestedParameters: MonitoringParameters(clientHandle: 1, samplingInterval: 0, filter: ExtensionObject(
+                            EventFilter(selectClauses: [SimpleAttributeOperand(typeDefinitionId: UAIds.baseEventType,
+                                                                               browsePath: [QualifiedName("Message")],
+                                                                               attributeId: AttributeId.value)]),
+                            encodingId: UAIds.Encoding.eventFilter), queueSize: 10, discardOldest: true))])),
+            body(UAIds.Encoding.writeRequest,
+                 WriteRequest(requestHeader: header, nodesToWrite: [WriteValue(nodeId: speed, attributeId: 13,
+                              value: DataValue(value: .scalar(.uInt16(9))))])),
             history(ReadRawModifiedDetails(startTime: time(2), endTime: time(15), numValuesPerNode: 0, returnBounds: true),
                     UAIds.Encoding.readRawModifiedDetails),
             history(ReadRawModifiedDetails(startTime: .null, endTime: time(12), numValuesPerNode: 5, returnBounds: false),
@@ -287,5 +300,69 @@ final class UARequestHarness: Harness {
         }
         for index in names.indices { seeds.append([1, UInt8(index), 0, 0]) }
         return seeds
+    }
+}
+
+/// An EventFilter as a client sends it (its binary encoding), compiled and applied to the events
+/// Railgate raises: a write event, a session event, a configuration event.
+final class UAEventFilterHarness: Harness {
+    static let name = "opcua-eventfilter"
+    let fixture = UAFixture()
+    let events: [UAEvent]
+
+    required init() {
+        let core = fixture.core(EmbeddedEventLoop())
+        let tag = fixture.table.tags[0]
+        var write = UAEvent(type: UAIds.auditWriteUpdateEventType, source: NodeId(tag.path, namespace: 1),
+                            sourceName: tag.path, time: 1_796_000_000_000_000_000, message: "write", severity: 100,
+                            fields: UAEvent.auditFields(actionNs: 1_796_000_000_000_000_000, status: true, serverId: "urn:x",
+                                                        clientUserId: "opcua:anonymous@s1"))
+        write.fields["OldValue"] = .scalar(.uInt16(3))
+        write.fields["NewValue"] = .scalar(.uInt16(7))
+        events = [write, core.configurationEvent(action: "commit", user: "root", file: "/etc/railgate/railgate.yaml",
+                                                 digest: String(repeating: "a", count: 64), comment: "line test")]
+        core.stop()
+    }
+
+    func run(_ input: UnsafeBufferPointer<UInt8>) {
+        guard let filter = try? EventFilter(decoding: Array(input)) else { return }
+        let (compiled, result, status) = CompiledEventFilter.compile(filter)
+        expect(result.selectClauseResults.count <= CompiledEventFilter.maxSelectClauses,
+               "\(result.selectClauseResults.count) select clause results")
+        guard let compiled else {
+            expect(status != .good, "a filter refused with a good status")
+            return
+        }
+        for event in events {
+            if let fields = compiled.fields(of: event, in: fixture.space) {
+                expect(fields.count == filter.selectClauses.count, "\(fields.count) fields for \(filter.selectClauses.count) clauses")
+            }
+        }
+    }
+
+    static func seeds() -> [[UInt8]] {
+        func field(_ name: String) -> SimpleAttributeOperand {
+            SimpleAttributeOperand(typeDefinitionId: UAIds.baseEventType, browsePath: [QualifiedName(name)],
+                                   attributeId: AttributeId.value)
+        }
+        func operand<T: UACodable>(_ value: T, _ id: NodeId) -> ExtensionObject { ExtensionObject(value, encodingId: id) }
+        let select = ["EventId", "EventType", "SourceName", "Time", "Message", "Severity", "NewValue", "ClientUserId"].map(field)
+        let ofType = ContentFilterElement(filterOperator: .ofType, filterOperands: [
+            operand(LiteralOperand(value: .scalar(.nodeId(UAIds.auditEventType))), UAIds.Encoding.literalOperand)])
+        let inList = ContentFilterElement(filterOperator: .inList, filterOperands: [
+            operand(field("EventType"), UAIds.Encoding.simpleAttributeOperand),
+            operand(LiteralOperand(value: .scalar(.nodeId(UAIds.auditWriteUpdateEventType))), UAIds.Encoding.literalOperand),
+            operand(LiteralOperand(value: .scalar(.nodeId(UAIds.baseEventType))), UAIds.Encoding.literalOperand)])
+        let and = ContentFilterElement(filterOperator: .and, filterOperands: [
+            operand(ElementOperand(index: 1), UAIds.Encoding.elementOperand),
+            operand(ElementOperand(index: 2), UAIds.Encoding.elementOperand)])
+        let greater = ContentFilterElement(filterOperator: .greaterThanOrEqual, filterOperands: [
+            operand(field("NewValue"), UAIds.Encoding.simpleAttributeOperand),
+            operand(LiteralOperand(value: .scalar(.uInt32(5))), UAIds.Encoding.literalOperand)])
+        return [
+            EventFilter(selectClauses: select, whereClause: ContentFilter(elements: [])).encoded,
+            EventFilter(selectClauses: select, whereClause: ContentFilter(elements: [inList])).encoded,
+            EventFilter(selectClauses: select, whereClause: ContentFilter(elements: [and, ofType, greater])).encoded,
+        ]
     }
 }

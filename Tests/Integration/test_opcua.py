@@ -126,7 +126,8 @@ def test_endpoints_browse_and_read(server):
             assert await client.get_node(node_id(f"{BASE}#Status")).read_value() in ("good", "bad: exception 2")
             assert await client.get_node(ua.ObjectIds.Server_ServerStatus_State).read_value() == 0
             ns = await client.get_namespace_array()
-            assert ns == ["http://opcfoundation.org/UA/", "urn:railgate:ua-test", "http://www.OPCFoundation.org/UA/2013/01/ISA95"]
+            assert ns == ["http://opcfoundation.org/UA/", "urn:railgate:ua-test", "http://www.OPCFoundation.org/UA/2013/01/ISA95",
+                          "urn:railgate:types"]
             # TranslateBrowsePaths from Objects.
             target = await client.nodes.objects.get_child(["1:acme", "1:plant1", "1:line3", "1:meter1", "1:speed"])
             assert target.nodeid.to_string() == f"ns=1;s={BASE}/speed"
