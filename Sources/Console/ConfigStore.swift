@@ -27,8 +27,10 @@ public final class ConfigStore: @unchecked Sendable {
     /// the history, rewrites the configuration file and records the commit
     /// with its diff. With `confirmMinutes` the previous configuration comes
     /// back by itself unless `confirm` arrives in time.
+    /// - Parameter signedBy: the signer of the commit (Part 11 mode); recorded with the meaning
+    ///   of the signature.
     public func commit(_ configuration: Configuration, text: String, user: String, comment: String?,
-                       confirmMinutes: Double? = nil) throws(CommitError) -> String {
+                       confirmMinutes: Double? = nil, signedBy: String? = nil) throws(CommitError) -> String {
         lock.lock()
         defer { lock.unlock() }
         let previous = control.running()
@@ -41,7 +43,8 @@ public final class ConfigStore: @unchecked Sendable {
         }
         do {
             try control.apply(configuration, text: text, change: ConfigurationChange(
-                action: confirmMinutes == nil ? "commit" : "commit confirmed", user: user, comment: comment))
+                action: confirmMinutes == nil ? "commit" : "commit confirmed",
+                user: signedBy.map { "\(user), signed by \($0)" } ?? user, comment: comment))
         } catch {
             try? Self.writeAtomically(previous.text, to: previous.path)
             throw CommitError(message: "commit failed, the running configuration stays: \(error)")
@@ -53,6 +56,10 @@ public final class ConfigStore: @unchecked Sendable {
             notes.append("warning: the previous configuration was not kept for rollback: \(error)")
         }
         var details: [(String, String)] = [("config", previous.path), ("comment", comment ?? ""), ("diff", diff)]
+        if let signedBy {
+            // The gateway's start entry that follows carries the new file's SHA-256.
+            details += [("signed_by", signedBy), ("signature_meaning", "approval of the configuration change")]
+        }
         switch confirmation.handle(.committed(previous: previous.text, user: user,
                                               confirmWithin: confirmMinutes.map { $0 * 60 }, now: Date())) {
         case .armTimer(let number, let seconds):

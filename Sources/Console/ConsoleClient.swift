@@ -30,7 +30,7 @@ public final class ConsoleClient {
         if interactive { return interactiveLoop() }
         var failed = false
         while let line = readLine() {
-            guard let response = request(ControlRequest(line: line)) else { return 1 }
+            guard let response = send(line, interactive: false) else { return 1 }
             output(response.text, page: false)
             if !response.ok { failed = true }
             if response.close == true { break }
@@ -118,11 +118,34 @@ public final class ConsoleClient {
                 monitor(trimmed)
                 continue
             }
-            guard let response = request(ControlRequest(line: trimmed)) else { return 1 }
+            guard let response = send(trimmed, interactive: true) else { return 1 }
             prompt = response.prompt
             output(response.text, page: true)
             if response.close == true { return 0 }
         }
+    }
+
+    /// Sends a command line; when the gateway asks for an electronic signature (Part 11 mode),
+    /// asks for the signer and the password (without echo on a terminal; from the next two input
+    /// lines otherwise) and sends the line again with them.
+    private func send(_ line: String, interactive: Bool) -> ControlResponse? {
+        guard let response = request(ControlRequest(line: line)) else { return nil }
+        guard response.signature == true else { return response }
+        output(response.text, page: false)
+        var signer: String?
+        var password: String?
+        if interactive {
+            if let raw = readline("signer: ") {
+                signer = String(cString: raw)
+                free(raw)
+            }
+            password = getpass("password: ").map { String(cString: $0) }
+        } else {
+            signer = readLine()
+            password = readLine()
+        }
+        guard let signer, let password else { return response }
+        return request(ControlRequest(line: line, signer: signer, password: password))
     }
 
     nonisolated(unsafe) static var completing: ConsoleClient?

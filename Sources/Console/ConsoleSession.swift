@@ -11,6 +11,8 @@ public final class ConsoleSession {
     /// Who is on the console: `user (uid N)`.
     public let user: String
     private var candidate: CandidateConfig?
+    /// The signature sent with the line being executed, if any.
+    private var signature: Signature?
     /// The running text the candidate was copied from, to detect commits by other consoles.
     private var candidateBase = ""
 
@@ -27,6 +29,9 @@ public final class ConsoleSession {
         public var text: String
         /// The session ends (exit in operational mode).
         public var close = false
+        /// The command needs an electronic signature (Part 11 mode): the client asks for one and
+        /// sends the line again with it.
+        public var needsSignature = false
     }
 
     static let operational = ["show", "monitor", "write", "diag", "test", "opcua", "configure", "help", "exit"]
@@ -34,7 +39,9 @@ public final class ConsoleSession {
                                 "help", "exit"]
     static let showTargets = ["status", "devices", "tags", "tag", "values", "stats", "config", "log", "audit"]
 
-    public func execute(_ line: String) -> Reply {
+    public func execute(_ line: String, signature: Signature? = nil) -> Reply {
+        self.signature = signature
+        defer { self.signature = nil }
         let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard let command = words.first else { return Reply(ok: true, text: "") }
         let args = Array(words.dropFirst())
@@ -142,6 +149,13 @@ public final class ConsoleSession {
                 words.removeFirst(2)
             }
             let comment = words.isEmpty ? nil : words.joined(separator: " ")
+            var signedBy: String?
+            if control.running().configuration.gateway.part11 {
+                switch sign(action: "commit", reason: comment) {
+                case .success(let signer): signedBy = signer
+                case .failure(let refusal): return refusal.reply
+                }
+            }
             if control.running().text != candidateBase {
                 return fail("the running configuration changed since you entered configure (another console committed); show | compare, then discard and edit again")
             }
@@ -152,7 +166,8 @@ public final class ConsoleSession {
             }
             let text = current.yaml
             do {
-                let message = try store.commit(configuration, text: text, user: user, comment: comment, confirmMinutes: minutes)
+                let message = try store.commit(configuration, text: text, user: user, comment: comment, confirmMinutes: minutes,
+                                               signedBy: signedBy)
                 candidateBase = control.running().text
                 candidate = try? CandidateConfig(yaml: candidateBase, baseDirectory: current.baseDirectory)
                 return Reply(ok: true, text: message)
@@ -298,11 +313,15 @@ public final class ConsoleSession {
     }
 
     private func write(_ args: [String]) -> Reply {
-        guard args.count >= 3, args[0] == "tag" else { return fail("usage: write tag NAME VALUE") }
+        guard args.count >= 3, args[0] == "tag" else { return fail("usage: write tag NAME VALUE [-- REASON]") }
         let table = control.tagTable()
         guard let index = resolve(args[1], in: table) else { return unknownTag(args[1], in: table) }
         let tag = table.tags[index]
-        let text = args[2...].joined(separator: " ")
+        // `-- REASON`: why (the audit trail keeps it; Part 11 mode requires it).
+        let separator = args.firstIndex(of: "--")
+        let reason = separator.map { args[($0 + 1)...].joined(separator: " ") }.flatMap { $0.isEmpty ? nil : $0 }
+        guard (separator ?? args.count) > 2 else { return fail("usage: write tag NAME VALUE [-- REASON]") }
+        let text = args[2..<(separator ?? args.count)].joined(separator: " ")
         let value: WriteValue
         switch tag.kind {
         case .bool:
@@ -322,7 +341,7 @@ public final class ConsoleSession {
                 return fail("\(tag.path) is a number (\(tag.dataType)), not \"\(text)\"")
             }
         }
-        let outcome = control.write(path: tag.path, value: value, origin: "console:\(user)")
+        let outcome = control.write(path: tag.path, value: value, origin: "console:\(user)", reason: reason)
         return Reply(ok: outcome == .done, text: "\(tag.path) ← \(value): \(outcome)")
     }
 
@@ -593,5 +612,41 @@ public final class ConsoleSession {
             }
         }
         return []
+    }
+
+    // MARK: Electronic signatures (Part 11 mode)
+
+    struct Refusal: Error {
+        var reply: Reply
+    }
+
+    /// The signer of a command that changes the configuration, in Part 11 mode: a reason must be
+    /// given, and a signer of `console.signers` must sign with their password (21 CFR 11.200:
+    /// two components, name and password). A refused signature is audited.
+    func sign(action: String, reason: String?) -> Result<String, Refusal> {
+        guard let reason, reason.contains(where: { !$0.isWhitespace }) else {
+            return .failure(Refusal(reply: fail("Part 11 mode: a \(action) needs its reason: \(action) REASON")))
+        }
+        guard let signature else {
+            return .failure(Refusal(reply: Reply(ok: false, text: "Part 11 mode: sign the \(action) (signer and password)",
+                                                 needsSignature: true)))
+        }
+        guard control.verifySigner(signature.signer, password: signature.password) else {
+            control.audit("signature refused", user: user, details: [("signer", signature.signer), ("action", action),
+                                                                      ("reason", reason)])
+            return .failure(Refusal(reply: fail("signature refused (unknown signer or wrong password); nothing applied")))
+        }
+        return .success(signature.signer)
+    }
+}
+
+/// An electronic signature sent with a command line: who signs and their password.
+public struct Signature: Sendable {
+    public var signer: String
+    public var password: String
+
+    public init(signer: String, password: String) {
+        self.signer = signer
+        self.password = password
     }
 }

@@ -14,11 +14,17 @@ public struct ControlRequest: Codable, Sendable {
     public var complete: String?
     /// The client's terminal, for the audit trail (first request only).
     public var tty: String?
+    /// An electronic signature for the line (Part 11 mode): the signer's name and password.
+    public var signer: String?
+    public var password: String?
 
-    public init(line: String? = nil, complete: String? = nil, tty: String? = nil) {
+    public init(line: String? = nil, complete: String? = nil, tty: String? = nil, signer: String? = nil,
+                password: String? = nil) {
         self.line = line
         self.complete = complete
         self.tty = tty
+        self.signer = signer
+        self.password = password
     }
 }
 
@@ -29,6 +35,8 @@ public struct ControlResponse: Codable, Sendable {
     public var candidates: [String]?
     /// The server ends the session after this response.
     public var close: Bool?
+    /// The line needs an electronic signature: send it again with `signer` and `password`.
+    public var signature: Bool?
 }
 
 /// Listens on the Unix control socket (mode 0660, group from the
@@ -262,9 +270,10 @@ final class ControlConversation {
             return ControlResponse(ok: true, text: "", prompt: session.prompt, candidates: session.complete(partial))
         }
         guard let text = request.line else { return nil }
-        let reply = session.execute(text)
+        let signature = request.signer.map { Signature(signer: $0, password: request.password ?? "") }
+        let reply = session.execute(text, signature: signature)
         return ControlResponse(ok: reply.ok, text: reply.text, prompt: session.prompt, candidates: nil,
-                               close: reply.close ? true : nil)
+                               close: reply.close ? true : nil, signature: reply.needsSignature ? true : nil)
     }
 
     func end() {

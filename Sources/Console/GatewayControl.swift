@@ -25,6 +25,10 @@ public protocol GatewayControl: AnyObject, Sendable {
     func northStatus() -> [NorthStatus]
     /// Runs a write through the write policy and waits for its outcome.
     func write(path: String, value: WriteValue, origin: String) -> WriteOutcome
+    /// Whether `password` is the password of signer `name` (`console.signers`).
+    func verifySigner(_ name: String, password: String) -> Bool
+    /// `write` with the reason the person gave (required in Part 11 mode).
+    func write(path: String, value: WriteValue, origin: String, reason: String?) -> WriteOutcome
     /// Replaces the running gateway with `configuration` (whose file text is
     /// `text`). When the new one cannot start, the old one is started again
     /// and the error is thrown.
@@ -124,6 +128,12 @@ public struct ConfigurationChange: Sendable, Equatable {
 }
 
 extension GatewayControl {
+    public func verifySigner(_ name: String, password: String) -> Bool { false }
+
+    public func write(path: String, value: WriteValue, origin: String, reason: String?) -> WriteOutcome {
+        write(path: path, value: value, origin: origin)
+    }
+
     public func apply(_ configuration: Configuration, text: String, change: ConfigurationChange) throws {
         try apply(configuration, text: text)
     }

@@ -23,8 +23,14 @@ final class JSONFormat: MQTTNorthFormat {
     private let identities: [EquipmentIdentity?]
     /// Set by libmosquitto's thread on connect, taken by the publishing thread.
     private let connected = Atomic<Bool>(false)
+    /// The audit trail's newest entry, and the one last published (publishing thread only).
+    private let auditHead: (@Sendable () -> (seq: UInt64, hash: String))?
+    private let publishedAudit = Mutex<UInt64?>(nil)
+    let auditTopic: String
 
-    init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable) {
+    init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable,
+         auditHead: (@Sendable () -> (seq: UInt64, hash: String))? = nil) {
+        self.auditHead = auditHead
         self.config = config
         self.table = table
         identities = table.tags.indices.map { devices.identities[devices.deviceOfTag[$0]] }
@@ -36,6 +42,7 @@ final class JSONFormat: MQTTNorthFormat {
             return "\(config.topicPrefix)/\(levels.joined(separator: "/"))"
         }
         statusTopic = "\(config.topicPrefix)/status/\(gateway.id)"
+        auditTopic = "\(statusTopic)/audit"
     }
 
     var counters: [StatusCounter] { [] }
@@ -63,10 +70,21 @@ final class JSONFormat: MQTTNorthFormat {
 
     func beginTurn(_ link: MQTTNorthLink) -> NorthTurn {
         guard link.isConnected, connected.exchange(false, ordering: .acquiringAndReleasing) else {
+            publishAuditHead(link, force: false)
             return NorthTurn(mayPublish: true, sendsState: false)
         }
         link.publish(statusTopic, text: "online", qos: config.qos, retain: true)
+        publishAuditHead(link, force: true)
         return NorthTurn(mayPublish: true, sendsState: config.journal == nil)
+    }
+
+    /// `{"seq":N,"hash":"…"}` of the newest audit entry, retained, when it changed (or on connect).
+    private func publishAuditHead(_ link: MQTTNorthLink, force: Bool) {
+        guard let auditHead, link.isConnected else { return }
+        let head = auditHead()
+        guard force || head.seq != publishedAudit.withLock({ $0 }) else { return }
+        link.publish(auditTopic, text: "{\"seq\":\(head.seq),\"hash\":\"\(head.hash)\"}", qos: config.qos, retain: true)
+        publishedAudit.withLock { $0 = head.seq }
     }
 
     func sendState(_ link: MQTTNorthLink) {

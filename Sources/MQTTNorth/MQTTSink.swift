@@ -21,10 +21,14 @@ extension MQTTSink {
 
 /// The north connection a configuration asks for: JSON topics per tag, or a Sparkplug B edge node.
 public enum MQTTNorth {
+    /// - Parameter auditHead: the audit trail's newest entry (sequence number, hash), published
+    ///   retained on `<prefix>/status/<gateway id>/audit` (JSON format) so that a trail cut short
+    ///   on the gateway shows against the broker's copy.
     public static func sink(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable,
-                            writes: WriteRouter?, logger: Logger) throws -> any MQTTSink {
+                            writes: WriteRouter?, logger: Logger,
+                            auditHead: (@Sendable () -> (seq: UInt64, hash: String))? = nil) throws -> any MQTTSink {
         let format: any MQTTNorthFormat = switch config.format {
-        case .json: JSONFormat(config: config, gateway: gateway, table: table, devices: devices)
+        case .json: JSONFormat(config: config, gateway: gateway, table: table, devices: devices, auditHead: auditHead)
         case .sparkplug(let sparkplug):
             SparkplugEdgeNode(config: config, sparkplug: sparkplug, table: table, devices: devices, writes: writes,
                               logger: logger)

@@ -149,7 +149,31 @@ struct Version: ParsableCommand {
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the hash-chained audit trail.",
-        subcommands: [Verify.self])
+        subcommands: [Verify.self, Export.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a human-readable copy of the audit trail (CSV), after checking its whole chain.")
+
+        @Option(name: .shortAndLong, help: "Audit trail file (gateway.audit_file).")
+        var file: String = "/var/lib/railgate/audit.log"
+
+        @Option(help: "Output format: csv.")
+        var format: String = "csv"
+
+        func run() throws {
+            guard format == "csv" else {
+                FileHandle.standardError.write(Data("railgate audit export: unknown format \"\(format)\" (csv)\n".utf8))
+                throw ExitCode(2)
+            }
+            do {
+                FileHandle.standardOutput.write(Data(try AuditTrail.exportCSV(path: file).utf8))
+            } catch {
+                FileHandle.standardError.write(Data("\(error); no copy written\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -43,6 +43,9 @@ public final class AuditTrail: Sendable {
     private let writerStarted = Mutex(false)
     public static let maxQueued = 10_000
 
+    /// The newest entry written: its sequence number and hash (0 and the genesis hash while empty).
+    public var head: (seq: UInt64, hash: String) { state.withLock { ($0.seq, $0.last) } }
+
     static let genesis = String(repeating: "0", count: 64)
 
     /// Opens (or creates) the trail and continues its chain.
@@ -295,5 +298,42 @@ public struct AuditError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)"
+    }
+}
+
+// MARK: Export
+
+extension AuditTrail {
+    /// The columns of `exportCSV`: the entry, then the details most entries have, then the rest.
+    public static let csvColumns = ["seq", "time", "event", "user", "tag", "old", "value", "outcome", "reason", "comment",
+                                    "signed_by", "signature_meaning", "other_details", "hash"]
+
+    /// A human-readable copy of the trail (21 CFR 11.10(b)) as CSV (RFC 4180), one row per entry,
+    /// after checking the whole chain: a trail that does not verify is not copied.
+    public static func exportCSV(path: String) throws(AuditError) -> String {
+        _ = try verify(path: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AuditError(path: path, line: nil, message: "cannot read the file")
+        }
+        var rows = [csvColumns.map(csvField).joined(separator: ",")]
+        for (index, raw) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any] else {
+                throw AuditError(path: path, line: index + 1, message: "not an audit entry")
+            }
+            var details = (object["details"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+            func take(_ key: String) -> String { details.removeValue(forKey: key) ?? "" }
+            var row = ["\(object["seq"] ?? "")", "\(object["time"] ?? "")", "\(object["event"] ?? "")", "\(object["user"] ?? "")"]
+            row += ["tag", "old", "value", "outcome", "reason", "comment", "signed_by", "signature_meaning"].map(take)
+            row.append(details.keys.sorted().map { "\($0)=\(details[$0] ?? "")" }.joined(separator: "; "))
+            row.append("\(object["hash"] ?? "")")
+            rows.append(row.map(csvField).joined(separator: ","))
+        }
+        return rows.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A CSV field, quoted when it holds a comma, quote or line break (quotes doubled).
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

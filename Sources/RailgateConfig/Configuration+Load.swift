@@ -76,6 +76,9 @@ extension Configuration {
             all.kpi = kpi
             history = readHistory(reader, tags: all.tags())
         }
+        if gateway?.part11 == true, let console, console.signers.isEmpty {
+            reader.issue("console", "Part 11 mode signs commits: list console.signers [{name, password_hash}] (hashes from `railgate hash-password`)")
+        }
         guard log.issues.isEmpty, let gateway else {
             throw ConfigError(issues: log.issues)
         }
@@ -126,7 +129,7 @@ extension Configuration {
 
     private static func readGateway(_ root: NodeReader) -> GatewayConfig? {
         guard let reader = root.mapping("gateway", required: true) else { return nil }
-        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file", "profile_dirs", "board"])
+        reader.rejectUnknownKeys(["id", "isa95", "writes", "audit_file", "profile_dirs", "board", "part11"])
         let id = checkName(reader, "id")
         var hierarchy: ISA95Hierarchy?
         if let isa95 = reader.mapping("isa95", required: true) {
@@ -141,7 +144,12 @@ extension Configuration {
         }
         let writes = reader.bool("writes") ?? false
         guard let id, let hierarchy else { return nil }
-        return GatewayConfig(id: id, hierarchy: hierarchy, writesEnabled: writes, auditFile: reader.string("audit_file"))
+        var config = GatewayConfig(id: id, hierarchy: hierarchy, writesEnabled: writes, auditFile: reader.string("audit_file"))
+        config.part11 = reader.bool("part11") ?? false
+        if config.part11 && config.auditFile == nil {
+            reader.issue("part11", "Part 11 mode keeps its records in the audit trail: set gateway.audit_file")
+        }
+        return config
     }
 
     private static func readMQTT(_ reader: NodeReader, defaultClientID: String) -> MQTTConfig? {
@@ -191,11 +199,28 @@ extension Configuration {
     }
 
     private static func readConsole(_ reader: NodeReader) -> ConsoleConfig {
-        reader.rejectUnknownKeys(["socket", "group", "history", "history_dir"])
-        return ConsoleConfig(socket: reader.string("socket") ?? "/run/railgate/control.sock",
-                             group: reader.string("group") ?? "railgate",
-                             historyDirectory: reader.string("history_dir") ?? "/var/lib/railgate/configs",
-                             history: reader.int("history", range: 1...100) ?? 10)
+        reader.rejectUnknownKeys(["socket", "group", "history", "history_dir", "signers"])
+        var config = ConsoleConfig(socket: reader.string("socket") ?? "/run/railgate/control.sock",
+                                   group: reader.string("group") ?? "railgate",
+                                   historyDirectory: reader.string("history_dir") ?? "/var/lib/railgate/configs",
+                                   history: reader.int("history", range: 1...100) ?? 10)
+        var names = Set<String>()
+        config.signers = reader.sequence("signers").compactMap { signer in
+            signer.rejectUnknownKeys(["name", "password_hash"])
+            guard let name = signer.string("name", required: true), let hash = signer.scalar("password_hash", required: true) else {
+                return nil
+            }
+            if !names.insert(name).inserted {
+                signer.issue("name", "signer \"\(name)\" is listed twice")
+                return nil
+            }
+            if let problem = PasswordHashFormat.problem(hash) {
+                signer.issue("password_hash", problem)
+                return nil
+            }
+            return ConsoleConfig.Signer(name: name, passwordHash: hash)
+        }
+        return config
     }
 
     private static func readTLS(_ reader: NodeReader) -> MQTTTLSConfig? {

@@ -93,6 +93,14 @@ public struct ConsoleConfig: Sendable, Equatable {
     /// Directory of the last `history` committed configurations.
     public var historyDirectory: String
     public var history: Int
+    /// Who may sign commits (Part 11 mode): names with scrypt password hashes.
+    public var signers: [Signer] = []
+
+    /// A person who signs configuration changes, with the hash of their password.
+    public struct Signer: Sendable, Equatable {
+        public var name: String
+        public var passwordHash: String
+    }
 
     public init(socket: String, group: String, historyDirectory: String, history: Int) {
         self.socket = socket
@@ -111,6 +119,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var writesEnabled: Bool
     /// Hash-chained audit trail file; nil records audit events in the log only.
     public var auditFile: String?
+    /// 21 CFR Part 11 mode: every write and every commit needs a reason, commits an electronic
+    /// signature (a signer's name and password), and the audit trail is required.
+    public var part11 = false
 }
 
 /// The ISA-95 equipment hierarchy (enterprise/site/area/line/cell) used to

@@ -38,9 +38,12 @@ public struct WriteAuditRecord: Sendable, Equatable {
     public var tag: Int?
     /// The tag as it was when the write was asked for (its old value).
     public var old: TagState?
+    /// Why, as the person asking gave it (required in Part 11 mode).
+    public var reason: String?
 
     public init(timestamp: Int64, origin: String, path: String, value: WriteValue, outcome: WriteOutcome,
-                tag: Int? = nil, old: TagState? = nil) {
+                tag: Int? = nil, old: TagState? = nil, reason: String? = nil) {
+        self.reason = reason
         self.timestamp = timestamp
         self.origin = origin
         self.path = path
@@ -60,12 +63,15 @@ public final class WriteRouter: Sendable {
     private let targets: [(any TagWriteTarget)?]
     private let localIndices: [Int]?
     private let audit: @Sendable (WriteAuditRecord) -> Void
+    /// Part 11 mode: a write without a reason is refused.
+    public let requiresReason: Bool
 
     /// - Parameters:
     ///   - targets: the owner of each tag, indexed like `table.tags`.
     ///   - localIndices: each tag's index within its owner (nil: the table index).
     public init(table: TagTable, writesEnabled: Bool, targets: [(any TagWriteTarget)?], localIndices: [Int]? = nil,
-                audit: @escaping @Sendable (WriteAuditRecord) -> Void) {
+                requiresReason: Bool = false, audit: @escaping @Sendable (WriteAuditRecord) -> Void) {
+        self.requiresReason = requiresReason
         precondition(targets.count == table.count, "one write target slot per tag")
         precondition(localIndices == nil || localIndices?.count == table.count, "one local index per tag")
         self.localIndices = localIndices
@@ -77,23 +83,23 @@ public final class WriteRouter: Sendable {
 
     /// Requests a write to the tag at `path`: for the edges where a person names a tag (the
     /// console, tests); north protocols know the tag's index and use `write(tag:…)`.
-    public func write(path: String, value: WriteValue, origin: String,
+    public func write(path: String, value: WriteValue, origin: String, reason: String? = nil,
                       completion: @escaping @Sendable (WriteOutcome) -> Void) {
         guard let index = table.index(ofPath: path) else {
             audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path, value: value,
-                                   outcome: .refused("no tag \(path)")))
+                                   outcome: .refused("no tag \(path)"), reason: reason))
             return completion(.refused("no tag \(path)"))
         }
-        write(tag: index, value: value, origin: origin, completion: completion)
+        write(tag: index, value: value, origin: origin, reason: reason, completion: completion)
     }
 
     /// Requests a write to tag `index` of the table. A tag with a code map also takes one of its
     /// codes as text, written as the code's raw value.
-    public func write(tag index: Int, value: WriteValue, origin: String,
+    public func write(tag index: Int, value: WriteValue, origin: String, reason: String? = nil,
                       completion: @escaping @Sendable (WriteOutcome) -> Void) {
         guard table.tags.indices.contains(index) else {
             audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: "#\(index)", value: value,
-                                   outcome: .refused("no tag #\(index)")))
+                                   outcome: .refused("no tag #\(index)"), reason: reason))
             return completion(.refused("no tag #\(index)"))
         }
         let audit = self.audit
@@ -101,8 +107,11 @@ public final class WriteRouter: Sendable {
         let old = table.state(index)
         let finish: @Sendable (WriteOutcome) -> Void = { outcome in
             audit(WriteAuditRecord(timestamp: Clock.realtimeNs(), origin: origin, path: path,
-                                   value: value, outcome: outcome, tag: index, old: old))
+                                   value: value, outcome: outcome, tag: index, old: old, reason: reason))
             completion(outcome)
+        }
+        if requiresReason && !(reason?.contains(where: { !$0.isWhitespace }) ?? false) {
+            return finish(.refused("Part 11 mode: a write needs a reason"))
         }
         if case .number(let number) = value, !number.isFinite {
             return finish(.refused("\(number) is not a finite number"))
@@ -128,10 +137,10 @@ public final class WriteRouter: Sendable {
     }
 
     /// Blocking form of `write` for threads that may wait (console, tests).
-    public func writeAndWait(path: String, value: WriteValue, origin: String,
+    public func writeAndWait(path: String, value: WriteValue, origin: String, reason: String? = nil,
                              timeoutNs: Int64 = 10_000_000_000) -> WriteOutcome {
         let answer = Answer<WriteOutcome>()
-        write(path: path, value: value, origin: origin) { answer.deliver($0) }
+        write(path: path, value: value, origin: origin, reason: reason) { answer.deliver($0) }
         return answer.wait(timeoutNs: timeoutNs) ?? .failed("no answer from the bus within \(timeoutNs / 1_000_000) ms")
     }
 }

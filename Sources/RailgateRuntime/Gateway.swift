@@ -76,7 +76,8 @@ public final class Gateway: @unchecked Sendable {
         let unowned = tags.count - layout.owners.count
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
                                  targets: layout.owners.map { $0 as (any TagWriteTarget)? } + Array(repeating: nil, count: unowned),
-                                 localIndices: layout.localIndices + Array(repeating: 0, count: unowned)) { record in
+                                 localIndices: layout.localIndices + Array(repeating: 0, count: unowned),
+                                 requiresReason: configuration.gateway.part11) { record in
             if let suppressed = writeLog.admit() {
                 var metadata: Logger.Metadata = [
                     "origin": "\(record.origin)", "tag": "\(record.path)", "value": "\(record.value)",
@@ -87,16 +88,21 @@ public final class Gateway: @unchecked Sendable {
             // OPC UA clients watching events see every write, whichever side asked for it.
             opcuaWrites.value?.recordWrite(record)
             // Called on the bus thread that wrote: the trail's writer thread writes and fsyncs.
-            trail?.appendQueued(event: "write", user: record.origin,
-                                fields: [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")],
-                                at: record.timestamp) { error in
+            var fields = [("tag", record.path), ("value", "\(record.value)"), ("outcome", "\(record.outcome)")]
+            if let old = record.old, let index = record.tag, table.tags.indices.contains(index) {
+                fields.append(("old", Gateway.text(of: old, table.tags[index])))
+            }
+            if let reason = record.reason { fields.append(("reason", reason)) }
+            trail?.appendQueued(event: "write", user: record.origin, fields: fields, at: record.timestamp) { error in
                 audit.critical("audit trail not written", metadata: ["error": "\(error)"])
             }
         }
         self.writes = writes
+        var auditHead: (@Sendable () -> (seq: UInt64, hash: String))?
+        if let trail { auditHead = { trail.head } }
         let mqtt = try configuration.mqtt.map { config in
             try MQTTNorth.sink(config: config, gateway: configuration.gateway, table: table, devices: devices,
-                               writes: writes, logger: Logger(label: "railgate.mqtt"))
+                               writes: writes, logger: Logger(label: "railgate.mqtt"), auditHead: auditHead)
         }
         self.mqtt = mqtt
         let kpiState = configuration.kpi?.stateFile.map { KPIStateFile(path: $0, logger: Logger(label: "railgate.kpi")) }
@@ -235,6 +241,19 @@ public final class Gateway: @unchecked Sendable {
             return table.tags.indices.contains(index) ? "KPI of machine \(table.tags[index].device)" : "unknown"
         }
         return layout.owners[index].tagSource(layout.localIndices[index])
+    }
+
+    /// A tag's value as the audit trail writes it: the value, or its quality when it has none.
+    static func text(of state: TagState, _ tag: Tag) -> String {
+        guard state.sample.quality.hasValue else { return "(\(state.sample.quality))" }
+        let value = state.sample.value
+        switch tag.kind {
+        case .bool: return value.bool ? "true" : "false"
+        case .int: return "\(value.int)"
+        case .uint: return "\(value.uint)"
+        case .double: return "\(value.double)"
+        case .string: return state.text ?? ""
+        }
     }
 
     /// SHA-256 of a file, so the trail shows which configuration ran.

@@ -302,7 +302,8 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         }
         guard let writes else { return reject("writes are not available", topic: topic, malformed: false) }
         let logger = self.logger
-        writes.write(tag: index, value: value, origin: "sparkplug:dcmd") { [weak self] outcome in
+        writes.write(tag: index, value: value, origin: "sparkplug:dcmd", reason: SparkplugMetrics.reason(metric)) {
+            [weak self] outcome in
             if outcome != .done, let self {
                 self.tally.withLock { $0.rejectedCommands += 1 }
                 guard let suppressed = self.commandLog.admit() else { return }

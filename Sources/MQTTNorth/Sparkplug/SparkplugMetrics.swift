@@ -117,6 +117,15 @@ enum SparkplugMetrics {
     }
 
     /// The value a DCMD metric asks to write, if its type fits the tag.
+    /// The reason a DCMD metric gives for its write: its string property `reason` (Part 11 mode
+    /// requires one), at most 1000 characters kept.
+    static func reason(_ metric: SparkplugMetric) -> String? {
+        guard metric.hasProperties, let position = metric.properties.keys.firstIndex(of: "reason"),
+              metric.properties.values.indices.contains(position) else { return nil }
+        let text = metric.properties.values[position].stringValue
+        return text.isEmpty ? nil : String(text.prefix(1000))
+    }
+
     static func writeValue(_ metric: SparkplugMetric, for tag: Tag) -> WriteValue? {
         switch metric.value {
         case .booleanValue(let flag)?: return tag.kind == .bool ? .bool(flag) : nil

@@ -32,7 +32,8 @@ extension UAServerCore {
         registerDeferred(UAIds.Encoding.writeRequest) { (request: WriteRequest, context, respond) throws(ServiceError) in
             let session = try context.requireSession()
             try self.checkOperationCount(request.nodesToWrite.count)
-            self.write(request.nodesToWrite, session: session) { results in
+            // The client's audit entry id is the reason of its writes (Part 11 mode requires one).
+            self.write(request.nodesToWrite, session: session, reason: context.requestHeader.auditEntryId) { results in
                 respond(UAResponse(WriteResponse(responseHeader: context.responseHeader(), results: results),
                                    UAIds.Encoding.writeResponse))
             }
@@ -123,7 +124,7 @@ extension UAServerCore {
     /// Writes Value attributes of writable tags through the gateway's write
     /// router (which checks the write policy, queues the write on the bus
     /// thread and audits it); `done` is called on the event loop.
-    func write(_ items: [WriteValue], session: UASession, done: @escaping ([StatusCode]) -> Void) {
+    func write(_ items: [WriteValue], session: UASession, reason: String? = nil, done: @escaping ([StatusCode]) -> Void) {
         var results = Array(repeating: StatusCode.good, count: items.count)
         var pending: [(index: Int, tag: Int, value: RailgateCore.WriteValue)] = []
         for (index, item) in items.enumerated() {
@@ -164,7 +165,8 @@ extension UAServerCore {
         let loop = eventLoop
         for item in pending {
             let index = item.index
-            router.write(tag: item.tag, value: item.value, origin: "opcua:\(session.identity)@\(session.name)") { outcome in
+            router.write(tag: item.tag, value: item.value, origin: "opcua:\(session.identity)@\(session.name)",
+                         reason: reason.map { String($0.prefix(1000)) }) { outcome in
                 loop.execute { batch.value.complete(index, Self.status(outcome)) }
             }
         }
@@ -214,7 +216,7 @@ extension UAServerCore {
         case .refused(let why):
             if why.contains("out of range") || why.contains("exceeds") { return .badOutOfRange }
             if why.contains("does not fit") || why.contains("takes") { return .badTypeMismatch }
-            if why.contains("policy") { return .badUserAccessDenied }
+            if why.contains("policy") || why.contains("needs a reason") { return .badUserAccessDenied }
             return .badNotWritable
         case .failed(let why):
             return why.contains("timed out") ? .badTimeout : .badCommunicationError
