@@ -43,7 +43,7 @@ south:
     assert entries[0]["details"]["config_sha256"] and len(entries[0]["details"]["config_sha256"]) == 64
     write_entry = entries[1]
     assert write_entry["user"].startswith("opcua:anonymous@")
-    assert write_entry["details"] == {"tag": "acme/plc/setpoint", "value": "640.0", "outcome": "done"}
+    assert write_entry["details"] == {"tag": "acme/plc/setpoint", "value": "640.0", "outcome": "done", "old": "500"}
     assert write_entry["prev"] == entries[0]["hash"]
 
     ok = subprocess.run([str(RAILGATE), "audit", "verify", "--file", str(trail)], capture_output=True, text=True)
