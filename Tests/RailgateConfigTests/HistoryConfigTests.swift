@@ -57,3 +57,34 @@ struct HistoryConfigTests {
         }
     }
 }
+
+struct Part11ConfigTests {
+    static let hash = "$scrypt$ln=14,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+    func load(_ gateway: String, console: String) -> Result<Configuration, ConfigError> {
+        let yaml = validYAML.replacingOccurrences(of: "  isa95: {enterprise: acme, site: plant1, area: pack, line: line3}",
+                                                  with: "  isa95: {enterprise: acme, site: plant1, area: pack, line: line3}\n" + gateway)
+            + console
+        do { return .success(try Configuration.load(yaml: yaml)) } catch { return .failure(error) }
+    }
+
+    @Test func part11TakesSignersAndTheAuditTrail() throws {
+        let loaded = load("  part11: true\n  audit_file: /var/lib/railgate/audit.log",
+                          console: "console:\n  signers:\n    - {name: qa-lead, password_hash: \"\(Self.hash)\"}\n")
+        let configuration = try loaded.get()
+        #expect(configuration.gateway.part11 && configuration.console?.signers.map(\.name) == ["qa-lead"])
+    }
+
+    @Test func part11WithoutItsRecordsIsRefused() {
+        guard case .failure(let error) = load("  part11: true", console: "console: {socket: /tmp/rg.sock}\n") else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(error.issues.map(\.path) == ["gateway.part11", "console"])
+        #expect(error.issues.first?.line == 4)
+        let badHash = load("  audit_file: /tmp/a.log", console: "console:\n  signers:\n    - {name: qa, password_hash: plain}\n"
+                           + "    - {name: qa, password_hash: \"\(Self.hash)\"}\n")
+        guard case .failure(let refused) = badHash else { Issue.record("accepted"); return }
+        #expect(refused.issues.map(\.path) == ["console.signers[0].password_hash", "console.signers[1].name"])
+    }
+}
