@@ -358,13 +358,17 @@ let benchmarks: @Sendable () -> Void = {
     // recorder's queue (goal: no allocation). Recorder side: the same 10 000 values stored, one
     // pwrite each, forced to disk once.
     let historyTags = (0..<4).map { Tag(name: "t\($0)", device: "d", path: "b/d/t\($0)", dataType: $0 == 3 ? .uint32 : .float64) }
-    func historyStore() -> (HistoryStore, String)? {
+    /// A store of the 4 tags in a fresh directory, with an engine feeding it from a ring.
+    func historyFixture() -> (store: HistoryStore, directory: String, ring: SampleRing, engine: TagEngine)? {
         let directory = NSTemporaryDirectory() + "rg-bench-history-\(UUID().uuidString)"
         let config = HistoryConfig(directory: directory, maxBytes: 1 << 30, syncIntervalMs: 1000, maxReadValues: 1000, tags: [])
         guard let store = try? HistoryStore(config: config, tags: historyTags,
                                             historized: (0..<4).map { HistorizedTag(index: $0, maxValues: 100_000, maxAgeNs: nil) },
                                             logger: Logger(label: "bench")) else { return nil }
-        return (store, directory)
+        let ring = SampleRing(minimumCapacity: 1024, slotBytes: 0)
+        let engine = TagEngine(table: TagTable(tags: historyTags), rings: [ring], sinks: [store.queue])
+        engine.drainOnce()
+        return (store, directory, ring, engine)
     }
     func historyChanges(_ ring: SampleRing, _ engine: TagEngine) {
         for step in 0..<2_500 {
@@ -380,32 +384,26 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: [.mallocCountTotal, .wallClock], warmupIterations: 1, scalingFactor: .one,
                              maxDuration: .seconds(30), maxIterations: 5)
     ) { benchmark in
-        guard let (store, directory) = historyStore() else { return }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ring = SampleRing(minimumCapacity: 1024, slotBytes: 0)
-        let engine = TagEngine(table: TagTable(tags: historyTags), rings: [ring], sinks: [store.queue])
-        engine.drainOnce()
+        guard let fixture = historyFixture() else { return }
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
         benchmark.startMeasurement()
-        historyChanges(ring, engine)
+        historyChanges(fixture.ring, fixture.engine)
         benchmark.stopMeasurement()
-        blackHole(store.queue.count)
+        blackHole(fixture.store.queue.count)
     }
     Benchmark(
         "History recorder: 10 000 values stored",
         configuration: .init(metrics: [.mallocCountTotal, .wallClock], warmupIterations: 1, scalingFactor: .one,
                              maxDuration: .seconds(30), maxIterations: 5)
     ) { benchmark in
-        guard let (store, directory) = historyStore() else { return }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ring = SampleRing(minimumCapacity: 1024, slotBytes: 0)
-        let engine = TagEngine(table: TagTable(tags: historyTags), rings: [ring], sinks: [store.queue])
-        engine.drainOnce()
-        historyChanges(ring, engine)
+        guard let fixture = historyFixture() else { return }
+        defer { try? FileManager.default.removeItem(atPath: fixture.directory) }
+        historyChanges(fixture.ring, fixture.engine)
         benchmark.startMeasurement()
-        store.drain()
-        store.sync()
+        fixture.store.drain()
+        fixture.store.sync()
         benchmark.stopMeasurement()
-        blackHole(store.stats.stored)
+        blackHole(fixture.store.stats.stored)
     }
 
     // Journal throughput: append 10 000 records (fsync every second), then

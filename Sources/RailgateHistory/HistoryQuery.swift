@@ -36,31 +36,23 @@ extension HistoryStore {
         guard let file = file(tag), startNs != nil || endNs != nil else { return nil }
         let range = visibleRange(tag, file, nowNs: nowNs)
         var plan = RawReadPlan(tag: tag, leading: nil, next: nil, last: 0, forward: true, trailing: nil)
+        /// A bounding value: the one `outward` found, else the marker at `time` and the nearest value inside.
+        func bound(_ outward: UInt64?, at time: Int64, marker: inout Int64?, inside: @autoclosure () -> UInt64?) -> UInt64? {
+            if let outward { return outward }
+            marker = time
+            return inside()
+        }
         if let start = startNs, endNs.map({ $0 >= start }) ?? true {
             // Forward from the start.
-            var first: UInt64?
-            if bounds {
-                first = lastSeq(file, range, atOrBefore: start)
-                if first == nil {
-                    plan.leading = start
-                    first = firstSeq(file, range, atOrAfter: start)
-                }
-            } else {
-                first = firstSeq(file, range, atOrAfter: start)
-            }
-            var last: UInt64?
+            let first = bounds
+                ? bound(lastSeq(file, range, atOrBefore: start), at: start, marker: &plan.leading,
+                        inside: firstSeq(file, range, atOrAfter: start))
+                : firstSeq(file, range, atOrAfter: start)
+            var last = range?.upperBound
             if let end = endNs {
-                if bounds {
-                    last = firstSeq(file, range, atOrAfter: end)
-                    if last == nil {
-                        last = range.map(\.upperBound)
-                        plan.trailing = end
-                    }
-                } else {
-                    last = lastSeq(file, range, atOrBefore: end == start ? end : max(end, .min + 1) - 1)
-                }
-            } else {
-                last = range?.upperBound
+                last = bounds
+                    ? bound(firstSeq(file, range, atOrAfter: end), at: end, marker: &plan.trailing, inside: range?.upperBound)
+                    : lastSeq(file, range, atOrBefore: end == start ? end : max(end, .min + 1) - 1)
             }
             if let first, let last, first <= last { (plan.next, plan.last) = (first, last) }
             return plan
@@ -68,29 +60,15 @@ extension HistoryStore {
         // Newest first: from the start (inclusive) or the end alone (exclusive), down to the end if given.
         plan.forward = false
         let from = startNs ?? endNs!
-        var first: UInt64?
-        if bounds {
-            first = firstSeq(file, range, atOrAfter: from)
-            if first == nil {
-                plan.leading = from
-                first = lastSeq(file, range, atOrBefore: from)
-            }
-        } else {
-            first = lastSeq(file, range, atOrBefore: startNs == nil ? max(from, .min + 1) - 1 : from)
-        }
-        var last: UInt64?
+        let first = bounds
+            ? bound(firstSeq(file, range, atOrAfter: from), at: from, marker: &plan.leading,
+                    inside: lastSeq(file, range, atOrBefore: from))
+            : lastSeq(file, range, atOrBefore: startNs == nil ? max(from, .min + 1) - 1 : from)
+        var last = range?.lowerBound
         if startNs != nil, let end = endNs {
-            if bounds {
-                last = lastSeq(file, range, atOrBefore: end)
-                if last == nil {
-                    last = range.map(\.lowerBound)
-                    plan.trailing = end
-                }
-            } else {
-                last = firstSeq(file, range, atOrAfter: min(end, .max - 1) + 1)
-            }
-        } else {
-            last = range?.lowerBound
+            last = bounds
+                ? bound(lastSeq(file, range, atOrBefore: end), at: end, marker: &plan.trailing, inside: range?.lowerBound)
+                : firstSeq(file, range, atOrAfter: min(end, .max - 1) + 1)
         }
         if let first, let last, first >= last { (plan.next, plan.last) = (first, last) }
         return plan

@@ -125,6 +125,10 @@ def test_reasons_signatures_and_the_trail(procs, broker, collector_factory):
     reasons = [r["reason"] for r in rows if r["event"] == "write" and r["outcome"] == "done"]
     assert "batch 4711 setpoint per deviation DV-0042" in reasons and "recipe R-12 step 3" in reasons, reasons
 
+    # After all of it the chain verifies.
+    verified = subprocess.run([RAILGATE, "audit", "verify", "--file", audit], capture_output=True, text=True, timeout=30)
+    assert verified.returncode == 0 and "chain intact" in verified.stdout, verified
+
     # A trail cut short or altered is not copied.
     lines = audit.read_text().splitlines(keepends=True)
     tampered = procs.tmp / "tampered.log"
