@@ -148,6 +148,17 @@ def test_a_client_away_reads_the_gap_back_across_a_restart(procs, broker, collec
             now = datetime.now(timezone.utc)
             # max_read_values is 10: asyncua follows the continuation points page by page.
             gap = await count.read_raw_history(starttime=seen, endtime=now + timedelta(seconds=1), return_bounds=False)
+            # Two nodes in one request share max_read_values: the second waits behind its
+            # continuation point.
+            params = ua.HistoryReadParameters()
+            params.HistoryReadDetails = raw_details(seen, now + timedelta(seconds=1))
+            params.TimestampsToReturn = ua.TimestampsToReturn.Both
+            params.ReleaseContinuationPoints = False
+            for tag in ("count", "level"):
+                params.NodesToRead.append(ua.HistoryReadValueId(NodeId=ua.NodeId.from_string(f"ns=1;s={BASE}/{tag}")))
+            first, second = await client.uaclient.history_read(params)
+            assert len(first.HistoryData.DataValues) == 10 and first.ContinuationPoint, first
+            assert not second.HistoryData.DataValues and second.ContinuationPoint, second
             return gap
 
     gap = asyncio.run(after())

@@ -25,6 +25,9 @@ extension UAServerCore {
             }
             let results: [HistoryReadResult]
             let details = request.historyReadDetails
+            // What one answer may carry over all its nodes: max_read_values (a request for 10 000
+            // nodes must not build 10 000 pages); the rest comes behind continuation points.
+            var budget = self.addressSpace.history?.config.maxReadValues ?? 0
             if request.releaseContinuationPoints {
                 results = request.nodesToRead.map { item in
                     guard let point = item.continuationPoint else { return HistoryReadResult(statusCode: .good) }
@@ -33,10 +36,12 @@ extension UAServerCore {
                 }
             } else if let raw = try Self.decodeDetails(details, ReadRawModifiedDetails.self, UAIds.Encoding.readRawModifiedDetails) {
                 results = request.nodesToRead.map {
-                    self.readRaw($0, raw, timestamps: request.timestampsToReturn, session: session)
+                    self.readRaw($0, raw, timestamps: request.timestampsToReturn, session: session, budget: &budget)
                 }
             } else if let atTime = try Self.decodeDetails(details, ReadAtTimeDetails.self, UAIds.Encoding.readAtTimeDetails) {
-                results = request.nodesToRead.map { self.readAtTime($0, atTime, timestamps: request.timestampsToReturn) }
+                results = request.nodesToRead.map {
+                    self.readAtTime($0, atTime, timestamps: request.timestampsToReturn, budget: &budget)
+                }
             } else if details.typeId == UAIds.Encoding.readProcessedDetails || details.typeId == UAIds.Encoding.readEventDetails {
                 results = request.nodesToRead.map { _ in HistoryReadResult(statusCode: .badHistoryOperationUnsupported) }
             } else {
@@ -68,7 +73,7 @@ extension UAServerCore {
     }
 
     func readRaw(_ item: HistoryReadValueId, _ details: ReadRawModifiedDetails, timestamps: TimestampsToReturn,
-                 session: UASession) -> HistoryReadResult {
+                 session: UASession, budget: inout Int) -> HistoryReadResult {
         guard !details.isReadModified else { return HistoryReadResult(statusCode: .badHistoryOperationUnsupported) }
         let found: (Int, Tag, HistoryStore)
         switch historized(item) {
@@ -92,10 +97,10 @@ extension UAServerCore {
             }
             plan = planned
         }
-        let serverMax = store.config.maxReadValues
         let asked = Int(details.numValuesPerNode)
-        let limit = asked == 0 ? serverMax : min(asked, serverMax)
+        let limit = asked == 0 ? budget : min(asked, budget)
         let (items, rest) = store.readRaw(plan, limit: limit)
+        budget -= items.count
         // One time and a count: that many values, no more to come (Part 11 §6.5.3.2).
         let countOnly = asked > 0 && (start == nil || end == nil) && items.count >= asked
         var point: [UInt8]?
@@ -123,16 +128,18 @@ extension UAServerCore {
                                  historyData: ExtensionObject(HistoryData(dataValues: values), encodingId: UAIds.Encoding.historyData))
     }
 
-    func readAtTime(_ item: HistoryReadValueId, _ details: ReadAtTimeDetails, timestamps: TimestampsToReturn) -> HistoryReadResult {
+    func readAtTime(_ item: HistoryReadValueId, _ details: ReadAtTimeDetails, timestamps: TimestampsToReturn,
+                    budget: inout Int) -> HistoryReadResult {
         let found: (Int, Tag, HistoryStore)
         switch historized(item) {
         case .failure(let error): return HistoryReadResult(statusCode: error.status)
         case .success(let value): found = value
         }
         let (index, tag, store) = found
-        guard details.reqTimes.count <= store.config.maxReadValues else {
+        guard details.reqTimes.count <= budget else {
             return HistoryReadResult(statusCode: .badTooManyOperations)
         }
+        budget -= details.reqTimes.count
         let times = details.reqTimes.map(\.unixNanoseconds)
         guard let answers = store.readAtTime(tag: index, times: times, simpleBounds: details.useSimpleBounds,
                                              resolutionNs: 100) else {
