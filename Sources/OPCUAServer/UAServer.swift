@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import RailgateConfig
 import RailgateCore
+import Synchronization
 
 /// The OPC UA server: UA-TCP on SwiftNIO with one event loop thread
 /// (`rg-opcua`) that runs every connection, session and subscription.
@@ -11,6 +12,8 @@ public final class UAServer: @unchecked Sendable {
     public let core: UAServerCore
     private let group: MultiThreadedEventLoopGroup
     private var channel: (any Channel)?
+    /// Events may be raised (from any thread) until `stop` begins.
+    let acceptsEvents = Atomic<Bool>(true)
     private let logger: Logger
     /// The certificate folders, when secured channels are configured.
     public let pki: PKIStore?
@@ -105,6 +108,10 @@ public final class UAServer: @unchecked Sendable {
     public var port: Int? { channel?.localAddress?.port }
 
     public func stop() {
+        // Writes of a bus kept running across a commit may finish later: their events are not for
+        // this server any more, and its event loop is about to end. (Events raised before this
+        // are queued on the loop and still go out below.)
+        acceptsEvents.store(false, ordering: .releasing)
         try? channel?.close().wait()
         // Notifications still queued (the event of the commit that stops this server) go out as
         // the clients' next Publish requests come: each answers one subscription. At most 1 s.

@@ -126,7 +126,13 @@ struct CompiledEventFilter {
 
     /// The event's selected fields, if it passes the where clause.
     func fields(of event: UAEvent, in space: AddressSpace) -> [Variant]? {
-        if !elements.isEmpty, evaluate(0, event, space, depth: 0) != .boolean(true) { return nil }
+        if !elements.isEmpty {
+            // Operands refer only to later elements: evaluated last to first, each once (a chain of
+            // elements each using the next twice stays linear, not 2^n).
+            var results = [VariantValue?](repeating: nil, count: elements.count)
+            for index in elements.indices.reversed() { results[index] = evaluate(index, event, space, results) }
+            guard results[0] == .boolean(true) else { return nil }
+        }
         return select.map { clause in
             switch clause {
             case .field(let path, let type): value(path, type, event, space)
@@ -142,27 +148,28 @@ struct CompiledEventFilter {
         return event.field(path)
     }
 
-    private func operand(_ operand: Operand, _ event: UAEvent, _ space: AddressSpace, depth: Int) -> VariantValue? {
+    private func operand(_ operand: Operand, _ event: UAEvent, _ space: AddressSpace, _ results: [VariantValue?]) -> VariantValue? {
         switch operand {
         case .literal(let variant): return variant.scalarValue
         case .field(let path, let type): return value(path, type, event, space).scalarValue
-        case .element(let index): return evaluate(index, event, space, depth: depth + 1)
+        case .element(let index): return results.indices.contains(index) ? results[index] : nil
         }
     }
 
-    /// An element's result: a Boolean for the logical operators, nil when it cannot be told.
-    private func evaluate(_ index: Int, _ event: UAEvent, _ space: AddressSpace, depth: Int) -> VariantValue? {
-        guard elements.indices.contains(index), depth <= Self.maxElements else { return nil }
+    /// An element's result (the later elements' in `results`): a Boolean for the logical
+    /// operators, nil when it cannot be told.
+    private func evaluate(_ index: Int, _ event: UAEvent, _ space: AddressSpace, _ results: [VariantValue?]) -> VariantValue? {
+        guard elements.indices.contains(index) else { return nil }
         let element = elements[index]
-        let values = { element.operands.map { self.operand($0, event, space, depth: depth) } }
+        let values = { element.operands.map { self.operand($0, event, space, results) } }
         switch element.op {
         case .ofType:
-            guard case .nodeId(let type)? = operand(element.operands[0], event, space, depth: depth) else { return .boolean(false) }
+            guard case .nodeId(let type)? = operand(element.operands[0], event, space, results) else { return .boolean(false) }
             return .boolean(space.isSubtype(event.eventType, of: type))
         case .isNull:
-            return .boolean(operand(element.operands[0], event, space, depth: depth) == nil)
+            return .boolean(operand(element.operands[0], event, space, results) == nil)
         case .not:
-            guard case .boolean(let value)? = operand(element.operands[0], event, space, depth: depth) else { return nil }
+            guard case .boolean(let value)? = operand(element.operands[0], event, space, results) else { return nil }
             return .boolean(!value)
         case .and, .or:
             let both = values()

@@ -12,8 +12,8 @@ extension UAServerCore {
             + withUnsafeBytes(of: nextEventNumber.littleEndian) { Array($0) }
         eventsRaised &+= 1
         for session in sessions.values {
-            for subscription in session.subscriptions.values {
-                for item in subscription.items.values where item.mode != .disabled {
+            for subscription in session.subscriptions.values where !subscription.eventItems.isEmpty {
+                for item in subscription.eventItems where item.mode != .disabled {
                     guard let filter = item.eventFilter else { continue }
                     let watched = item.item.nodeId
                     guard watched == UAIds.server || event.notifiers.contains(watched) else { continue }
@@ -169,6 +169,7 @@ extension UAServerCore {
 extension UAServer {
     /// Raises the OPC UA event of a write (AuditWriteUpdateEventType); from any thread.
     public func recordWrite(_ record: WriteAuditRecord) {
+        guard acceptsEvents.load(ordering: .acquiring) else { return }
         let core = self.core
         core.eventLoop.execute {
             if let event = core.writeEvent(record) { core.raise(event) }
@@ -178,6 +179,7 @@ extension UAServer {
     /// Raises a ConfigurationChangeEventType; from any thread. Raised before `stop`, it reaches the
     /// clients with a Publish request waiting.
     public func raiseConfigurationChange(action: String, user: String, file: String, digest: String, comment: String) {
+        guard acceptsEvents.load(ordering: .acquiring) else { return }
         let core = self.core
         core.eventLoop.execute {
             core.raise(core.configurationEvent(action: action, user: user, file: file, digest: digest, comment: comment))

@@ -173,7 +173,18 @@ final class UASubscription {
     var maxNotificationsPerPublish: UInt32
     var publishingEnabled: Bool
     var priority: UInt8
-    var items: [UInt32: MonitoredItem] = [:]
+    var items: [UInt32: MonitoredItem] = [:] {
+        didSet { eventItemsKnown = nil }
+    }
+    private var eventItemsKnown: [MonitoredItem]?
+    /// The event monitored items among `items`: what an event is offered to (found again after
+    /// items change, once).
+    var eventItems: [MonitoredItem] {
+        if let known = eventItemsKnown { return known }
+        let found = items.values.filter { $0.eventFilter != nil }.sorted { $0.id < $1.id }
+        eventItemsKnown = found
+        return found
+    }
     var nextItemId: UInt32 = 1
     private var sequenceNumber: UInt32 = 1
     /// Sent messages kept for Republish until acknowledged (at most 10).
