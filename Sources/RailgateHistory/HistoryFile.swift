@@ -141,11 +141,15 @@ final class HistoryFile: @unchecked Sendable {
         if newest > 0 {
             // Sequence numbers carry over: the new file places each by its own capacity.
             var seq = max(oldest, newest >= capacity ? newest - capacity + 1 : 1)
+            var batch: [HistoryRecord] = []
             while seq <= newest {
-                if let record = record(seq), !next.write(record) {
+                let count = Int(min(newest - seq + 1, 4096))
+                batch.removeAll(keepingCapacity: true)
+                records(from: seq, count: count, into: &batch)
+                for record in batch where !next.write(record) {
                     throw HistoryError(path: temporary, message: "cannot resize: \(String(cString: strerror(errno)))")
                 }
-                seq += 1
+                seq += UInt64(count)
             }
         }
         next.newestSeq.store(newest, ordering: .relaxed)
