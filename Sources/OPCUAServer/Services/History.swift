@@ -156,7 +156,9 @@ extension UAServerCore {
                 value = Self.dataValue(tag, before)
                 if let after, Self.interpolates(tag), before.quality.isGood, after.quality.isGood,
                    after.sourceNs > before.sourceNs {
-                    let fraction = Double(time.unixNanoseconds - before.sourceNs) / Double(after.sourceNs - before.sourceNs)
+                    // In Double: times from the client and from the file may be far apart (no Int64 overflow).
+                    let fraction = (Double(time.unixNanoseconds) - Double(before.sourceNs))
+                        / (Double(after.sourceNs) - Double(before.sourceNs))
                     let low = Self.numeric(before, as: tag), high = Self.numeric(after, as: tag)
                     value.value = TagValue.variant(tag, Self.sampleValue(low + (high - low) * fraction, as: tag))
                 }
