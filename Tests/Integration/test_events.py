@@ -27,13 +27,13 @@ class Handler:
         self.events.append(event)
 
 
-def setup(procs, broker, prefix):
+def setup(procs, broker, prefix, role="operator"):
     sim_port = start_sim_tcp(procs, units="1")
     ua_port = free_port()
     socket = procs.tmp / "control.sock"
     text = gateway_yaml(prefix, broker, tcp_bus_yaml("tcp1", sim_port, "meter1", tags=TAGS))
     text = text.replace("isa95: {enterprise: acme}}", "isa95: {enterprise: acme}, writes: true}")
-    text += f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: operator}}\n"
+    text += f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: {role}}}\n"
     text += f"console: {{socket: {socket}, history_dir: {procs.tmp}/configs}}\n"
     proc = start_railgate(procs, text)
     wait_for_port(ua_port)
@@ -215,3 +215,25 @@ def test_event_filters_select_where_and_refusals(procs, broker):
             assert results[0].StatusCode.value == ua.StatusCodes.BadAttributeIdInvalid
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_write_a_read_only_session_may_not_make_is_an_event_too(procs, broker):
+    proc, ua_port = setup(procs, broker, "rgtest-events3", role="read-only")
+
+    async def scenario():
+        async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
+            handler = Handler()
+            sub = await client.create_subscription(50, handler)
+            await sub.subscribe_events(client.get_node(f"ns=1;s={BASE}"),
+                                       client.get_node(ua.ObjectIds.AuditWriteUpdateEventType))
+            setpoint = client.get_node(f"ns=1;s={BASE}/setpoint")
+            try:
+                await setpoint.write_value(ua.DataValue(ua.Variant(3, ua.VariantType.UInt16)))
+                raise AssertionError("a read-only session wrote")
+            except ua.UaStatusCodeError as error:
+                assert error.code == ua.StatusCodes.BadUserAccessDenied
+            refused = await events_until(handler, lambda e: True)
+            assert refused and refused[0].Status is False and "read-only" in refused[0].Message.Text, refused
+            assert refused[0].NewValue == 3 and refused[0].ClientUserId.startswith("opcua:anonymous@")
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

@@ -144,6 +144,13 @@ extension UAServerCore {
                     "user": "\(session.identity)", "session": "\(session.name)", "tag": "\(table.tags[tagIndex].path)"])
                 audit("opcua write refused", "opcua:\(session.identity)@\(session.name)",
                       [("tag", table.tags[tagIndex].path), ("reason", "role read-only")])
+                if let value = Self.writeValue(item.value.value, for: table.tags[tagIndex]),
+                   let event = writeEvent(RailgateCore.WriteAuditRecord(
+                    timestamp: RailgateClock.now(), origin: "opcua:\(session.identity)@\(session.name)",
+                    path: table.tags[tagIndex].path, value: value, outcome: .refused("the session's role is read-only"),
+                    tag: tagIndex, old: table.state(tagIndex))) {
+                    raise(event)
+                }
                 results[index] = .badUserAccessDenied
                 continue
             }
