@@ -69,6 +69,8 @@ public struct GatewayStatus: Sendable, Equatable {
     public var north: [NorthStatus]
     public var opcuaEndpoint: String?
     public var auditPath: String?
+    /// The tag history, when kept: `<dir>: N tags, stored=…, lost=…`.
+    public var history: String?
 
     public init(id: String, hierarchy: [String], version: String, uptimeSeconds: Int, configPath: String,
                 configDigest: String, south: [SouthStatus], tagCount: Int, writesEnabled: Bool,

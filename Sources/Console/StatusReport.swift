@@ -19,6 +19,7 @@ public enum StatusReport {
         }
         if let endpoint = status.opcuaEndpoint { lines.append("opcua     \(endpoint)") }
         if let audit = status.auditPath { lines.append("audit     \(audit)") }
+        if let history = status.history { lines.append("history   \(history)") }
         return lines
     }
 

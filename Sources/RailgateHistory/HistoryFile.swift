@@ -58,8 +58,9 @@ final class HistoryFile: @unchecked Sendable {
     private let newestSeq: Atomic<UInt64>
     private var checkpoint: UInt64
     private var unsynced = false
-    /// Writes that failed (disk full, I/O error): those values are not in the history.
-    private(set) var failedWrites = 0
+    /// Writes that failed (disk full, I/O error): those values are not in the history. Read by
+    /// `show status` from another thread.
+    let failedWrites = Atomic<Int>(0)
 
     static let magic: [UInt8] = Array("RGH1".utf8)
     static let version: UInt16 = 1
@@ -203,7 +204,7 @@ final class HistoryFile: @unchecked Sendable {
         var record = value
         record.seq = newestSeq.load(ordering: .relaxed) + 1
         guard record.seq < Self.maxSeq, write(record) else {
-            failedWrites += 1
+            failedWrites.wrappingAdd(1, ordering: .relaxed)
             return
         }
         unsynced = true
@@ -222,7 +223,7 @@ final class HistoryFile: @unchecked Sendable {
     func sync() {
         guard unsynced else { return }
         unsynced = false
-        guard fdatasync(fd) == 0 else { failedWrites += 1; return }
+        guard fdatasync(fd) == 0 else { failedWrites.wrappingAdd(1, ordering: .relaxed); return }
         checkpoint = newestSeq.load(ordering: .relaxed)
         _ = writeHeader()
     }

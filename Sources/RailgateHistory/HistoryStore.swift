@@ -66,8 +66,14 @@ public final class HistoryStore: @unchecked Sendable {
 
     public var stats: HistoryStats {
         var stats = counters.withLock { $0 }
-        stats.lost += queue.overruns + files.reduce(0) { $0 + ($1?.failedWrites ?? 0) }
+        stats.lost += queue.overruns + files.reduce(0) { $0 + ($1?.failedWrites.load(ordering: .relaxed) ?? 0) }
         return stats
+    }
+
+    /// `<dir>: N tag(s), stored=…, lost=…` for `show status` and the stop totals.
+    public var summary: String {
+        let stats = self.stats
+        return "\(config.directory): \(files.lazy.filter { $0 != nil }.count) tag(s), stored=\(stats.stored) lost=\(stats.lost)"
     }
 
     /// Stores every change waiting in the queue; returns how many. Recorder thread (or a test).

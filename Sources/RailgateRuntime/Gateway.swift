@@ -201,6 +201,7 @@ public final class Gateway: @unchecked Sendable {
         if let mqtt {
             logger.info("mqtt totals: \(mqtt.statsLine)")
         }
+        if let history { logger.info("history totals: \(history.summary)") }
         recordEvent("stop", details: ["version": RailgateVersion.string])
         logger.notice("railgate stopped")
     }

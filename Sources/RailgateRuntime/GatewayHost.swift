@@ -207,13 +207,15 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
     public func status() -> GatewayStatus {
         let gateway = current
         let configuration = gateway.configuration
-        return GatewayStatus(
+        var status = GatewayStatus(
             id: configuration.gateway.id, hierarchy: configuration.gateway.hierarchy.levels,
             version: RailgateVersion.string, uptimeSeconds: Int(Date().timeIntervalSince(started)),
             configPath: path, configDigest: Gateway.fileDigest(path), south: gateway.south.map { $0.status() },
             tagCount: gateway.table.count, writesEnabled: configuration.gateway.writesEnabled,
             north: gateway.mqtt.map { [$0.status()] } ?? [], opcuaEndpoint: configuration.opcua?.endpointUrl,
             auditPath: configuration.gateway.auditFile)
+        status.history = gateway.history?.summary
+        return status
     }
 
     public func southStatus() -> [SouthStatus] { current.south.map { $0.status() } }

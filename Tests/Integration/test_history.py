@@ -7,6 +7,7 @@ the gateway published, as the independent witness of every value it saw."""
 
 import asyncio
 import signal
+import subprocess
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
-from conftest import (free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, stop_gracefully, tcp_bus_yaml,
+from conftest import (RAILGATE, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, stop_gracefully, tcp_bus_yaml,
                       wait_for, wait_for_port)
 
 BASE = "acme/meter1"
@@ -39,6 +40,7 @@ def setup(procs, broker, collector_factory, prefix, max_read_values=10):
     mqtt = collector_factory(f"{prefix}/#")
     text = gateway_yaml(prefix, broker, tcp_bus_yaml("tcp1", sim_port, "meter1", tags=TAGS))
     text += f"opcua: {{host: 127.0.0.1, port: {ua_port}}}\n" + history_yaml(procs.tmp, max_read_values)
+    text += f"console: {{socket: {procs.tmp}/control.sock, history_dir: {procs.tmp}/configs}}\n"
     return sim_port, ua_port, mqtt, text
 
 
@@ -167,9 +169,11 @@ def test_a_client_away_reads_the_gap_back_across_a_restart(procs, broker, collec
     assert set(witness) <= set(read), (sorted(set(witness) - set(read)), read)
     assert [t for t, _ in read] == sorted(t for t, _ in read)
     assert len(gap) > 10, "the gap fits one page: continuation points were not exercised"
-    # The restart shows in history as the tag's bad values (waiting for data, no communication)
-    # only if the gateway saw them; values between the stop and the start were not seen by anyone.
     assert log_of(proc).count("history file resized") == 0
+    # show status: what the history holds and whether values were lost.
+    status = subprocess.run([RAILGATE, "console", "--socket", procs.tmp / "control.sock"], input="show status\n",
+                            capture_output=True, text=True, timeout=30).stdout
+    assert f"history   {procs.tmp}/history: 2 tag(s), stored=" in status and "lost=0" in status, status
 
 
 def test_bounds_direction_at_time_and_refusals(procs, broker, collector_factory):
