@@ -13,6 +13,9 @@ public final class ConsoleSession {
     private var candidate: CandidateConfig?
     /// The signature sent with the line being executed, if any.
     private var signature: Signature?
+    /// Signatures refused in this session; at `maxSignatureFailures` the session ends.
+    private var signatureFailures = 0
+    static let maxSignatureFailures = 3
     /// The running text the candidate was copied from, to detect commits by other consoles.
     private var candidateBase = ""
 
@@ -632,9 +635,17 @@ public final class ConsoleSession {
                                                  needsSignature: true)))
         }
         guard control.verifySigner(signature.signer, password: signature.password) else {
-            control.audit("signature refused", user: user, details: [("signer", signature.signer), ("action", action),
-                                                                      ("reason", reason)])
-            return .failure(Refusal(reply: fail("signature refused (unknown signer or wrong password); nothing applied")))
+            signatureFailures += 1
+            control.audit("signature refused", user: user, details: [
+                ("signer", signature.signer), ("action", action), ("reason", reason),
+                ("attempt", "\(signatureFailures) of \(Self.maxSignatureFailures)")])
+            // 21 CFR 11.300(d): repeated attempts end the session (and are in the trail).
+            var reply = fail("signature refused (unknown signer or wrong password); nothing applied")
+            if signatureFailures >= Self.maxSignatureFailures {
+                reply.text += "\n\(Self.maxSignatureFailures) signatures refused: the session ends"
+                reply.close = true
+            }
+            return .failure(Refusal(reply: reply))
         }
         return .success(signature.signer)
     }

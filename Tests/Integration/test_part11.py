@@ -100,6 +100,9 @@ def test_reasons_signatures_and_the_trail(procs, broker, collector_factory):
     out = console(socket, "configure", "set mqtt.qos 0", "commit lower QoS for the line test", "qa-lead", "guess", "exit")
     assert "signature refused" in out and "commit complete" not in out, out
     assert any(e["event"] == "signature refused" and e["details"]["signer"] == "qa-lead" for e in entries(audit))
+    # Three refused signatures end the console session.
+    out = console(socket, "configure", "set mqtt.qos 0", *["commit lower QoS", "qa-lead", "guess"] * 3, "show config")
+    assert out.count("signature refused") == 3 and "the session ends" in out and "mqtt:" not in out.split("the session ends")[1], out
     out = console(socket, "configure", "set mqtt.qos 0", "commit lower QoS for the line test", "qa-lead", PASSWORD,
                   "exit")
     assert "commit complete" in out, out
