@@ -115,7 +115,7 @@ let package = Package(
             "RailgateRuntime", "RailgateConfig", "RailgateCore", "Console", "ModbusSouth", "ProfibusSouth", "CANSouth",
         ]),
         .testTarget(name: "OPCUAServerTests", dependencies: [
-            "OPCUAServer", "RailgateConfig", "RailgateCore",
+            "OPCUAServer", "RailgateConfig", "RailgateCore", "RailgateHistory",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),

@@ -4,6 +4,7 @@ import NIOEmbedded
 @testable import OPCUAServer
 @testable import RailgateConfig
 import RailgateCore
+import RailgateHistory
 
 typealias Tag = RailgateCore.Tag
 
@@ -18,7 +19,7 @@ final class ServerHarness {
     var handle: UInt32 = 0
 
     init(maxSessions: Int = 4, maxMonitoredItems: Int = 100, anonymous: Bool = true,
-         users: [OPCUAConfig.User] = []) {
+         users: [OPCUAConfig.User] = [], history: ((TagTable) -> HistoryStore?)? = nil) {
         table = TagTable(tags: [
             Tag(name: "speed", device: "m1", path: "acme/l1/m1/speed", dataType: .uint16, unit: "r/min"),
             Tag(name: "voltage", device: "m1", path: "acme/l1/m1/voltage", dataType: .float32, unit: "V",
@@ -29,14 +30,16 @@ final class ServerHarness {
                                  maxMessageSize: 1 << 20, maxNodesPerRequest: 100, anonymous: anonymous,
                                  users: users, writes: false)
         var builder = AddressSpaceBuilder()
+        let store = history?(table)
         let model = GatewayModel(namespaceUri: "urn:railgate:test", hierarchy: ["acme", "l1"], table: table,
-                                 writesEnabled: false, devices: DeviceTable(tags: table.tags))
+                                 writesEnabled: false, devices: DeviceTable(tags: table.tags), history: store)
         let gateway = builder.addGateway(model)
         let identity = ServerIdentity(applicationUri: "urn:railgate:test", productUri: "urn:railgate", productName: "t",
                                       softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,
                                       maxMonitoredItemsPerCall: 100, maxBrowseContinuationPoints: 16)
         builder.addNamespace0(identity: identity, objects: [gateway.top])
-        core = UAServerCore(config: config, addressSpace: builder.build(table: table, tagNodes: gateway.tagNodes),
+        core = UAServerCore(config: config, addressSpace: builder.build(table: table, tagNodes: gateway.tagNodes,
+                                                                        tagDevices: gateway.tagDevices, history: store),
                             identity: identity, eventLoop: loop, writes: nil, logger: Logger(label: "test"))
         // Two open (Security None) connections the tests' requests come in on.
         for channel: UInt32 in [1, 2] {
