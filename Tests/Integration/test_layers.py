@@ -1,4 +1,4 @@
-"""The module layers (docs/architecture.md): Core → Config → the protocol and console modules →
+"""The module layers (docs/architecture.md): Core → Config (and Audit) → History → the protocol and console modules →
 Runtime → the railgate executable. Read from the sources' imports: no module imports one of its
 own layer or above it (the protocol modules, north and the console do not know each other)."""
 import pathlib
@@ -9,6 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAYERS = [
     {"RailgateCore"},
     {"RailgateConfig", "RailgateAudit"},
+    {"RailgateHistory"},
     {"ModbusSouth", "ProfibusSouth", "CANSouth", "MQTTNorth", "OPCUAServer", "Console"},
     {"RailgateRuntime"},
     {"Railgate"},
