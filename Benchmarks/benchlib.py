@@ -90,6 +90,16 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
+def stop(processes):
+    """Ends processes started for a benchmark: SIGTERM, then SIGKILL after 10 s."""
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def wait_path(path, timeout=30):
     deadline = time.monotonic() + timeout
     while not Path(path).exists():

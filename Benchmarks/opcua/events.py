@@ -19,7 +19,7 @@ from asyncua import Client, ua
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import free_port, meter_config, record, wait_port  # noqa: E402
+from benchlib import free_port, meter_config, record, stop, wait_port  # noqa: E402
 
 TAGS = 1000
 SECONDS = 5
@@ -85,12 +85,7 @@ def main():
             record("opcua_events", writes=writes, writes_per_s=round(writes / elapsed),
                    events=events, events_per_s=round(events / delivered), delivered_share=round(events / max(writes, 1), 4))
         finally:
-            for process in procs:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop(procs)
 
 
 if __name__ == "__main__":

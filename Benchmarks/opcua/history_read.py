@@ -24,7 +24,7 @@ from asyncua import Client, Server, ua
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import free_port, record, wait_port  # noqa: E402
+from benchlib import free_port, record, stop, wait_port  # noqa: E402
 
 VALUES = 100_000
 # Room for the values the gateway adds as it starts (its device's first quality change).
@@ -161,12 +161,7 @@ history:
                    railgate_peak_mib=round(ours[2], 1), asyncua_rss_before_mib=round(theirs[1], 1),
                    asyncua_peak_mib=round(theirs[2], 1))
         finally:
-            for process in (railgate, reference):
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop((railgate, reference))
 
 
 if __name__ == "__main__":
