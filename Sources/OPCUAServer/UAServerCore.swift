@@ -37,9 +37,8 @@ public final class UAServerCore: @unchecked Sendable {
     var nextSessionNumber: UInt32 = 1
     var nextSubscriptionId: UInt32 = 1
     var monitoredItemCount = 0
-    /// Events raised since start (the EventId counter and a statistic).
+    /// Events raised since start (the EventId counter).
     var nextEventNumber: UInt64 = 0
-    var eventsRaised = 0
     /// What every monitored item's queue draws from (`opcua.max_queued_values`).
     let queueBudget: QueueBudget
     /// Client connections open now (each UAConnectionHandler counts itself in and out).

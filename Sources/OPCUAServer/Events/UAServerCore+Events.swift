@@ -10,7 +10,6 @@ extension UAServerCore {
         // EventId: unique per server run — the server's start time and a counter (16 bytes).
         event.eventId = withUnsafeBytes(of: identity.startTime.ticks.littleEndian) { Array($0) }
             + withUnsafeBytes(of: nextEventNumber.littleEndian) { Array($0) }
-        eventsRaised &+= 1
         for session in sessions.values {
             for subscription in session.subscriptions.values where !subscription.eventItems.isEmpty {
                 for item in subscription.eventItems where item.mode != .disabled {
@@ -21,12 +20,6 @@ extension UAServerCore {
                 }
             }
         }
-    }
-
-    /// Raises an event from any thread.
-    func raiseFromAnyThread(_ event: UAEvent) {
-        let loop = eventLoop
-        loop.execute { [weak self] in self?.raise(event) }
     }
 
     /// Answers the Publish requests waiting with what is queued, so that events raised just
