@@ -78,3 +78,34 @@ struct EventFilterTests {
         #expect(CompiledEventFilter.compile(tooMany).2 == .badMonitoredItemFilterInvalid)
     }
 }
+
+struct EventQueueTests {
+    func item(discardOldest: Bool) -> MonitoredItem {
+        MonitoredItem(id: 1, item: ReadValueId(nodeId: UAIds.server, attributeId: AttributeId.eventNotifier), clientHandle: 1,
+                      mode: .reporting, samplingIntervalMs: 0, queueSize: 3, discardOldest: discardOldest,
+                      trigger: .statusValue, deadband: 0, timestamps: .both, budget: QueueBudget(limit: 100))
+    }
+
+    func drain(_ item: MonitoredItem) -> [String] {
+        var taken: [String] = []
+        while let fields = item.takeEvent() {
+            if case .scalar(.string(let text))? = fields.first { taken.append(text ?? "") }
+        }
+        return taken
+    }
+
+    @Test func aFullQueueSaysWhereEventsWentMissing() {
+        let oldest = item(discardOldest: true)
+        for n in 1...6 { oldest.offer(event: [.scalar(.string("e\(n)"))]) { [.scalar(.string("overflow"))] } }
+        // e1 … e4 went missing: the overflow event stands first, then the newest.
+        #expect(drain(oldest) == ["overflow", "e5", "e6"])
+        #expect(oldest.droppedEvents == 3)
+        // Taken, the overflow event may come again.
+        for n in 7...10 { oldest.offer(event: [.scalar(.string("e\(n)"))]) { [.scalar(.string("overflow"))] } }
+        #expect(drain(oldest) == ["overflow", "e9", "e10"])
+
+        let newest = item(discardOldest: false)
+        for n in 1...6 { newest.offer(event: [.scalar(.string("e\(n)"))]) { [.scalar(.string("overflow"))] } }
+        #expect(drain(newest) == ["e1", "e2", "overflow"])
+    }
+}

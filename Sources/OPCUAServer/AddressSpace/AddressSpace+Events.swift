@@ -16,7 +16,8 @@ extension AddressSpaceBuilder {
             }
         }
         let configuration = RailgateEventTypes.configurationChange(ns)
-        eventType(UAIds.baseEventType, "BaseEventType", subtypes: [UAIds.auditEventType], isAbstract: true, properties: [
+        eventType(UAIds.baseEventType, "BaseEventType", subtypes: [UAIds.auditEventType, UAIds.eventQueueOverflowEventType],
+                  isAbstract: true, properties: [
             (UAIds.baseEventType_EventId, "EventId", UAIds.byteString),
             (UAIds.baseEventType_EventType, "EventType", UAIds.nodeId),
             (UAIds.baseEventType_SourceNode, "SourceNode", UAIds.nodeId),
@@ -26,6 +27,7 @@ extension AddressSpaceBuilder {
             (UAIds.baseEventType_Message, "Message", UAIds.localizedText),
             (UAIds.baseEventType_Severity, "Severity", UAIds.uInt16),
         ])
+        eventType(UAIds.eventQueueOverflowEventType, "EventQueueOverflowEventType", properties: [])
         eventType(UAIds.auditEventType, "AuditEventType", subtypes: [UAIds.auditSecurityEventType, UAIds.auditUpdateEventType],
                   isAbstract: true, properties: [
             (UAIds.auditEventType_ActionTimeStamp, "ActionTimeStamp", UAIds.utcTime),

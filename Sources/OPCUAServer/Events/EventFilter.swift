@@ -124,6 +124,18 @@ struct CompiledEventFilter {
 
     // MARK: Applying
 
+    /// The event's selected fields, whatever the where clause says (the queue overflow event,
+    /// Part 4 §5.12.1.5, is not filtered).
+    func selected(of event: UAEvent, in space: AddressSpace) -> [Variant] {
+        select.map { clause in
+            switch clause {
+            case .field(let path, let type): value(path, type, event, space)
+            case .conditionId: event.fields["ConditionId"] ?? .empty
+            case .none: .empty
+            }
+        }
+    }
+
     /// The event's selected fields, if it passes the where clause.
     func fields(of event: UAEvent, in space: AddressSpace) -> [Variant]? {
         if !elements.isEmpty {
@@ -133,13 +145,7 @@ struct CompiledEventFilter {
             for index in elements.indices.reversed() { results[index] = evaluate(index, event, space, results) }
             guard results[0] == .boolean(true) else { return nil }
         }
-        return select.map { clause in
-            switch clause {
-            case .field(let path, let type): value(path, type, event, space)
-            case .conditionId: event.fields["ConditionId"] ?? .empty
-            case .none: .empty
-            }
-        }
+        return selected(of: event, in: space)
     }
 
     private func value(_ path: String, _ type: NodeId, _ event: UAEvent, _ space: AddressSpace) -> Variant {

@@ -16,10 +16,22 @@ extension UAServerCore {
                     guard let filter = item.eventFilter else { continue }
                     let watched = item.item.nodeId
                     guard watched == UAIds.server || event.notifiers.contains(watched) else { continue }
-                    if let fields = filter.fields(of: event, in: addressSpace) { item.offer(event: fields) }
+                    if let fields = filter.fields(of: event, in: addressSpace) {
+                        item.offer(event: fields) { filter.selected(of: overflowEvent(), in: addressSpace) }
+                    }
                 }
             }
         }
+    }
+
+    /// The event that stands for events an item's full queue dropped.
+    func overflowEvent() -> UAEvent {
+        var event = UAEvent(type: UAIds.eventQueueOverflowEventType, source: UAIds.server, sourceName: "Server",
+                            time: RailgateClock.now(), message: "event queue overflow: events were dropped", severity: 500)
+        nextEventNumber &+= 1
+        event.eventId = withUnsafeBytes(of: identity.startTime.ticks.littleEndian) { Array($0) }
+            + withUnsafeBytes(of: nextEventNumber.littleEndian) { Array($0) }
+        return event
     }
 
     /// Answers the Publish requests waiting with what is queued, so that events raised just

@@ -45,10 +45,13 @@ final class MonitoredItem {
     /// An event monitored item (EventNotifier attribute) reports events through this filter
     /// instead of sampling a value.
     var eventFilter: CompiledEventFilter?
-    /// Events waiting for a Publish (their selected fields); they count against `budget` too.
-    private(set) var events: [[Variant]] = []
+    /// Events waiting for a Publish (their selected fields; whether it is the overflow event);
+    /// they count against `budget` too.
+    private(set) var events: [(fields: [Variant], overflow: Bool)] = []
     /// Events dropped because the queue was full (Part 4 §5.12.1.5).
     private(set) var droppedEvents = 0
+    /// An EventQueueOverflowEventType stands in the queue where events were dropped.
+    private var overflowQueued = false
 
     var hasQueued: Bool { !queue.isEmpty || !events.isEmpty }
 
@@ -70,24 +73,40 @@ final class MonitoredItem {
 
     deinit { budget.give(queue.count + events.count) }
 
-    /// Queues an event's fields; a full queue drops its oldest (or this one, with `discardOldest` false).
-    func offer(event fields: [Variant]) {
-        if events.count >= queueSize || budget.isExhausted {
-            droppedEvents += 1
-            guard !events.isEmpty, discardOldest else { return }
-            events.removeFirst()
-            events.append(fields)
+    /// Queues an event's fields. A full queue drops its oldest (or this one, with `discardOldest`
+    /// false) and puts an EventQueueOverflowEventType (`overflow`, its fields) where events went
+    /// missing: first in the queue, or last (Part 4 §5.12.1.5), once until the client takes it.
+    func offer(event fields: [Variant], overflow: () -> [Variant]) {
+        guard events.count >= queueSize || budget.isExhausted else {
+            budget.take()
+            events.append((fields, false))
             return
         }
-        budget.take()
-        events.append(fields)
+        droppedEvents += 1
+        guard !events.isEmpty else { return }
+        if discardOldest {
+            // The overflow event takes the oldest one's place and stays first; room for the new
+            // event is made by dropping the oldest after it.
+            if !overflowQueued {
+                events[0] = (overflow(), true)
+                overflowQueued = true
+            }
+            guard events.count > 1 else { return }
+            events.remove(at: 1)
+            events.append((fields, false))
+        } else if !overflowQueued {
+            events[events.count - 1] = (overflow(), true)
+            overflowQueued = true
+        }
     }
 
     /// The oldest queued event, taken out.
     func takeEvent() -> [Variant]? {
         guard !events.isEmpty else { return nil }
         budget.give(1)
-        return events.removeFirst()
+        let taken = events.removeFirst()
+        if taken.overflow { overflowQueued = false }
+        return taken.fields
     }
 
     /// The oldest queued value, taken out.

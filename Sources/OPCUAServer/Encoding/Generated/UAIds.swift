@@ -131,6 +131,7 @@ public enum UAIds {
     public static let auditWriteUpdateEventType_NewValue = NodeId(2103)
     public static let modellingRule_Mandatory = NodeId(78)
     public static let hasModellingRule = NodeId(37)
+    public static let eventQueueOverflowEventType = NodeId(3035)
 
     /// DefaultBinary encoding ids of the generated structures.
     public enum Encoding {
