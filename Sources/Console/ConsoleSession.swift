@@ -481,13 +481,7 @@ public final class ConsoleSession {
         if let codes = tag.codes, let raw = CodeMap.raw(sample.value, kind: tag.kind) {
             return "\(raw) (\(codes.code(for: raw) ?? "unmapped"))"
         }
-        switch tag.kind {
-        case .bool: return sample.value.bool ? "true" : "false"
-        case .int: return String(sample.value.int)
-        case .uint: return String(sample.value.uint)
-        case .double: return String(sample.value.double)
-        case .string: return "\"\(state.text ?? "")\""
-        }
+        return tag.kind == .string ? "\"\(state.text ?? "")\"" : sample.value.text(tag.kind)
     }
 
     static func timestamp(_ ns: Int64) -> String {

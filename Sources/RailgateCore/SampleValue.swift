@@ -17,6 +17,17 @@ public struct SampleValue: Equatable, Sendable {
 
     public static let zero = SampleValue(bits: 0)
 
+    /// The value as people read it (console, audit trail). A string's text travels apart from
+    /// its sample: callers show that instead; for `.string` this is the number of bytes.
+    public func text(_ kind: ValueKind) -> String {
+        switch kind {
+        case .bool: bool ? "true" : "false"
+        case .int: String(int)
+        case .uint, .string: String(uint)
+        case .double: String(double)
+        }
+    }
+
     /// The value as a Double for deadband comparison (strings: NaN).
     @inlinable public func numeric(_ kind: ValueKind) -> Double {
         switch kind {

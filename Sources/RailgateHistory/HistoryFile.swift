@@ -168,9 +168,9 @@ final class HistoryFile: @unchecked Sendable {
     private static func readHeader(_ fd: Int32) -> (capacity: UInt64, checkpoint: UInt64)? {
         var bytes = [UInt8](repeating: 0, count: headerBytes)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerBytes, 0) }
-        guard n == headerBytes, Array(bytes[0..<4]) == magic, LE.u16(bytes, 4) == version,
-              LE.u16(bytes, 6) == UInt16(recordBytes), LE.u32(bytes, 24) == CRC32.checksum(bytes[0..<24]) else { return nil }
-        let capacity = LE.u64(bytes, 8), checkpoint = LE.u64(bytes, 16)
+        guard n == headerBytes, Array(bytes[0..<4]) == magic, LittleEndian.read(UInt16.self, bytes, at: 4) == version,
+              LittleEndian.read(UInt16.self, bytes, at: 6) == UInt16(recordBytes), LittleEndian.read(UInt32.self, bytes, at: 24) == CRC32.checksum(bytes[0..<24]) else { return nil }
+        let capacity = LittleEndian.read(UInt64.self, bytes, at: 8), checkpoint = LittleEndian.read(UInt64.self, bytes, at: 16)
         guard (2...100_000_000).contains(capacity), checkpoint < maxSeq else { return nil }
         return (capacity, checkpoint)
     }
@@ -178,11 +178,11 @@ final class HistoryFile: @unchecked Sendable {
     private func writeHeader() -> Bool {
         var bytes = [UInt8](repeating: 0, count: Self.headerBytes)
         bytes.replaceSubrange(0..<4, with: Self.magic)
-        LE.put(Self.version, &bytes, 4)
-        LE.put(UInt16(Self.recordBytes), &bytes, 6)
-        LE.put(capacity, &bytes, 8)
-        LE.put(checkpoint, &bytes, 16)
-        LE.put(CRC32.checksum(bytes[0..<24]), &bytes, 24)
+        LittleEndian.write(Self.version, into: &bytes, at: 4)
+        LittleEndian.write(UInt16(Self.recordBytes), into: &bytes, at: 6)
+        LittleEndian.write(capacity, into: &bytes, at: 8)
+        LittleEndian.write(checkpoint, into: &bytes, at: 16)
+        LittleEndian.write(CRC32.checksum(bytes[0..<24]), into: &bytes, at: 24)
         return bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, Self.headerBytes, 0) } == Self.headerBytes
     }
 
@@ -320,15 +320,5 @@ final class HistoryFile: @unchecked Sendable {
         guard fd >= 0 else { return }
         fsync(fd)
         close(fd)
-    }
-}
-
-/// Little-endian fields of a byte array.
-enum LE {
-    static func u16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
-    static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * $1) } }
-    static func u64(_ bytes: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
-    static func put<T: FixedWidthInteger>(_ value: T, _ bytes: inout [UInt8], _ at: Int) {
-        for index in 0..<(T.bitWidth / 8) { bytes[at + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
     }
 }

@@ -247,14 +247,7 @@ public final class Gateway: @unchecked Sendable {
     /// A tag's value as the audit trail writes it: the value, or its quality when it has none.
     static func text(of state: TagState, _ tag: Tag) -> String {
         guard state.sample.quality.hasValue else { return "(\(state.sample.quality))" }
-        let value = state.sample.value
-        switch tag.kind {
-        case .bool: return value.bool ? "true" : "false"
-        case .int: return "\(value.int)"
-        case .uint: return "\(value.uint)"
-        case .double: return "\(value.double)"
-        case .string: return state.text ?? ""
-        }
+        return tag.kind == .string ? state.text ?? "" : state.sample.value.text(tag.kind)
     }
 
     /// SHA-256 of a file, so the trail shows which configuration ran.

@@ -120,8 +120,8 @@ public final class Journal {
                 buffer.removeAll(keepingCapacity: true)
                 try rotate()
             }
-            Self.put(UInt32(body.count), into: &buffer)
-            Self.put(CRC32.checksum(body), into: &buffer)
+            LittleEndian.append(UInt32(body.count), to: &buffer)
+            LittleEndian.append(CRC32.checksum(body), to: &buffer)
             buffer += body
         }
         try write(buffer)
@@ -208,8 +208,8 @@ public final class Journal {
 
     private func writeHeader() throws(JournalError) {
         var header = Self.magic
-        Self.put(Self.version, into: &header)
-        Self.put(UInt16(0), into: &header)
+        LittleEndian.append(Self.version, to: &header)
+        LittleEndian.append(UInt16(0), to: &header)
         try write(header)
     }
 
@@ -280,8 +280,8 @@ public final class Journal {
                 damaged("torn record; rest of segment skipped")
                 return bytes.count
             }
-            let length = Int(get(bytes, at: offset))
-            let crc = get(bytes, at: offset + 4)
+            let length = Int(LittleEndian.read(UInt32.self, bytes, at: offset))
+            let crc = LittleEndian.read(UInt32.self, bytes, at: offset + 4)
             guard length <= maxRecord, bytes.count - offset - 8 >= length else {
                 damaged("damaged record length; rest of segment skipped")
                 return bytes.count
@@ -325,7 +325,7 @@ public final class Journal {
         var offset = offset
         var records = 0
         while offset < limit && bytes.count - offset >= 8 {
-            let length = Int(get(bytes, at: offset))
+            let length = Int(LittleEndian.read(UInt32.self, bytes, at: offset))
             if length > maxRecord { return (offset, records, true) }
             if bytes.count - offset - 8 < length { break }
             offset += 8 + length
@@ -379,20 +379,20 @@ public final class Journal {
     /// before the oldest segment starts at the oldest one.
     static func readCursor(_ directory: String, oldestSegment: UInt64?) -> (segment: UInt64, offset: Int)? {
         let bytes = readFile("\(directory)/cursor")
-        guard bytes.count == 20, CRC32.checksum(bytes[0..<16]) == get(bytes, at: 16) else { return nil }
-        let segment = UInt64(get(bytes, at: 0)) | UInt64(get(bytes, at: 4)) << 32
-        let offset = Int(get(bytes, at: 8)) | Int(get(bytes, at: 12)) << 32
+        guard bytes.count == 20, CRC32.checksum(bytes[0..<16]) == LittleEndian.read(UInt32.self, bytes, at: 16) else { return nil }
+        let segment = UInt64(LittleEndian.read(UInt32.self, bytes, at: 0)) | UInt64(LittleEndian.read(UInt32.self, bytes, at: 4)) << 32
+        let offset = Int(LittleEndian.read(UInt32.self, bytes, at: 8)) | Int(LittleEndian.read(UInt32.self, bytes, at: 12)) << 32
         if let oldestSegment, segment < oldestSegment { return (oldestSegment, headerSize) }
         return (segment, offset)
     }
 
     private func saveCursor() {
         var bytes: [UInt8] = []
-        Self.put(UInt32(truncatingIfNeeded: cursor.segment), into: &bytes)
-        Self.put(UInt32(truncatingIfNeeded: cursor.segment >> 32), into: &bytes)
-        Self.put(UInt32(truncatingIfNeeded: cursor.offset), into: &bytes)
-        Self.put(UInt32(truncatingIfNeeded: cursor.offset >> 32), into: &bytes)
-        Self.put(CRC32.checksum(bytes), into: &bytes)
+        LittleEndian.append(UInt32(truncatingIfNeeded: cursor.segment), to: &bytes)
+        LittleEndian.append(UInt32(truncatingIfNeeded: cursor.segment >> 32), to: &bytes)
+        LittleEndian.append(UInt32(truncatingIfNeeded: cursor.offset), to: &bytes)
+        LittleEndian.append(UInt32(truncatingIfNeeded: cursor.offset >> 32), to: &bytes)
+        LittleEndian.append(CRC32.checksum(bytes), to: &bytes)
         let temporary = cursorPath + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return }
@@ -443,13 +443,5 @@ public final class Journal {
             got += n
         }
         return Array(bytes[0..<got])
-    }
-
-    static func put<T: FixedWidthInteger>(_ value: T, into bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    static func get(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
 }

@@ -36,7 +36,7 @@ public struct JournalRecord: Sendable, Equatable {
     var encoded: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24 + path.utf8.count + (text?.utf8.count ?? 0))
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        func put<T: FixedWidthInteger>(_ v: T) { LittleEndian.append(v, to: &bytes) }
         put(timestamp)
         put(value.bits)
         bytes.append(quality.reason.rawValue)
@@ -60,10 +60,8 @@ public struct JournalRecord: Sendable, Equatable {
         func take<T: FixedWidthInteger>(_: T.Type) -> T? {
             let size = MemoryLayout<T>.size
             guard bytes.endIndex - at >= size else { return nil }
-            var v: T = 0
-            for i in 0..<size { v |= T(bytes[at + i]) << (8 * i) }
-            at += size
-            return v
+            defer { at += size }
+            return LittleEndian.read(T.self, bytes, at: at)
         }
         guard let timestamp = take(Int64.self), let bits = take(UInt64.self), let reason = take(UInt8.self),
               let detail = take(UInt8.self), let pathLength = take(UInt16.self),

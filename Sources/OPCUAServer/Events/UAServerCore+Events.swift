@@ -6,10 +6,7 @@ extension UAServerCore {
     /// object) whose filter it passes. On the server's event loop.
     func raise(_ event: UAEvent) {
         var event = event
-        nextEventNumber &+= 1
-        // EventId: unique per server run — the server's start time and a counter (16 bytes).
-        event.eventId = withUnsafeBytes(of: identity.startTime.ticks.littleEndian) { Array($0) }
-            + withUnsafeBytes(of: nextEventNumber.littleEndian) { Array($0) }
+        event.eventId = nextEventId()
         for session in sessions.values {
             for subscription in session.subscriptions.values where !subscription.eventItems.isEmpty {
                 for item in subscription.eventItems where item.mode != .disabled {
@@ -28,10 +25,17 @@ extension UAServerCore {
     func overflowEvent() -> UAEvent {
         var event = UAEvent(type: UAIds.eventQueueOverflowEventType, source: UAIds.server, sourceName: "Server",
                             time: RailgateClock.now(), message: "event queue overflow: events were dropped", severity: 500)
-        nextEventNumber &+= 1
-        event.eventId = withUnsafeBytes(of: identity.startTime.ticks.littleEndian) { Array($0) }
-            + withUnsafeBytes(of: nextEventNumber.littleEndian) { Array($0) }
+        event.eventId = nextEventId()
         return event
+    }
+
+    /// EventId: unique per server run — the server's start time and a counter (16 bytes).
+    private func nextEventId() -> [UInt8] {
+        nextEventNumber &+= 1
+        var id: [UInt8] = []
+        LittleEndian.append(identity.startTime.ticks, to: &id)
+        LittleEndian.append(nextEventNumber, to: &id)
+        return id
     }
 
     /// Answers the Publish requests waiting with what is queued, so that events raised just

@@ -159,7 +159,7 @@ extension UAServerCore {
                     // In Double: times from the client and from the file may be far apart (no Int64 overflow).
                     let fraction = (Double(time.unixNanoseconds) - Double(before.sourceNs))
                         / (Double(after.sourceNs) - Double(before.sourceNs))
-                    let low = Self.numeric(before, as: tag), high = Self.numeric(after, as: tag)
+                    let low = before.value.numeric(before.kind), high = after.value.numeric(after.kind)
                     value.value = TagValue.variant(tag, Self.sampleValue(low + (high - low) * fraction, as: tag))
                 }
                 value.status = (value.status ?? .good).interpolated()
@@ -186,8 +186,6 @@ extension UAServerCore {
                          sourceTimestamp: UADateTime(unixNanoseconds: record.sourceNs),
                          serverTimestamp: UADateTime(unixNanoseconds: record.serverNs))
     }
-
-    private static func numeric(_ record: HistoryRecord, as tag: Tag) -> Double { record.value.numeric(record.kind) }
 
     /// A number as a value of the tag's kind (saturating: a stored value never traps).
     static func sampleValue(_ number: Double, as tag: Tag) -> SampleValue {
