@@ -38,7 +38,8 @@ extension Configuration {
     public func kpiMachines(tags: [Tag]) -> [KPIMachine] {
         guard let kpi else { return [] }
         let index = Self.tagIndex(tags)
-        var next = tags.count - kpi.machines.count * KPIOutput.allCases.count
+        // The alarms' state tags come after the KPI tags.
+        var next = tags.count - alarms.count - kpi.machines.count * KPIOutput.allCases.count
         return kpi.machines.compactMap { machine in
             defer { next += KPIOutput.allCases.count }
             guard let state = index[machine.stateTag], let total = index[machine.totalTag] else { return nil }

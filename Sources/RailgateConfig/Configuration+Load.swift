@@ -37,7 +37,7 @@ extension Configuration {
         let log = IssueLog()
         let reader = NodeReader(node: root, path: "", log: log)
         reader.rejectUnknownKeys(["schema", "gateway", "mqtt", "opcua", "south", "console", "maps", "identity", "kpi",
-                                  "history"])
+                                  "history", "alarms"])
         if schema == nil {
             reader.issue("schema", "schema must be a version from 1 to \(ConfigSchema.current) (this release reads those)")
         }
@@ -69,12 +69,17 @@ extension Configuration {
             south.can = can
             kpi = readKPI(reader, south: south.tags(), devices: Set(deviceNames))
         }
+        var alarms: [AlarmConfig] = []
         var history: HistoryConfig?
-        if let gateway, reader.child("history") != nil {
+        if let gateway, reader.child("history") != nil || reader.child("alarms") != nil {
             var all = Configuration(gateway: gateway, mqtt: nil, opcua: nil, buses: buses, profibus: lines)
             all.can = can
             all.kpi = kpi
-            history = readHistory(reader, tags: all.tags())
+            if reader.child("alarms") != nil {
+                alarms = readAlarms(reader, tags: all.tags())
+                all.alarms = alarms
+            }
+            if reader.child("history") != nil { history = readHistory(reader, tags: all.tags()) }
         }
         if gateway?.part11 == true, let console, console.signers.isEmpty {
             reader.issue("console", "Part 11 mode signs commits: list console.signers [{name, password_hash}] (hashes from `railgate hash-password`)")
@@ -89,6 +94,7 @@ extension Configuration {
         configuration.identities = identities
         configuration.kpi = kpi
         configuration.history = history
+        configuration.alarms = alarms
         configuration.schema = schema ?? ConfigSchema.current
         configuration.migrationNotes = notes
         return configuration

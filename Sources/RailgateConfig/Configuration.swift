@@ -21,6 +21,8 @@ public struct Configuration: Sendable, Equatable {
     public var kpi: KPIConfig?
     /// Tag history on disk (`history:`).
     public var history: HistoryConfig?
+    /// Alarms on tags (`alarms:`).
+    public var alarms: [AlarmConfig] = []
     /// The schema the file was written in, and what was changed to read it
     /// with this release (empty when it was current).
     public var schema = ConfigSchema.current
@@ -38,7 +40,7 @@ public struct Configuration: Sendable, Equatable {
 
     /// Every tag, in configuration order: Modbus buses (bus, device, tag),
     /// then PROFIBUS lines (line, slave, tag), CAN buses, then the KPI machines'
-    /// published tags. Indices into this array are the tag indices used by
+    /// published tags, then the alarms' state tags. Indices into this array are the tag indices used by
     /// samples and the `TagTable`.
     public func tags() -> [Tag] {
         var tags: [Tag] = []
@@ -71,7 +73,8 @@ public struct Configuration: Sendable, Equatable {
                 }
             }
         }
-        return tags + kpiTags()
+        let computed = tags + kpiTags()
+        return computed + alarmTags(before: computed)
     }
 
     private func makeTag(_ name: String, device: String, type: DataType, order: ByteOrder, value: TagValueConfig,

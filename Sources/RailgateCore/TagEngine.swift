@@ -32,6 +32,8 @@ public final class TagEngine: @unchecked Sendable {
     private let sinks: [ChangeQueue]
     /// Edge KPIs computed from the samples applied here, published as tags of this table.
     public let kpi: KPIEngine?
+    /// Alarms on tags of this table, whose state tags are tags of this table.
+    public let alarms: AlarmEngine?
     /// Bus threads signal this after pushing a cycle's samples.
     public let wakeup: Wakeup
 
@@ -56,8 +58,8 @@ public final class TagEngine: @unchecked Sendable {
     /// Per tag: a good value older than this goes Bad (timeout); 0: no deadline.
     private let maxAgesNs: [Int64]
     private var nextSweepNs: Int64 = 0
-    /// KPI outputs changed while applying samples (engine thread).
-    private var kpiChanges = 0
+    /// KPI outputs and alarm state tags changed while applying samples (engine thread).
+    private var derivedChanges = 0
     /// Monotonic ns at the start of the current drain.
     private var drainNs: Int64 = 0
     /// How often the deadlines are looked at.
@@ -77,9 +79,11 @@ public final class TagEngine: @unchecked Sendable {
     ///     (all 0 when the samples already carry gateway indices).
     ///   - maxAgesNs: each tag's deadline (nil or 0: none).
     public init(table: TagTable, rings: [SampleRing], ringBases: [Int]? = nil, sinks: [ChangeQueue],
-                wakeup: Wakeup = Wakeup(), maxAgesNs: [Int64]? = nil, kpi: KPIEngine? = nil) {
+                wakeup: Wakeup = Wakeup(), maxAgesNs: [Int64]? = nil, kpi: KPIEngine? = nil,
+                alarms: AlarmEngine? = nil) {
         self.table = table
         self.kpi = kpi
+        self.alarms = alarms
         self.wakeup = wakeup
         self.rings = rings
         self.ringBases = (ringBases ?? Array(repeating: 0, count: rings.count)).map { UInt32($0) }
@@ -132,8 +136,11 @@ public final class TagEngine: @unchecked Sendable {
         kpi?.tick(now: Clock.realtimeNs()) { sample, text in
             if self.apply(sample, text: text) { changes += 1 }
         }
-        changes += kpiChanges
-        kpiChanges = 0
+        alarms?.publishAcknowledgments(now: Clock.realtimeNs()) { sample in
+            if self.apply(sample, text: UnsafeBufferPointer(start: nil, count: 0)) { changes += 1 }
+        }
+        changes += derivedChanges
+        derivedChanges = 0
         if changes > 0 {
             for sink in sinks { sink.wakeup.signal() }
             changeCount.wrappingAdd(changes, ordering: .relaxed)
@@ -220,7 +227,12 @@ public final class TagEngine: @unchecked Sendable {
         table.store(sample, gatewayTimestamp: now, text: newText)
         if let kpi, kpi.watches(index) {
             kpi.observe(index, sample, now: now) { output, text in
-                if self.apply(output, text: text) { kpiChanges += 1 }
+                if self.apply(output, text: text) { derivedChanges += 1 }
+            }
+        }
+        if let alarms, alarms.watches(index) {
+            alarms.observe(index, sample, kind: kind, now: now) { output in
+                if self.apply(output, text: UnsafeBufferPointer(start: nil, count: 0)) { derivedChanges += 1 }
             }
         }
 

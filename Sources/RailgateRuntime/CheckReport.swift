@@ -28,7 +28,30 @@ public enum CheckReport {
             lines.append("opcua: \(opcua.endpointUrl) (listening on \(opcua.host):\(opcua.port)), \(security), anonymous \(opcua.anonymous ? "allowed" : "refused"), \(opcua.users.count) user(s), writes \(opcua.writes ? "enabled" : "disabled")")
         }
         lines += historyLines(configuration, tags: tags)
+        lines += alarmLines(configuration, tags: tags)
         return lines.joined(separator: "\n")
+    }
+
+    /// One line per alarm: its state tag, what it watches, its limits or normal values.
+    static func alarmLines(_ configuration: Configuration, tags: [Tag]) -> [String] {
+        let definitions = configuration.alarmDefinitions(tags: tags)
+        guard !definitions.isEmpty else { return [] }
+        var lines = ["alarms: \(definitions.count), each an OPC UA condition and a state tag"]
+        for alarm in definitions {
+            guard let output = alarm.output, tags.indices.contains(output), tags.indices.contains(alarm.tag) else { continue }
+            let watched = tags[alarm.tag]
+            let rule: String
+            switch alarm.kind {
+            case .limit(let highHigh, let high, let low, let lowLow, let deadband):
+                let limits = [("high_high", highHigh), ("high", high), ("low", low), ("low_low", lowLow)]
+                    .compactMap { name, value in value.map { "\(name) \($0)" } }
+                rule = "limits " + limits.joined(separator: ", ") + (deadband > 0 ? ", deadband \(deadband)" : "")
+            case .offNormal(let normal):
+                rule = "normal " + normal.map { "\($0)" }.joined(separator: ", ")
+            }
+            lines.append("  \(tags[output].device)/\(tags[output].name): \(watched.device)/\(watched.name) \(rule), severity \(alarm.severity)")
+        }
+        return lines
     }
 
     /// The history section: where, how much on disk, which tags with their retention.

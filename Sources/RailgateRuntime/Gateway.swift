@@ -72,7 +72,7 @@ public final class Gateway: @unchecked Sendable {
         let writeLog = LogThrottle(burst: 100, intervalNs: 10_000_000_000)
         // The OPC UA server is made after the write router, which tells it of writes.
         let opcuaWrites = WeakBox<UAServer>()
-        // KPI tags come after the south tags; no bus owns them.
+        // KPI and alarm state tags come after the south tags; no bus owns them.
         let unowned = tags.count - layout.owners.count
         let writes = WriteRouter(table: table, writesEnabled: configuration.gateway.writesEnabled,
                                  targets: layout.owners.map { $0 as (any TagWriteTarget)? } + Array(repeating: nil, count: unowned),
@@ -119,9 +119,13 @@ public final class Gateway: @unchecked Sendable {
                              logger: Logger(label: "railgate.history"))
         }
         self.history = history
+        let definitions = configuration.alarmDefinitions(tags: tags)
+        let alarms = definitions.isEmpty ? nil : AlarmEngine(definitions: definitions, wakeup: engineWakeup)
+        // A commit keeps what operators saw: an alarm waiting for acknowledgment keeps waiting.
+        alarms?.restore(from: previous?.engine.alarms)
         engine = TagEngine(table: table, rings: layout.buses.map(\.ring), ringBases: layout.bases,
                            sinks: (mqtt.map { [$0.queue] } ?? []) + (history.map { [$0.queue] } ?? []), wakeup: engineWakeup,
-                           maxAgesNs: layout.deadlinesNs(tagCount: tags.count), kpi: kpi)
+                           maxAgesNs: layout.deadlinesNs(tagCount: tags.count), kpi: kpi, alarms: alarms)
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config,
                                                               history: history),
@@ -239,7 +243,11 @@ public final class Gateway: @unchecked Sendable {
     /// Where tag `index` (of the gateway) comes from, in words.
     public func source(ofTag index: Int) -> String {
         guard layout.owners.indices.contains(index) else {
-            return table.tags.indices.contains(index) ? "KPI of machine \(table.tags[index].device)" : "unknown"
+            guard table.tags.indices.contains(index) else { return "unknown" }
+            if let alarm = engine.alarms?.definitions.first(where: { $0.output == index }), table.tags.indices.contains(alarm.tag) {
+                return "state of alarm \(alarm.name) on \(table.tags[alarm.tag].path)"
+            }
+            return "KPI of machine \(table.tags[index].device)"
         }
         return layout.owners[index].tagSource(layout.localIndices[index])
     }

@@ -15,17 +15,25 @@ public struct AlarmDefinition: Sendable, Equatable {
     public var name: String
     /// The tag's gateway index.
     public var tag: Int
+    /// The gateway index of the alarm's own state tag (`AlarmEngine.stateCodes`), if it has one.
+    public var output: Int?
     public var kind: AlarmKind
     /// 1 … 1000 (OPC UA severity).
     public var severity: UInt16
     public var message: String
 
-    public init(name: String, tag: Int, kind: AlarmKind, severity: UInt16, message: String) {
+    public init(name: String, tag: Int, output: Int? = nil, kind: AlarmKind, severity: UInt16, message: String) {
         self.name = name
         self.tag = tag
+        self.output = output
         self.kind = kind
         self.severity = severity
         self.message = message
+    }
+
+    public var isLimit: Bool {
+        if case .limit = kind { return true }
+        return false
     }
 }
 
@@ -82,41 +90,159 @@ public enum AlarmTransition: Sendable, Equatable {
     case commented
 }
 
+/// A change of an alarm's state for the OPC UA server's condition events.
+public struct AlarmEvent: Sendable {
+    public var alarm: Int
+    public var transition: AlarmTransition
+    public var state: AlarmState
+}
+
 /// Evaluates the configured alarms on every sample of their tags and keeps their states. On the
 /// engine thread for `observe`; acknowledgments and comments come from the OPC UA server's
 /// thread, so states are read and changed under a lock.
+///
+/// Each alarm may have a state tag (`AlarmDefinition.output`) that the engine publishes like any
+/// tag (MQTT, OPC UA, history): its code (`stateCodes`) says the limit and whether it waits for
+/// acknowledgment. State changes also go to a bounded queue of `AlarmEvent`s that the OPC UA
+/// server takes; the sampling side allocates nothing for either.
 public final class AlarmEngine: @unchecked Sendable {
     public let definitions: [AlarmDefinition]
     /// Per gateway tag: its alarms' indices.
     private let byTag: [Int: [Int]]
-    private let states: Mutex<[AlarmState]>
 
-    public init(definitions: [AlarmDefinition]) {
+    private struct Shared {
+        var states: [AlarmState]
+        /// The code last published on each alarm's state tag (engine thread).
+        var published: [Int64]
+        /// A ring of state changes not taken yet.
+        var events: [AlarmEvent]
+        var head = 0
+        var queued = 0
+        var lost = 0
+        /// An acknowledgment changed a state code that the engine has not published yet.
+        var unpublished = false
+    }
+
+    private let shared: Mutex<Shared>
+    /// What the engine thread waits on: an acknowledgment wakes it to publish the new code.
+    private let wakeup: Wakeup?
+
+    /// State changes kept for the OPC UA server between two of its takes.
+    public static let eventCapacity = 1024
+
+    public init(definitions: [AlarmDefinition], wakeup: Wakeup? = nil) {
         self.definitions = definitions
+        self.wakeup = wakeup
         var byTag: [Int: [Int]] = [:]
         for (index, definition) in definitions.enumerated() { byTag[definition.tag, default: []].append(index) }
         self.byTag = byTag
-        states = Mutex(Array(repeating: AlarmState(), count: definitions.count))
+        let blank = AlarmEvent(alarm: 0, transition: .state, state: AlarmState())
+        shared = Mutex(Shared(states: Array(repeating: AlarmState(), count: definitions.count),
+                              published: Array(repeating: -1, count: definitions.count),
+                              events: Array(repeating: blank, count: Self.eventCapacity)))
     }
 
     public func watches(_ tag: Int) -> Bool { byTag[tag] != nil }
 
     /// A copy of one alarm's state.
     public func state(_ alarm: Int) -> AlarmState? {
-        states.withLock { $0.indices.contains(alarm) ? $0[alarm] : nil }
+        shared.withLock { $0.states.indices.contains(alarm) ? $0.states[alarm] : nil }
     }
 
-    /// Takes a sample of a watched tag; calls `changed` for each alarm whose state changed.
-    public func observe(_ tag: Int, _ sample: Sample, kind: ValueKind, now: Int64,
-                        changed: (Int, AlarmTransition, AlarmState) -> Void) {
+    /// Copies of every alarm's state.
+    public func states() -> [AlarmState] { shared.withLock { $0.states } }
+
+    /// Takes over the states of another engine's alarms of the same name and kind (a commit
+    /// replaces the engine; an alarm waiting for acknowledgment keeps waiting).
+    public func restore(from other: AlarmEngine?) {
+        guard let other else { return }
+        let old = other.states()
+        var byName: [String: Int] = [:]
+        for (index, definition) in other.definitions.enumerated() { byName[definition.name] = index }
+        shared.withLock { shared in
+            for (index, definition) in definitions.enumerated() {
+                guard let previous = byName[definition.name], other.definitions[previous].kind == definition.kind,
+                      old.indices.contains(previous) else { continue }
+                shared.states[index] = old[previous]
+            }
+        }
+    }
+
+    /// State changes since the last take, oldest first, and how many were lost to a full queue.
+    public func takeEvents() -> (events: [AlarmEvent], lost: Int) {
+        shared.withLock { shared in
+            var taken: [AlarmEvent] = []
+            taken.reserveCapacity(shared.queued)
+            let capacity = shared.events.count
+            for offset in 0..<shared.queued {
+                taken.append(shared.events[(shared.head + capacity - shared.queued + offset) % capacity])
+            }
+            let lost = shared.lost
+            shared.queued = 0
+            shared.lost = 0
+            return (taken, lost)
+        }
+    }
+
+    /// The code of an alarm's state tag: 0 Normal, 2 High, 4 HighHigh, 6 Low, 8 LowLow,
+    /// 10 OffNormal; one more while it waits for acknowledgment.
+    public static func code(_ state: AlarmState, offNormal: Bool) -> Int64 {
+        let base: Int64 = state.active ? (offNormal ? 10 : Int64(state.limit.rawValue) * 2) : 0
+        return base + (state.acknowledged ? 0 : 1)
+    }
+
+    /// The texts of the state tag's codes.
+    public static let stateCodes: CodeMap = {
+        var entries: [(value: Int64, code: String)] = []
+        for (number, name) in ["Normal", "High", "HighHigh", "Low", "LowLow", "OffNormal"].enumerated() {
+            entries.append((Int64(number * 2), name))
+            entries.append((Int64(number * 2 + 1), "\(name) (unacknowledged)"))
+        }
+        return CodeMap(name: "alarm_state", entries: entries)
+    }()
+
+    /// The sample of an alarm's state tag for a state (its tag's quality, the code as value).
+    private func stateSample(_ alarm: Int, _ state: AlarmState, now: Int64) -> Sample? {
+        guard let output = definitions[alarm].output else { return nil }
+        let offNormal = !definitions[alarm].isLimit
+        return Sample(tag: UInt32(truncatingIfNeeded: output), quality: state.quality, timestamp: now,
+                      value: SampleValue(uint: UInt64(Self.code(state, offNormal: offNormal))))
+    }
+
+    /// Publishes the state codes that acknowledgments changed (engine thread): calls `emit` with
+    /// the state tag's sample of each. Allocates nothing.
+    public func publishAcknowledgments(now: Int64, emit: (Sample) -> Void) {
+        let due = shared.withLock { shared in
+            defer { shared.unpublished = false }
+            return shared.unpublished
+        }
+        guard due else { return }
+        for alarm in definitions.indices {
+            let sample: Sample? = shared.withLock { shared in
+                let state = shared.states[alarm]
+                let code = Self.code(state, offNormal: !definitions[alarm].isLimit)
+                // Published once evaluated (-1 before): the first sample of its tag publishes it.
+                guard shared.published[alarm] >= 0, code != shared.published[alarm] else { return nil }
+                shared.published[alarm] = code
+                return stateSample(alarm, state, now: now)
+            }
+            if let sample { emit(sample) }
+        }
+    }
+
+    /// Takes a sample of a watched tag: evaluates its alarms, queues their state changes for
+    /// `takeEvents`, and calls `publish` with the sample of each alarm's state tag whose code or
+    /// quality changed (or that was never published). Allocates nothing.
+    public func observe(_ tag: Int, _ sample: Sample, kind: ValueKind, now: Int64, publish: (Sample) -> Void) {
         guard let alarms = byTag[tag] else { return }
         for alarm in alarms {
-            var transition: AlarmTransition?
-            let updated: AlarmState = states.withLock { states in
-                var state = states[alarm]
+            let output: Sample? = shared.withLock { shared in
+                var state = shared.states[alarm]
+                var transition: AlarmTransition?
                 if sample.quality != state.quality {
+                    // The first value of a tag is no change of its alarm's quality.
+                    if state.quality.reason != .waitingForInitialData { transition = .quality }
                     state.quality = sample.quality
-                    transition = .quality
                 }
                 if sample.quality.hasValue {
                     let value = sample.value.numeric(kind)
@@ -132,10 +258,20 @@ public final class AlarmEngine: @unchecked Sendable {
                         transition = .state
                     }
                 }
-                states[alarm] = state
-                return state
+                let qualityChanged = shared.states[alarm].quality != state.quality
+                shared.states[alarm] = state
+                if let transition {
+                    let capacity = shared.events.count
+                    shared.events[shared.head] = AlarmEvent(alarm: alarm, transition: transition, state: state)
+                    shared.head = (shared.head + 1) % capacity
+                    if shared.queued == capacity { shared.lost += 1 } else { shared.queued += 1 }
+                }
+                let code = Self.code(state, offNormal: !definitions[alarm].isLimit)
+                guard transition != nil || qualityChanged || shared.published[alarm] != code else { return nil }
+                shared.published[alarm] = code
+                return stateSample(alarm, state, now: now)
             }
-            if let transition { changed(alarm, transition, updated) }
+            if let output { publish(output) }
         }
     }
 
@@ -167,25 +303,28 @@ public final class AlarmEngine: @unchecked Sendable {
 
     /// Acknowledges an alarm (Part 9 §5.7.3 Acknowledge): nil when done, else why not.
     public func acknowledge(_ alarm: Int, user: String, comment: String, now: Int64) -> (String?, AlarmState?) {
-        states.withLock { states in
-            guard states.indices.contains(alarm) else { return ("no such alarm", nil) }
-            guard !states[alarm].acknowledged else { return ("already acknowledged", states[alarm]) }
-            states[alarm].acknowledged = true
-            states[alarm].user = user
-            if !comment.isEmpty { states[alarm].comment = comment }
-            states[alarm].changedNs = now
-            return (nil, states[alarm])
+        let result: (String?, AlarmState?) = shared.withLock { shared in
+            guard shared.states.indices.contains(alarm) else { return ("no such alarm", nil) }
+            guard !shared.states[alarm].acknowledged else { return ("already acknowledged", shared.states[alarm]) }
+            shared.states[alarm].acknowledged = true
+            shared.states[alarm].user = user
+            if !comment.isEmpty { shared.states[alarm].comment = comment }
+            shared.states[alarm].changedNs = now
+            shared.unpublished = true
+            return (nil, shared.states[alarm])
         }
+        if result.0 == nil { wakeup?.signal() }
+        return result
     }
 
     /// Adds a comment to an alarm (Part 9 §5.5.5 AddComment).
     public func comment(_ alarm: Int, user: String, text: String, now: Int64) -> AlarmState? {
-        states.withLock { states in
-            guard states.indices.contains(alarm) else { return nil }
-            states[alarm].comment = text
-            states[alarm].user = user
-            states[alarm].changedNs = now
-            return states[alarm]
+        shared.withLock { shared in
+            guard shared.states.indices.contains(alarm) else { return nil }
+            shared.states[alarm].comment = text
+            shared.states[alarm].user = user
+            shared.states[alarm].changedNs = now
+            return shared.states[alarm]
         }
     }
 }

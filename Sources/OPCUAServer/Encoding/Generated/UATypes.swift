@@ -312,6 +312,39 @@ public struct ApplicationDescription: Hashable, Sendable, UACodable {
     }
 }
 
+/// Argument (Opc.Ua.Types.bsd).
+public struct Argument: Hashable, Sendable, UACodable {
+    public var name: String?
+    public var dataType: NodeId
+    public var valueRank: Int32
+    public var arrayDimensions: [UInt32]
+    public var description: LocalizedText
+
+    public init(name: String? = nil, dataType: NodeId = .null, valueRank: Int32 = 0, arrayDimensions: [UInt32] = [], description: LocalizedText = .null) {
+        self.name = name
+        self.dataType = dataType
+        self.valueRank = valueRank
+        self.arrayDimensions = arrayDimensions
+        self.description = description
+    }
+
+    public init(from r: inout UAReader) throws(UADecodingError) {
+        name = try r.readString()
+        dataType = try NodeId(from: &r)
+        valueRank = try r.readInt32()
+        arrayDimensions = try r.readArray { (r: inout UAReader) throws(UADecodingError) in try r.readUInt32() }
+        description = try LocalizedText(from: &r)
+    }
+
+    public func encode(to w: inout UAWriter) {
+        w.writeString(name)
+        dataType.encode(to: &w)
+        w.writeInt32(valueRank)
+        w.writeArray(arrayDimensions) { w, v in w.writeUInt32(v) }
+        description.encode(to: &w)
+    }
+}
+
 /// AttributeOperand (Opc.Ua.Types.bsd).
 public struct AttributeOperand: Hashable, Sendable, UACodable {
     public var nodeId: NodeId
