@@ -18,6 +18,7 @@ final class UAFixture {
     let space: AddressSpace
     let writes: WriteRouter
     let history: HistoryStore?
+    let alarms: AlarmEngine
     /// The first stored value's source time (one a second after it).
     static let historyStart: Int64 = 1_796_000_000_000_000_000
     static let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -30,7 +31,14 @@ final class UAFixture {
             Tag(name: "count", device: "m1", path: "acme/l1/m1/count", dataType: .int32),
             Tag(name: "running", device: "m1", path: "acme/l1/m1/running", dataType: .bool),
             Tag(name: "label", device: "m1", path: "acme/l1/m1/label", dataType: .string, stringLength: 8),
+            Tag(name: "speed_limits", device: "m1", path: "acme/l1/m1/speed_limits", dataType: .uint16,
+                codes: AlarmEngine.stateCodes),
         ])
+        // A limit alarm on speed, raised for each input (`core`).
+        alarms = AlarmEngine(definitions: [
+            AlarmDefinition(name: "speed_limits", tag: 0, output: 5,
+                            kind: .limit(highHigh: 900, high: 500, low: 10, lowLow: nil, deadband: 5), severity: 700,
+                            message: "speed out of range")])
         config = OPCUAConfig(host: "127.0.0.1", port: 4840, endpointHost: "gw", maxSessions: 4,
                              maxSubscriptionsPerSession: 4, maxMonitoredItems: 200, maxMessageSize: 1 << 20,
                              maxNodesPerRequest: 100, anonymous: true, users: [], writes: true)
@@ -49,21 +57,31 @@ final class UAFixture {
         }
         history?.drain()
         var builder = AddressSpaceBuilder()
-        let model = GatewayModel(namespaceUri: "urn:railgate:fuzz", hierarchy: ["acme", "l1"], table: table,
+        var model = GatewayModel(namespaceUri: "urn:railgate:fuzz", hierarchy: ["acme", "l1"], table: table,
                                  writesEnabled: true, devices: DeviceTable(tags: table.tags), history: history)
+        model.alarms = alarms
         let gateway = builder.addGateway(model)
+        let conditions = builder.addConditions(model, tagNodes: gateway.tagNodes, tagDevices: gateway.tagDevices)
         identity = ServerIdentity(applicationUri: "urn:railgate:fuzz", productUri: "urn:railgate", productName: "fuzz",
                                   softwareVersion: "0", startTime: UADateTime(ticks: 1), maxNodesPerRequest: 100,
                                   maxMonitoredItemsPerCall: 100, maxBrowseContinuationPoints: 16)
         builder.addNamespace0(identity: identity, objects: [gateway.top])
-        space = builder.build(table: table, tagNodes: gateway.tagNodes, history: history)
+        space = builder.build(table: table, tagNodes: gateway.tagNodes, tagDevices: gateway.tagDevices, history: history,
+                              alarms: alarms, conditions: conditions)
         let target = InstantWrites()
         writes = WriteRouter(table: table, writesEnabled: true, targets: Array(repeating: target, count: table.count),
                              audit: { _ in })
     }
 
+    /// A new server for one input: the alarm raised again (unacknowledged, its change queued),
+    /// whatever the previous input acknowledged.
     func core(_ loop: EmbeddedEventLoop) -> UAServerCore {
-        UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop, writes: writes,
+        _ = alarms.takeEvents()
+        for speed: UInt64 in [100, 950] {
+            alarms.observe(0, Sample(tag: 0, quality: .good, timestamp: Self.historyStart, value: SampleValue(uint: speed)),
+                           kind: .uint, now: Self.historyStart) { _ in }
+        }
+        return UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop, writes: writes,
                      logger: Self.quiet)
     }
 }
@@ -231,6 +249,11 @@ final class UARequestHarness: Harness {
         let header = RequestHeader(authenticationToken: token, requestHandle: 5)
         let speed = NodeId("acme/l1/m1/speed", namespace: 1)
         let voltage = NodeId("acme/l1/m1/voltage", namespace: 1)
+        let condition = NodeId("acme/l1/m1/speed_limits#Condition", namespace: 1)
+        // The EventId of the server's first event (its start time, then 1).
+        var firstEventId: [UInt8] = []
+        LittleEndian.append(Int64(1), to: &firstEventId)
+        LittleEndian.append(UInt64(1), to: &firstEventId)
         func time(_ second: Int64) -> UADateTime { UADateTime(unixNanoseconds: UAFixture.historyStart + second * 1_000_000_000) }
         func history<T: UACodable>(_ details: T, _ id: NodeId, release: Bool = false, point: [UInt8]? = nil) -> [UInt8] {
             body(UAIds.Encoding.historyReadRequest,
@@ -276,6 +299,18 @@ final class UARequestHarness: Harness {
                     UAIds.Encoding.readAtTimeDetails),
             history(ReadRawModifiedDetails(startTime: time(0), endTime: time(30), numValuesPerNode: 0, returnBounds: false),
                     UAIds.Encoding.readRawModifiedDetails, release: true, point: [0x48, 1, 0, 0, 0]),
+            body(UAIds.Encoding.callRequest, CallRequest(requestHeader: header, methodsToCall: [
+                CallMethodRequest(objectId: UAIds.conditionType, methodId: UAIds.conditionType_ConditionRefresh,
+                                  inputArguments: [.scalar(.uInt32(1))]),
+                CallMethodRequest(objectId: UAIds.conditionType, methodId: UAIds.conditionType_ConditionRefresh2,
+                                  inputArguments: [.scalar(.uInt32(1)), .scalar(.uInt32(1))]),
+            ])),
+            body(UAIds.Encoding.callRequest, CallRequest(requestHeader: header, methodsToCall: [
+                CallMethodRequest(objectId: condition, methodId: UAIds.acknowledgeableConditionType_Acknowledge,
+                                  inputArguments: [.scalar(.byteString(firstEventId)), .scalar(.localizedText(LocalizedText("ok")))]),
+                CallMethodRequest(objectId: condition, methodId: UAIds.conditionType_AddComment,
+                                  inputArguments: [.scalar(.byteString(firstEventId)), .scalar(.localizedText(LocalizedText("c")))]),
+            ])),
         ]
     }
 

@@ -32,9 +32,11 @@ public final class UAServer: @unchecked Sendable {
         loop.execute { Clock.nameCurrentThread("rg-opcua") }
         var builder = AddressSpaceBuilder()
         let gateway = builder.addGateway(model)
+        let conditions = builder.addConditions(model, tagNodes: gateway.tagNodes, tagDevices: gateway.tagDevices)
         builder.addNamespace0(identity: identity, objects: [gateway.top], notifiers: gateway.devices)
         let space = builder.build(table: model.table, tagNodes: gateway.tagNodes, tagDevices: gateway.tagDevices,
-                                  history: model.history)
+                                  history: model.history, alarms: model.alarms, conditions: conditions,
+                                  requiresReason: model.requiresReason)
         core = UAServerCore(config: config, addressSpace: space, identity: identity, eventLoop: loop,
                             writes: writes, logger: logger, security: security, audit: audit)
         self.logger = logger

@@ -52,6 +52,10 @@ public final class UAServerCore: @unchecked Sendable {
     let connectionLog = LogThrottle()
     var nextChannelId: UInt32 = 1
     private var sweeper: RepeatedTask?
+    /// Takes the alarm engine's state changes and raises their condition events.
+    private var alarmTimer: RepeatedTask?
+    /// The EventId of each alarm condition's latest event (Acknowledge and AddComment name it).
+    var conditionEventIds: [Int: [UInt8]] = [:]
     /// The certificate, policies and modes secured channels use.
     public let security: ChannelSecurity
     /// Policy, mode and client certificate of each open channel.
@@ -82,6 +86,11 @@ public final class UAServerCore: @unchecked Sendable {
         sweeper = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.closeExpiredSessions()
         }
+        if addressSpace.alarms != nil {
+            alarmTimer = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [weak self] _ in
+                self?.raiseAlarmEvents()
+            }
+        }
     }
 
     /// Stops the server's timers and lets go of what it holds: its sessions (their subscriptions
@@ -90,9 +99,12 @@ public final class UAServerCore: @unchecked Sendable {
     /// address space and the tag table of a configuration replaced by a commit — would never be
     /// freed.
     func stop() {
+        raiseAlarmEvents()
         flushNotifications()
         sweeper?.cancel()
         sweeper = nil
+        alarmTimer?.cancel()
+        alarmTimer = nil
         for token in sessions.tokens { removeSession(token) }
         channels.removeAll()
         services.removeAll()
@@ -186,6 +198,7 @@ public final class UAServerCore: @unchecked Sendable {
         registerAttribute()
         registerSubscriptions()
         registerHistory()
+        registerMethods()
     }
 
     /// Part 4 §5.6.2: a session not used within its timeout is closed, with

@@ -128,7 +128,7 @@ public final class Gateway: @unchecked Sendable {
                            maxAgesNs: layout.deadlinesNs(tagCount: tags.count), kpi: kpi, alarms: alarms)
         opcua = try configuration.opcua.map { config in
             try UAServer(config: config, model: Gateway.model(configuration, table: table, devices: devices, opcua: config,
-                                                              history: history),
+                                                              history: history, alarms: alarms),
                          identity: Gateway.identity(configuration, opcua: config), writes: writes,
                          logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
                              do {
@@ -266,11 +266,14 @@ public final class Gateway: @unchecked Sendable {
 
     /// The OPC UA view of the gateway: ISA-95 levels, tags and device health.
     static func model(_ configuration: Configuration, table: TagTable, devices: DeviceTable,
-                      opcua: OPCUAConfig, history: HistoryStore?) -> GatewayModel {
-        GatewayModel(
+                      opcua: OPCUAConfig, history: HistoryStore?, alarms: AlarmEngine?) -> GatewayModel {
+        var model = GatewayModel(
             namespaceUri: "urn:railgate:\(configuration.gateway.id)", hierarchy: configuration.gateway.hierarchy.levels,
             table: table, writesEnabled: opcua.writes && configuration.gateway.writesEnabled, devices: devices,
             history: history)
+        model.alarms = alarms
+        model.requiresReason = configuration.gateway.part11
+        return model
     }
 
     static func identity(_ configuration: Configuration, opcua: OPCUAConfig) -> ServerIdentity {

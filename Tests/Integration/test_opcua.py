@@ -345,12 +345,15 @@ def test_invalid_requests_get_bad_status_codes(server):
             with pytest.raises(ua.UaStatusCodeError) as nothing:
                 await client.uaclient.read(ua.ReadParameters())
             assert nothing.value.code == ua.StatusCodes.BadNothingToDo
-            # A service Railgate does not implement (Call) is BadServiceUnsupported.
+            # A method the server does not offer (GetMonitoredItems) is BadMethodInvalid.
             call = ua.CallMethodRequest()
             call.ObjectId = ua.NodeId(85, 0)
             call.MethodId = ua.NodeId(11492, 0)
+            results = await client.uaclient.call([call])
+            assert results[0].StatusCode.value == ua.StatusCodes.BadMethodInvalid
+            # A service Railgate does not implement (AddNodes) is BadServiceUnsupported.
             with pytest.raises(ua.UaStatusCodeError) as unsupported:
-                await client.uaclient.call([call])
+                await client.uaclient.add_nodes([ua.AddNodesItem()])
             assert unsupported.value.code == ua.StatusCodes.BadServiceUnsupported
             # Monitoring a node that does not exist.
             subscription = await client.create_subscription(100, None)

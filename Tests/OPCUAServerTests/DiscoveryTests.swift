@@ -25,7 +25,7 @@ struct DiscoveryTests {
     @Test func unknownServicesFaultWithTheRequestHandle() throws {
         let server = ServerHarness()
         var writer = UAWriter()
-        NodeId(712).encode(to: &writer)  // CallRequest
+        NodeId(488).encode(to: &writer)  // AddNodesRequest (NodeManagement is not served)
         RequestHeader(requestHandle: 42).encode(to: &writer)
         var fault: UAResponse?
         server.core.handle(writer.bytes, channelId: 1) { fault = $0 }

@@ -120,7 +120,7 @@ import Testing
         let configuration = try Configuration.load(yaml: Self.yaml() + "\nopcua: {host: 127.0.0.1, port: 1}\n")
         let gateway = try Gateway(configuration: configuration, configPath: "/nonexistent/railgate.yaml", auditTrail: nil)
         let model = Gateway.model(configuration, table: gateway.table, devices: gateway.devices,
-                                  opcua: try #require(configuration.opcua), history: nil)
+                                  opcua: try #require(configuration.opcua), history: nil, alarms: nil)
         for device in ["meter", "press-io", "engine"] {
             let health = try #require(model.devices.health(named: device), "no health for \(device)")
             #expect(!health.quality.isGood)

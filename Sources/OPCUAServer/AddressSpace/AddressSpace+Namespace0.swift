@@ -70,6 +70,7 @@ extension AddressSpaceBuilder {
              UAIds.serverCapabilitiesType, UAIds.operationLimitsType, UAIds.historyServerCapabilitiesType,
              UAIds.baseEventType])
         addEventTypes(typesNamespace: typesNamespace)
+        addConditionTypes()
         type(UAIds.historyServerCapabilitiesType, "HistoryServerCapabilitiesType", .objectType)
         type(UAIds.folderType, "FolderType", .objectType)
         type(UAIds.serverType, "ServerType", .objectType)

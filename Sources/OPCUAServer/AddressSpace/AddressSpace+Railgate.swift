@@ -13,6 +13,10 @@ public struct GatewayModel: Sendable {
     public var devices: DeviceTable
     /// The history of historized tags; nil: none is kept.
     public var history: HistoryStore?
+    /// The alarms, each served as a condition; nil: none is configured.
+    public var alarms: AlarmEngine?
+    /// Part 11 mode: acknowledging an alarm needs a comment (its reason).
+    public var requiresReason = false
 
     public init(namespaceUri: String, hierarchy: [String], table: TagTable, writesEnabled: Bool, devices: DeviceTable,
                 history: HistoryStore? = nil) {

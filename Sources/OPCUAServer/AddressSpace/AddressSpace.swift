@@ -20,9 +20,23 @@ public final class AddressSpace: Sendable {
     public let tagDevices: [NodeId]
     /// The history of historized tags (HistoryRead), if any tag has one.
     public let history: HistoryStore?
+    /// The alarms and, by alarm index, their condition objects.
+    let alarms: AlarmEngine?
+    let conditions: [ConditionNode]
+    /// Condition object → alarm index.
+    let conditionIndex: [NodeId: Int]
+    /// Part 11 mode: an acknowledgment needs a comment.
+    let requiresReason: Bool
 
     init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [],
-         history: HistoryStore? = nil) {
+         history: HistoryStore? = nil, alarms: AlarmEngine? = nil, conditions: [ConditionNode] = [],
+         requiresReason: Bool = false) {
+        self.alarms = alarms
+        self.conditions = conditions
+        self.requiresReason = requiresReason
+        var conditionIndex: [NodeId: Int] = [:]
+        for (alarm, condition) in conditions.enumerated() where !condition.id.isNull { conditionIndex[condition.id] = alarm }
+        self.conditionIndex = conditionIndex
         self.namespaces = namespaces
         var byId: [NodeId: UANode] = [:]
         var derived: [NodeId: [UAReference]] = [:]

@@ -52,8 +52,9 @@ struct AddressSpaceBuilder {
                    isAbstract: isAbstract, symmetric: symmetric, inverseName: inverse.map { LocalizedText($0) }))
     }
 
-    func build(table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [], history: HistoryStore? = nil) -> AddressSpace {
+    func build(table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [], history: HistoryStore? = nil,
+               alarms: AlarmEngine? = nil, conditions: [ConditionNode] = [], requiresReason: Bool = false) -> AddressSpace {
         AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes, tagDevices: tagDevices,
-                     history: history)
+                     history: history, alarms: alarms, conditions: conditions, requiresReason: requiresReason)
     }
 }

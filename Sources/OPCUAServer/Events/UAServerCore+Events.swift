@@ -4,19 +4,27 @@ import RailgateCore
 extension UAServerCore {
     /// Hands an event to every event monitored item watching one of its notifiers (or the Server
     /// object) whose filter it passes. On the server's event loop.
-    func raise(_ event: UAEvent) {
+    /// Returns the event's EventId.
+    @discardableResult
+    func raise(_ event: UAEvent) -> [UInt8] {
         var event = event
         event.eventId = nextEventId()
         for session in sessions.values {
             for subscription in session.subscriptions.values where !subscription.eventItems.isEmpty {
-                for item in subscription.eventItems where item.mode != .disabled {
-                    guard let filter = item.eventFilter else { continue }
-                    let watched = item.item.nodeId
-                    guard watched == UAIds.server || event.notifiers.contains(watched) else { continue }
-                    if let fields = filter.fields(of: event, in: addressSpace) {
-                        item.offer(event: fields) { filter.selected(of: overflowEvent(), in: addressSpace) }
-                    }
-                }
+                deliver(event, to: subscription.eventItems)
+            }
+        }
+        return event.eventId
+    }
+
+    /// Offers an event to those of `items` that watch one of its notifiers and whose filter it passes.
+    func deliver(_ event: UAEvent, to items: [MonitoredItem]) {
+        for item in items where item.mode != .disabled {
+            guard let filter = item.eventFilter else { continue }
+            let watched = item.item.nodeId
+            guard watched == UAIds.server || event.notifiers.contains(watched) else { continue }
+            if let fields = filter.fields(of: event, in: addressSpace) {
+                item.offer(event: fields) { filter.selected(of: overflowEvent(), in: addressSpace) }
             }
         }
     }
@@ -30,7 +38,7 @@ extension UAServerCore {
     }
 
     /// EventId: unique per server run — the server's start time and a counter (16 bytes).
-    private func nextEventId() -> [UInt8] {
+    func nextEventId() -> [UInt8] {
         nextEventNumber &+= 1
         var id: [UInt8] = []
         LittleEndian.append(identity.startTime.ticks, to: &id)

@@ -117,6 +117,8 @@ extension UAServerCore {
         case AttributeId.minimumSamplingInterval where node.nodeClass == .variable:
             return .scalar(.double(node.minimumSamplingInterval))
         case AttributeId.historizing where node.nodeClass == .variable: return .scalar(.boolean(node.historizing))
+        case AttributeId.executable where node.nodeClass == .method, AttributeId.userExecutable where node.nodeClass == .method:
+            return .scalar(.boolean(true))
         default: return nil
         }
     }
