@@ -49,6 +49,7 @@ extension Configuration {
             return []
         }
         let index = tagIndex(tags)
+        let tagNames = Set(tags.map { "\($0.device)/\($0.name)" })
         var alarms: [AlarmConfig] = []
         // Per device: the alarm names taken and where.
         var taken: [String: (path: String, line: Int?)] = [:]
@@ -78,7 +79,7 @@ extension Configuration {
             let severity = item.int("severity", range: 1...1000) ?? 500
             if let name, let watched {
                 let device = tags[watched].device
-                if tags.contains(where: { $0.device == device && $0.name == name }) {
+                if tagNames.contains("\(device)/\(name)") {
                     item.issue("name", "device \(device) has a tag \(name): an alarm publishes its state as tag \(device)/\(name); name the alarm otherwise")
                     valid = false
                 } else if let first = taken["\(device)/\(name)"] {

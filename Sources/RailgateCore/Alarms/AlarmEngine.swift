@@ -70,7 +70,7 @@ public struct AlarmState: Sendable, Equatable {
     /// The value that last changed the state, and its quality.
     public var value = 0.0
     public var quality = Quality(reason: .waitingForInitialData)
-    /// CLOCK_REALTIME ns of the last transition (activation, clearing, acknowledgment, comment).
+    /// CLOCK_REALTIME ns of the last transition (activation, clearing, quality, acknowledgment, comment).
     public var changedNs: Int64 = 0
     public var comment = ""
     /// Who acknowledged or commented last.
@@ -241,7 +241,10 @@ public final class AlarmEngine: @unchecked Sendable {
                 var transition: AlarmTransition?
                 if sample.quality != state.quality {
                     // The first value of a tag is no change of its alarm's quality.
-                    if state.quality.reason != .waitingForInitialData { transition = .quality }
+                    if state.quality.reason != .waitingForInitialData {
+                        transition = .quality
+                        state.changedNs = now
+                    }
                     state.quality = sample.quality
                 }
                 if sample.quality.hasValue {
