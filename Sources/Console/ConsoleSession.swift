@@ -40,7 +40,7 @@ public final class ConsoleSession {
     static let operational = ["show", "monitor", "write", "diag", "test", "opcua", "configure", "help", "exit"]
     static let configuration = ["set", "delete", "load", "show", "validate", "commit", "confirm", "rollback", "discard",
                                 "help", "exit"]
-    static let showTargets = ["status", "devices", "tags", "tag", "values", "stats", "config", "log", "audit"]
+    static let showTargets = ["status", "devices", "tags", "tag", "values", "alarms", "stats", "config", "log", "audit"]
 
     public func execute(_ line: String, signature: Signature? = nil) -> Reply {
         self.signature = signature
@@ -306,6 +306,8 @@ public final class ConsoleSession {
                 rows.append(Self.row(table.tags[index], table.state(index)))
             }
             return Reply(ok: true, text: rows.joined(separator: "\n"))
+        case "alarms":
+            return alarms(table, all: args.count > 1 && args[1] == "all")
         case "tag":
             guard args.count == 2 else { return fail("usage: show tag NAME (device/tag or the full path)") }
             guard let index = resolve(args[1], in: table) else { return unknownTag(args[1], in: table) }
@@ -313,6 +315,31 @@ public final class ConsoleSession {
         default:
             return unknown(what, among: Self.showTargets, prefix: "show ")
         }
+    }
+
+    /// The alarms not at rest (active or waiting for acknowledgment), or all with `all`: state,
+    /// the watched tag's value, severity. Read from the alarms' state tags.
+    private func alarms(_ table: TagTable, all: Bool) -> Reply {
+        let configuration = control.running().configuration
+        let definitions = configuration.alarmDefinitions(tags: table.tags)
+        guard !definitions.isEmpty else { return Reply(ok: true, text: "no alarms configured (alarms: in the configuration)") }
+        var rows: [String] = []
+        for alarm in definitions {
+            guard let output = alarm.output, table.tags.indices.contains(output), table.tags.indices.contains(alarm.tag) else { continue }
+            let state = table.state(output)
+            let code = CodeMap.raw(state.sample.value, kind: .uint) ?? 0
+            guard all || (state.sample.quality.reason != .waitingForInitialData && code != 0) else { continue }
+            let stateTag = table.tags[output], watched = table.tags[alarm.tag]
+            let name = "\(stateTag.device)/\(stateTag.name)"
+            let text = state.sample.quality.reason == .waitingForInitialData ? "—"
+                : (AlarmEngine.stateCodes.code(for: code) ?? "\(code)")
+                    + (state.sample.quality.isGood ? "" : " (\(state.sample.quality))")
+            rows.append(name.padding(toLength: max(name.count, 30), withPad: " ", startingAt: 0) + " "
+                        + text.padding(toLength: max(text.count, 26), withPad: " ", startingAt: 0)
+                        + " \(watched.device)/\(watched.name) = \(Self.value(watched, table.state(alarm.tag))), severity \(alarm.severity)")
+        }
+        if rows.isEmpty { return Reply(ok: true, text: "no alarm is active or waiting for acknowledgment (show alarms all)") }
+        return Reply(ok: true, text: rows.joined(separator: "\n"))
     }
 
     private func write(_ args: [String]) -> Reply {
@@ -454,6 +481,7 @@ public final class ConsoleSession {
         show status | devices | stats | config | log [N] | audit [N]
         show tags [GLOB]         tags with value and quality, e.g. show tags meter1/*
         show tag NAME            value, quality, timestamps and source address
+        show alarms [all]        alarms active or waiting for acknowledgment (all: every alarm)
         monitor tag NAME…        live values until a key is pressed
         write tag NAME VALUE     write through the write policy (audited)
         diag modbus read BUS UNIT TABLE ADDR COUNT   raw registers or bits (0-based address)

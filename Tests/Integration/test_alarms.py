@@ -58,9 +58,18 @@ def setup(procs, broker, prefix, extra_gateway="", role="operator"):
     text = text.replace("isa95: {enterprise: acme}}",
                         f"isa95: {{enterprise: acme}}, writes: true, audit_file: {audit}{extra_gateway}}}")
     text += f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: {role}}}\n" + ALARMS
+    socket = procs.tmp / "control.sock"
+    text += f"console: {{socket: {socket}, history_dir: {procs.tmp}/configs}}\n"
     proc = start_railgate(procs, text)
     wait_for_port(ua_port)
+    proc.socket = socket
     return proc, ua_port, audit
+
+
+def console(proc, *lines):
+    result = subprocess.run([RAILGATE, "console", "--socket", proc.socket], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
 
 
 async def subscribe_alarms(client, handler):
@@ -141,6 +150,10 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             assert acked and field(acked[-1], "Comment").Text == "checked the recipe"
             assert acked[-1].ClientUserId.startswith("opcua:anonymous@") and field(acked[-1], "ActiveState/Id") is True
             assert mqtt.wait(state_topic, lambda p: p["code"] == "High"), mqtt.all(state_topic)
+            # The console lists the alarms not at rest, with the watched tag's value.
+            shown = console(proc, "show alarms")
+            assert "meter1/setpoint_limits" in shown and "High " in shown and "meter1/setpoint = 600" in shown, shown
+            assert "OffNormal (unacknowledged)" in shown and "severity 300" in shown, shown
             again = await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
                                ua.Variant(acked[-1].EventId, ua.VariantType.ByteString),
                                ua.Variant(ua.LocalizedText(""), ua.VariantType.LocalizedText))
