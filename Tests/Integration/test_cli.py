@@ -80,8 +80,10 @@ def test_check_describes_the_mes_mapping_of_the_packaging_line_example():
                  "shifts: early 06:00–14:00, late 14:00–22:00, night 22:00–06:00; rolling 60 min; state /var/lib/railgate/kpi.json",
                  "kpi line3: state filler/state, total filler/bottles_total, good filler/bottles_good, ideal cycle 0.1 s → 20 tags",
                  "topics railgate/acme/plant1/packaging/<work center>/<equipment id>/<tag>",
-                 "history: /var/lib/railgate/history, 11 tag(s), 36 of 64 MiB on disk, fsync every 1000 ms, at most 10000 values per HistoryRead",
-                 "  line3/oee: the newest 20000 values"]:
+                 "history: /var/lib/railgate/history, 13 tag(s), 41 of 64 MiB on disk, fsync every 1000 ms, at most 10000 values per HistoryRead",
+                 "  line3/oee: the newest 20000 values",
+                 "alarms: 3, each an OPC UA condition and a state tag",
+                 "  filler/tank_temp_limits: filler/tank_temperature limits high_high 35.0, high 32.0, low 2.0, deadband 1.0, severity 700"]:
         assert line in result.stdout, result.stdout
 
 
