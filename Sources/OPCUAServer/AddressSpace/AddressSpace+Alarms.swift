@@ -13,12 +13,10 @@ extension AddressSpaceBuilder {
         var type: NodeId = UAIds.propertyType
         var children: [Member] = []
         var valueRank: Int32 = -1
-        /// An instance's field path (`ActiveState/Id`), which its value reads.
-        var field = ""
     }
 
     /// A type's own members: properties by HasProperty, state variables by HasComponent.
-    mutating func addMembers(_ members: [Member], value: (Member) -> UAValueSource) -> [UAReference] {
+    private mutating func addMembers(_ members: [Member], value: (Member) -> UAValueSource) -> [UAReference] {
         members.map { member in
             let childReferences = addMembers(member.children, value: value)
             variable(member.id, member.name, value: value(member), dataType: member.dataType, valueRank: member.valueRank,

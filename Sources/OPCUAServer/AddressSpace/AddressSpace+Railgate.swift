@@ -132,13 +132,14 @@ extension AddressSpaceBuilder {
     private mutating func addCodeProperties(_ tag: Tag, _ index: Int, _ codes: CodeMap, table: TagTable) -> [UAReference] {
         let ns: UInt16 = 1
         let enumValuesId = NodeId("\(tag.path)#EnumValues", namespace: ns)
-        let entries = zip(codes.values, codes.codes).map { value, code in
+        let shared = enumValues[codes.name].flatMap { $0.map == codes ? $0.list : nil }
+        let list = shared ?? .array(type: .extensionObject, values: zip(codes.values, codes.codes).map { value, code in
             VariantValue.extensionObject(ExtensionObject(
                 EnumValueType(value: value, displayName: LocalizedText(code), description: LocalizedText(code)),
                 encodingId: UAIds.Encoding.enumValueType))
-        }
-        property(enumValuesId, "EnumValues", namespace: 0, .array(type: .extensionObject, values: entries, dimensions: nil),
-                 dataType: UAIds.enumValueType, valueRank: 1)
+        }, dimensions: nil)
+        enumValues[codes.name] = (codes, list)
+        property(enumValuesId, "EnumValues", namespace: 0, list, dataType: UAIds.enumValueType, valueRank: 1)
         let textId = NodeId("\(tag.path)#ValueAsText", namespace: ns)
         variable(textId, "ValueAsText", namespace: 0, value: .computed({
             let state = table.state(index)

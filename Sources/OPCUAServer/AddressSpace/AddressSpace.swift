@@ -55,13 +55,16 @@ public final class AddressSpace: Sendable {
         self.tagDevices = tagDevices
     }
 
-    public subscript(_ id: NodeId) -> UANode? { nodes[id] }
+    /// A stored node, or the member of an alarm condition, made when asked for.
+    public subscript(_ id: NodeId) -> UANode? { nodes[id] ?? conditionMember(id) }
 
     public var count: Int { nodes.count }
 
     /// References as declared plus those other nodes declare to this one, turned round.
     public func references(of id: NodeId) -> [UAReference] {
-        (nodes[id]?.references ?? []) + (derived[id] ?? [])
+        guard let node = nodes[id] else { return conditionMember(id)?.references ?? [] }
+        if let alarm = conditionIndex[id] { return node.references + (derived[id] ?? []) + conditionMemberReferences(alarm) }
+        return node.references + (derived[id] ?? [])
     }
 
     /// Whether `type` is `base` or (transitively) one of its subtypes.

@@ -5,6 +5,9 @@ import RailgateHistory
 struct AddressSpaceBuilder {
     var nodes: [UANode] = []
     var namespaces = ["http://opcfoundation.org/UA/"]
+    /// The EnumValues of each code map by name, made once and shared by the tags that use it
+    /// (every alarm's state tag uses the same map).
+    var enumValues: [String: (map: CodeMap, list: Variant)] = [:]
 
     mutating func add(_ node: UANode) { nodes.append(node) }
 
