@@ -64,6 +64,8 @@ public enum LimitState: UInt8, Sendable, CustomStringConvertible {
 /// The state of one alarm condition (Part 9 §5.5, §5.7): active (and at which limit), whether an
 /// operator acknowledged it, whether clients must keep it (`retain`: active or unacknowledged).
 public struct AlarmState: Sendable, Equatable {
+    public init() {}
+
     public var active = false
     public var limit = LimitState.normal
     public var acknowledged = true
