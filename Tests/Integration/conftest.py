@@ -2,6 +2,7 @@
 the pymodbus simulator, socat PTY pairs, the mosquitto broker, mbpoll.
 Everything listens on 127.0.0.1 and ends with the test session."""
 
+import asyncio
 import json
 import os
 import signal
@@ -231,3 +232,32 @@ def tcp_bus_yaml(name, port, device, extra="", tags=("{name: speed, ref: 400006}
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gateway(**options): options for the test's gateway configuration")
+
+
+class EventHandler:
+    """An OPC UA subscription handler (asyncua) that keeps every event it is given."""
+
+    def __init__(self):
+        self.events = []
+
+    def event_notification(self, event):
+        self.events.append(event)
+
+
+async def events_until(handler, predicate, timeout=10):
+    """The events `handler` has (or gets within `timeout` s) that satisfy `predicate`; [] if none."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in handler.events if predicate(e)]
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    return []
+
+
+def console_lines(socket, *lines):
+    """Runs `railgate console` on a control socket with these input lines; its output."""
+    result = subprocess.run([RAILGATE, "console", "--socket", socket], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
+

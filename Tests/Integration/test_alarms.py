@@ -7,12 +7,11 @@ MQTT (JSON)."""
 
 import asyncio
 import subprocess
-import time
 
 from asyncua import Client, ua
 
-from conftest import (RAILGATE, free_port, gateway_yaml, log_of, read_audit, start_railgate, start_sim_tcp,
-                      tcp_bus_yaml, wait_for, wait_for_port)
+from conftest import (RAILGATE, EventHandler, console_lines, events_until, free_port, gateway_yaml, log_of,
+                      read_audit, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for_port)
 
 BASE = "acme/meter1"
 TAGS = ("{name: setpoint, ref: 400011, writable: true}",)
@@ -28,26 +27,10 @@ ALARMS = """alarms:
 CONDITION = f"ns=1;s={BASE}/setpoint_limits#Condition"
 
 
-class Handler:
-    def __init__(self):
-        self.events = []
-
-    def event_notification(self, event):
-        self.events.append(event)
-
 
 def field(event, path):
     return getattr(event, path, None)
 
-
-async def events_until(handler, predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [e for e in handler.events if predicate(e)]
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    return []
 
 
 def setup(procs, broker, prefix, extra_gateway="", role="operator"):
@@ -67,9 +50,7 @@ def setup(procs, broker, prefix, extra_gateway="", role="operator"):
 
 
 def console(proc, *lines):
-    result = subprocess.run([RAILGATE, "console", "--socket", proc.socket], input="\n".join(lines) + "\n",
-                            capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
+    return console_lines(proc.socket, *lines)
 
 
 async def subscribe_alarms(client, handler):
@@ -108,7 +89,7 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             # for acknowledgment after the write brings it back (code "Normal (unacknowledged)").
             await write(client, 100)
             assert mqtt.wait(state_topic, lambda p: p["code"].startswith("Normal")), (mqtt.all(state_topic), log_of(proc))
-            handler = Handler()
+            handler = EventHandler()
             subscription = await subscribe_alarms(client, handler)
 
             # High: an event of ExclusiveLimitAlarmType, active, unacknowledged, retained.
@@ -184,7 +165,7 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             assert bad_subscription.StatusCode.value == ua.StatusCodes.BadSubscriptionIdInvalid
 
             # ConditionRefresh on a new subscription: start, the retained conditions, end.
-            fresh = Handler()
+            fresh = EventHandler()
             later = await subscribe_alarms(client, fresh)
             refresh = await call(client, ua.NodeId(ua.ObjectIds.ConditionType),
                                  ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
@@ -211,7 +192,7 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             assert recipe and recipe[-1].Retain is True and recipe[-1].EventType == ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
 
             # The audit events of the methods.
-            audit_handler = Handler()
+            audit_handler = EventHandler()
             audit_sub = await client.create_subscription(50, audit_handler)
             await audit_sub.subscribe_events(client.nodes.server, client.get_node(ua.ObjectIds.AuditConditionCommentEventType))
             await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.ConditionType_AddComment),
@@ -238,7 +219,7 @@ def test_read_only_and_part11_acknowledgments_are_refused(procs, broker):
 
     async def scenario():
         async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
-            handler = Handler()
+            handler = EventHandler()
             subscription = await subscribe_alarms(client, handler)
             condition = client.get_node(CONDITION)
             # No write for a read-only session: a refresh shows the off-normal alarm (0 is no recipe value).

@@ -5,26 +5,17 @@ replaces; where clauses and select clauses of EventFilters; filters the server r
 device is the pymodbus simulator."""
 
 import asyncio
-import subprocess
-import time
 
 from asyncua import Client, ua
 from asyncua.common.events import Event
 from asyncua.ua.uaerrors import BadMonitoredItemFilterInvalid, BadMonitoredItemFilterUnsupported, BadUserAccessDenied
 
-from conftest import (RAILGATE, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml,
-                      wait_for, wait_for_port)
+from conftest import (EventHandler, console_lines, events_until, free_port, gateway_yaml, log_of, start_railgate,
+                      start_sim_tcp, tcp_bus_yaml, wait_for, wait_for_port)
 
 BASE = "acme/meter1"
 TAGS = ("{name: setpoint, ref: 400011, writable: true}", "{name: speed, ref: 400006}")
 
-
-class Handler:
-    def __init__(self):
-        self.events = []
-
-    def event_notification(self, event):
-        self.events.append(event)
 
 
 def setup(procs, broker, prefix, role="operator"):
@@ -42,19 +33,8 @@ def setup(procs, broker, prefix, role="operator"):
 
 
 def console(proc, *lines):
-    result = subprocess.run([RAILGATE, "console", "--socket", proc.socket], input="\n".join(lines) + "\n",
-                            capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
+    return console_lines(proc.socket, *lines)
 
-
-async def events_until(handler, predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [e for e in handler.events if predicate(e)]
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    return []
 
 
 def test_writes_sessions_and_commits_are_events(procs, broker):
@@ -68,7 +48,7 @@ def test_writes_sessions_and_commits_are_events(procs, broker):
             await asyncio.sleep(0.5)
             before = await setpoint.read_value()
             audit_type = client.get_node(ua.ObjectIds.AuditWriteUpdateEventType)
-            server_handler, device_handler = Handler(), Handler()
+            server_handler, device_handler = EventHandler(), EventHandler()
             server_sub = await client.create_subscription(50, server_handler)
             await server_sub.subscribe_events()  # the Server object, BaseEventType: every event
             device_sub = await client.create_subscription(50, device_handler)
@@ -100,7 +80,7 @@ def test_writes_sessions_and_commits_are_events(procs, broker):
             assert "not writable" in refused[0].Message.Text
 
             # A session activation, then a refused one (an unknown user).
-            session_handler = Handler()
+            session_handler = EventHandler()
             session_sub = await client.create_subscription(50, session_handler)
             await session_sub.subscribe_events(client.nodes.server,
                                                client.get_node(ua.ObjectIds.AuditActivateSessionEventType))
@@ -130,7 +110,7 @@ def test_writes_sessions_and_commits_are_events(procs, broker):
             ns = await client.get_namespace_index("urn:railgate:types")
             change_type = client.get_node(ua.NodeId("ConfigurationChangeEventType", ns))
             assert (await change_type.read_browse_name()).Name == "ConfigurationChangeEventType"
-            change_handler = Handler()
+            change_handler = EventHandler()
             change_sub = await client.create_subscription(50, change_handler)
             await change_sub.subscribe_events(client.nodes.server, change_type)
             # In a thread: the client's Publish requests must go on while the console waits.
@@ -171,7 +151,7 @@ def test_event_filters_select_where_and_refusals(procs, broker):
             event_filter = ua.EventFilter()
             event_filter.SelectClauses = [field("NewValue"), field("ClientUserId"), field("NoSuchField")]
             event_filter.WhereClause.Elements = [element]
-            handler = Handler()
+            handler = EventHandler()
             sub = await client.create_subscription(50, handler)
             await sub._subscribe(server, ua.AttributeIds.EventNotifier, event_filter, queuesize=10)
             for value in (5, 150, 50, 200):
@@ -222,7 +202,7 @@ def test_a_write_a_read_only_session_may_not_make_is_an_event_too(procs, broker)
 
     async def scenario():
         async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
-            handler = Handler()
+            handler = EventHandler()
             sub = await client.create_subscription(50, handler)
             await sub.subscribe_events(client.get_node(f"ns=1;s={BASE}"),
                                        client.get_node(ua.ObjectIds.AuditWriteUpdateEventType))

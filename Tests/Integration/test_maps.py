@@ -10,8 +10,8 @@ import subprocess
 from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
-from conftest import (RAILGATE, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml,
-                      wait_for, wait_for_port)
+from conftest import (RAILGATE, console_lines, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp,
+                      tcp_bus_yaml, wait_for, wait_for_port)
 from test_sparkplug import GROUP, NODE, Host, spb  # noqa: F401 (spb is a fixture)
 
 MAPS = """maps:
@@ -44,9 +44,7 @@ def read_register(port):
 
 
 def console(proc, *lines):
-    result = subprocess.run([RAILGATE, "console", "--socket", proc.socket], input="\n".join(lines) + "\n",
-                            capture_output=True, text=True, timeout=30)
-    return result.stdout + result.stderr
+    return console_lines(proc.socket, *lines)
 
 
 def test_codes_are_published_beside_raw_values_and_gaps_are_uncertain(procs, broker, collector_factory):

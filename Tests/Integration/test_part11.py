@@ -14,8 +14,8 @@ import subprocess
 from asyncua import Client, ua
 from asyncua.ua.ua_binary import struct_from_binary
 
-from conftest import (RAILGATE, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp, tcp_bus_yaml,
-                      wait_for, wait_for_port)
+from conftest import (RAILGATE, console_lines, free_port, gateway_yaml, log_of, start_railgate, start_sim_tcp,
+                      tcp_bus_yaml, wait_for, wait_for_port)
 
 BASE = "acme/meter1"
 TAGS = ("{name: setpoint, ref: 400011, writable: true}", "{name: speed, ref: 400006}")
@@ -28,10 +28,7 @@ def hash_password(password):
     return result.stdout.strip().splitlines()[-1]
 
 
-def console(socket, *lines):
-    result = subprocess.run([RAILGATE, "console", "--socket", socket], input="\n".join(lines) + "\n",
-                            capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
+console = console_lines
 
 
 def entries(path):
