@@ -131,9 +131,9 @@ public final class Gateway: @unchecked Sendable {
                                                               history: history, alarms: alarms),
                          identity: Gateway.identity(configuration, opcua: config), writes: writes,
                          logger: Logger(label: "railgate.opcua"), audit: { [trail] event, user, details in
-                             do {
-                                 try trail?.append(event: event, user: user, fields: details)
-                             } catch {
+                             // Off the OPC UA event loop: the trail's writer thread writes and fsyncs (a
+                             // client sending refused calls or activations must not stall every session).
+                             trail?.appendQueued(event: event, user: user, fields: details) { error in
                                  Logger(label: "railgate.audit").critical("audit trail not written", metadata: ["error": "\(error)"])
                              }
                          })

@@ -11,7 +11,7 @@ import subprocess
 from asyncua import Client, ua
 
 from conftest import (RAILGATE, EventHandler, console_lines, events_until, free_port, gateway_yaml, log_of,
-                      read_audit, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for_port)
+                      read_audit, start_railgate, start_sim_tcp, tcp_bus_yaml, wait_for, wait_for_port)
 
 BASE = "acme/meter1"
 TAGS = ("{name: setpoint, ref: 400011, writable: true}",)
@@ -203,7 +203,9 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
 
     asyncio.run(scenario())
 
-    # The trail has every acknowledgment and comment, refusals too, and its chain verifies.
+    # The trail has every acknowledgment and comment, refusals too, and its chain verifies (the
+    # trail's writer thread writes them a moment after the calls).
+    assert wait_for(lambda: any(e["details"].get("comment") == "closed" for e in read_audit(audit)), 10)
     entries = read_audit(audit)
     acknowledged = [e for e in entries if e["event"] == "alarm acknowledge"]
     assert acknowledged and acknowledged[0]["details"]["comment"] == "checked the recipe", entries[-5:]
@@ -235,5 +237,5 @@ def test_read_only_and_part11_acknowledgments_are_refused(procs, broker):
             assert (await condition.read_browse_name()).Name == "setpoint_limits.Condition"
 
     asyncio.run(scenario())
-    assert any(e["event"] == "alarm acknowledge refused" and e["details"]["reason"] == "role read-only"
-               for e in read_audit(audit))
+    assert wait_for(lambda: any(e["event"] == "alarm acknowledge refused" and e["details"]["reason"] == "role read-only"
+                                for e in read_audit(audit)), 10), read_audit(audit)
