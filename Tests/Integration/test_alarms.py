@@ -171,6 +171,13 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
                                  ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
                                  ua.Variant(later.subscription_id, ua.VariantType.UInt32))
             assert refresh.StatusCode.is_good(), refresh
+            # Twice in one request: the second is refused.
+            twice = ua.CallMethodRequest()
+            twice.ObjectId = ua.NodeId(ua.ObjectIds.ConditionType)
+            twice.MethodId = ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh)
+            twice.InputArguments = [ua.Variant(later.subscription_id, ua.VariantType.UInt32)]
+            results = await client.uaclient.call([twice, twice])
+            assert [r.StatusCode.value for r in results] == [ua.StatusCodes.Good, ua.StatusCodes.BadRefreshInProgress]
             assert await events_until(fresh, lambda e: e.EventType == ua.NodeId(ua.ObjectIds.RefreshEndEventType))
             types = [e.EventType for e in fresh.events]
             start = types.index(ua.NodeId(ua.ObjectIds.RefreshStartEventType))

@@ -11,12 +11,15 @@ extension UAServerCore {
             (request: CallRequest, context) throws(ServiceError) in
             let session = try context.requireSession()
             try self.checkOperationCount(request.methodsToCall.count)
-            let results = request.methodsToCall.map { self.call($0, session: session) }
+            // A subscription is refreshed once per request (a request of 1000 refreshes of every
+            // retained condition would hold the event loop); the others answer BadRefreshInProgress.
+            var refreshed: Set<UInt32> = []
+            let results = request.methodsToCall.map { self.call($0, session: session, refreshed: &refreshed) }
             return CallResponse(responseHeader: context.responseHeader(), results: results)
         }
     }
 
-    func call(_ request: CallMethodRequest, session: UASession) -> CallMethodResult {
+    func call(_ request: CallMethodRequest, session: UASession, refreshed: inout Set<UInt32>) -> CallMethodResult {
         switch request.methodId {
         case UAIds.conditionType_ConditionRefresh, UAIds.conditionType_ConditionRefresh2:
             guard request.objectId == UAIds.conditionType || request.objectId == UAIds.server else {
@@ -28,6 +31,7 @@ extension UAServerCore {
             guard case .uInt32(let subscriptionId) = arguments[0], let subscription = session.subscriptions[subscriptionId] else {
                 return CallMethodResult(statusCode: .badSubscriptionIdInvalid)
             }
+            guard refreshed.insert(subscriptionId).inserted else { return CallMethodResult(statusCode: .badRefreshInProgress) }
             var items = subscription.eventItems
             if two {
                 guard case .uInt32(let itemId) = arguments[1], let item = items.first(where: { $0.id == itemId }) else {
