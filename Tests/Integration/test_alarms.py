@@ -25,15 +25,14 @@ ALARMS = """alarms:
   - {name: setpoint_recipe, tag: meter1/setpoint, normal: [100, 200], severity: 300}
 """
 CONDITION = f"ns=1;s={BASE}/setpoint_limits#Condition"
-
+RECIPE = f"ns=1;s={BASE}/setpoint_recipe#Condition"
 
 
 def field(event, path):
     return getattr(event, path, None)
 
 
-
-def setup(procs, broker, prefix, extra_gateway="", role="operator"):
+def setup(procs, broker, prefix, extra_gateway="", role="operator", console=True):
     sim_port = start_sim_tcp(procs, units="1")
     ua_port = free_port()
     audit = procs.tmp / "audit.log"
@@ -42,7 +41,8 @@ def setup(procs, broker, prefix, extra_gateway="", role="operator"):
                         f"isa95: {{enterprise: acme}}, writes: true, audit_file: {audit}{extra_gateway}}}")
     text += f"opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: {role}}}\n" + ALARMS
     socket = procs.tmp / "control.sock"
-    text += f"console: {{socket: {socket}, history_dir: {procs.tmp}/configs}}\n"
+    if console:
+        text += f"console: {{socket: {socket}, history_dir: {procs.tmp}/configs}}\n"
     proc = start_railgate(procs, text)
     wait_for_port(ua_port)
     proc.socket = socket
@@ -57,10 +57,32 @@ async def subscribe_alarms(client, handler):
     """A subscription to the alarm types' events with all their fields (ConditionType alone
     selects only ConditionType's)."""
     subscription = await client.create_subscription(50, handler)
-    await subscription.subscribe_alarms_and_conditions(
+    subscription.item = await subscription.subscribe_alarms_and_conditions(
         client.nodes.server, [client.get_node(ua.ObjectIds.ExclusiveLimitAlarmType),
                               client.get_node(ua.ObjectIds.OffNormalAlarmType)])
     return subscription
+
+
+async def refresh(client, subscription):
+    """ConditionRefresh of a subscription; the result."""
+    return await call(client, ua.NodeId(ua.ObjectIds.ConditionType), ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+                      ua.Variant(subscription.subscription_id, ua.VariantType.UInt32))
+
+
+async def condition_method(client, method, condition, event_id, comment):
+    """Acknowledge or AddComment on a condition (NodeId text) for an EventId; the result."""
+    return await call(client, ua.NodeId.from_string(condition), ua.NodeId(method),
+                      ua.Variant(event_id, ua.VariantType.ByteString),
+                      ua.Variant(ua.LocalizedText(comment), ua.VariantType.LocalizedText))
+
+
+async def acknowledge(client, condition, event_id, comment):
+    return await condition_method(client, ua.ObjectIds.AcknowledgeableConditionType_Acknowledge, condition, event_id,
+                                  comment)
+
+
+async def add_comment(client, condition, event_id, comment):
+    return await condition_method(client, ua.ObjectIds.ConditionType_AddComment, condition, event_id, comment)
 
 
 async def write(client, value):
@@ -118,13 +140,9 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             assert ua.NodeId.from_string(CONDITION) in [c.nodeid for c in await device.get_children()]
 
             # Acknowledge: a stale EventId is refused, the latest is taken once.
-            stale = await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
-                               ua.Variant(b"0" * 16, ua.VariantType.ByteString),
-                               ua.Variant(ua.LocalizedText("x"), ua.VariantType.LocalizedText))
+            stale = await acknowledge(client, CONDITION, b"0" * 16, "x")
             assert stale.StatusCode.value == ua.StatusCodes.BadEventIdUnknown, stale
-            result = await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
-                                ua.Variant(event.EventId, ua.VariantType.ByteString),
-                                ua.Variant(ua.LocalizedText("checked the recipe"), ua.VariantType.LocalizedText))
+            result = await acknowledge(client, CONDITION, event.EventId, "checked the recipe")
             assert result.StatusCode.is_good(), result
             acked = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_limits"
                                        and field(e, "AckedState/Id") is True)
@@ -135,15 +153,11 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             shown = console(proc, "show alarms")
             assert "meter1/setpoint_limits" in shown and "High " in shown and "meter1/setpoint = 600" in shown, shown
             assert "OffNormal (unacknowledged)" in shown and "severity 300" in shown, shown
-            again = await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
-                               ua.Variant(acked[-1].EventId, ua.VariantType.ByteString),
-                               ua.Variant(ua.LocalizedText(""), ua.VariantType.LocalizedText))
+            again = await acknowledge(client, CONDITION, acked[-1].EventId, "")
             assert again.StatusCode.value == ua.StatusCodes.BadConditionBranchAlreadyAcked, again
 
             # AddComment on the latest event.
-            comment = await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.ConditionType_AddComment),
-                                 ua.Variant(acked[-1].EventId, ua.VariantType.ByteString),
-                                 ua.Variant(ua.LocalizedText("maintenance informed"), ua.VariantType.LocalizedText))
+            comment = await add_comment(client, CONDITION, acked[-1].EventId, "maintenance informed")
             assert comment.StatusCode.is_good(), comment
             assert await events_until(handler, lambda e: field(e, "Comment") is not None
                                       and field(e, "Comment").Text == "maintenance informed")
@@ -155,9 +169,7 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
                                ua.Variant("text", ua.VariantType.String), ua.Variant(3, ua.VariantType.UInt32))
             assert wrong.StatusCode.value == ua.StatusCodes.BadInvalidArgument
             assert [s.value for s in wrong.InputArgumentResults] == [ua.StatusCodes.BadTypeMismatch] * 2
-            unknown = await call(client, ua.NodeId.from_string("ns=1;s=nowhere"),
-                                 ua.NodeId(ua.ObjectIds.ConditionType_AddComment),
-                                 ua.Variant(b"", ua.VariantType.ByteString), ua.Variant(ua.LocalizedText(""), ua.VariantType.LocalizedText))
+            unknown = await add_comment(client, "ns=1;s=nowhere", b"", "")
             assert unknown.StatusCode.value == ua.StatusCodes.BadNodeIdUnknown
             bad_subscription = await call(client, ua.NodeId(ua.ObjectIds.ConditionType),
                                           ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
@@ -186,6 +198,21 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             # The limit alarm (High, acknowledged) and the off-normal one (600 is not a recipe value).
             assert sorted(field(e, "ConditionName") for e in between) == ["setpoint_limits", "setpoint_recipe"], between
             assert all(e.Retain for e in between)
+            # ConditionRefresh2: the same for one monitored item of the subscription.
+            fresh.events.clear()
+            one = await call(client, ua.NodeId(ua.ObjectIds.ConditionType),
+                             ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh2),
+                             ua.Variant(later.subscription_id, ua.VariantType.UInt32),
+                             ua.Variant(later.item, ua.VariantType.UInt32))
+            assert one.StatusCode.is_good(), one
+            assert await events_until(fresh, lambda e: e.EventType == ua.NodeId(ua.ObjectIds.RefreshEndEventType))
+            assert sorted(field(e, "ConditionName") for e in fresh.events if field(e, "ConditionName")) == [
+                "setpoint_limits", "setpoint_recipe"]
+            no_item = await call(client, ua.NodeId(ua.ObjectIds.ConditionType),
+                                 ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh2),
+                                 ua.Variant(later.subscription_id, ua.VariantType.UInt32),
+                                 ua.Variant(999999, ua.VariantType.UInt32))
+            assert no_item.StatusCode.value == ua.StatusCodes.BadMonitoredItemIdInvalid
 
             # Back to normal: acknowledged and inactive, the condition is no longer retained.
             await write(client, 100)
@@ -201,10 +228,9 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
             # The audit events of the methods.
             audit_handler = EventHandler()
             audit_sub = await client.create_subscription(50, audit_handler)
-            await audit_sub.subscribe_events(client.nodes.server, client.get_node(ua.ObjectIds.AuditConditionCommentEventType))
-            await call(client, condition.nodeid, ua.NodeId(ua.ObjectIds.ConditionType_AddComment),
-                       ua.Variant(cleared[-1].EventId, ua.VariantType.ByteString),
-                       ua.Variant(ua.LocalizedText("closed"), ua.VariantType.LocalizedText))
+            await audit_sub.subscribe_events(client.nodes.server,
+                                             client.get_node(ua.ObjectIds.AuditConditionCommentEventType))
+            assert (await add_comment(client, CONDITION, cleared[-1].EventId, "closed")).StatusCode.is_good()
             audited = await events_until(audit_handler, lambda e: e.Comment.Text == "closed")
             assert audited and audited[0].ConditionEventId == cleared[-1].EventId and audited[0].Status is True
 
@@ -223,26 +249,47 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_read_only_and_part11_acknowledgments_are_refused(procs, broker):
+def test_a_read_only_session_may_not_acknowledge(procs, broker):
     proc, ua_port, audit = setup(procs, broker, "rgtest-alarms-ro", role="read-only")
 
     async def scenario():
         async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
             handler = EventHandler()
             subscription = await subscribe_alarms(client, handler)
-            condition = client.get_node(CONDITION)
-            # No write for a read-only session: a refresh shows the off-normal alarm (0 is no recipe value).
-            await call(client, ua.NodeId(ua.ObjectIds.ConditionType), ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
-                       ua.Variant(subscription.subscription_id, ua.VariantType.UInt32))
+            # No write for a read-only session: a refresh shows the off-normal alarm (the
+            # simulator's register starts at no recipe value).
+            await refresh(client, subscription)
             recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe")
             assert recipe, (handler.events, log_of(proc))
-            refused = await call(client, ua.NodeId.from_string(f"ns=1;s={BASE}/setpoint_recipe#Condition"),
-                                 ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge),
-                                 ua.Variant(recipe[-1].EventId, ua.VariantType.ByteString),
-                                 ua.Variant(ua.LocalizedText("ok"), ua.VariantType.LocalizedText))
+            refused = await acknowledge(client, RECIPE, recipe[-1].EventId, "ok")
             assert refused.StatusCode.value == ua.StatusCodes.BadUserAccessDenied, refused
-            assert (await condition.read_browse_name()).Name == "setpoint_limits.Condition"
+            # Reading and browsing stay open to it.
+            assert (await client.get_node(CONDITION).read_browse_name()).Name == "setpoint_limits.Condition"
 
     asyncio.run(scenario())
     assert wait_for(lambda: any(e["event"] == "alarm acknowledge refused" and e["details"]["reason"] == "role read-only"
                                 for e in read_audit(audit)), 10), read_audit(audit)
+
+
+def test_part11_acknowledgment_needs_a_comment(procs, broker):
+    proc, ua_port, audit = setup(procs, broker, "rgtest-alarms-p11", extra_gateway=", part11: true", console=False)
+
+    async def scenario():
+        async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
+            handler = EventHandler()
+            subscription = await subscribe_alarms(client, handler)
+            await refresh(client, subscription)
+            recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe")
+            assert recipe, (handler.events, log_of(proc))
+            bare = await acknowledge(client, RECIPE, recipe[-1].EventId, " ")
+            assert bare.StatusCode.value == ua.StatusCodes.BadInvalidArgument, bare
+            assert [r.value for r in bare.InputArgumentResults] == [ua.StatusCodes.Good, ua.StatusCodes.BadInvalidArgument]
+            done = await acknowledge(client, RECIPE, recipe[-1].EventId, "recipe change R-12 in progress, per SOP-7")
+            assert done.StatusCode.is_good(), done
+
+    asyncio.run(scenario())
+    assert wait_for(lambda: any(e["event"] == "alarm acknowledge" for e in read_audit(audit)), 10), read_audit(audit)
+    entries = read_audit(audit)
+    assert any(e["event"] == "alarm acknowledge refused" and "needs a comment" in e["details"]["reason"] for e in entries)
+    assert [e["details"]["comment"] for e in entries if e["event"] == "alarm acknowledge"] == [
+        "recipe change R-12 in progress, per SOP-7"]
