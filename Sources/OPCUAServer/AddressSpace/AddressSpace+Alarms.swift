@@ -1,11 +1,11 @@
 import RailgateCore
 
-// Alarms & Conditions (OPC UA Part 9): the condition types Railgate's alarms are instances of, and
-// one condition object per configured alarm, whose state variables read the `AlarmEngine`.
+// Alarms & Conditions (OPC UA Part 9): the condition types Railgate's alarms are instances of, with
+// their members and methods. The conditions themselves: Events/Conditions.swift.
 
 extension AddressSpaceBuilder {
-    /// A variable of a type or a condition: name, NodeId, DataType, and its own properties (the Id
-    /// of a TwoStateVariable, the SourceTimestamp of a ConditionVariable).
+    /// A variable of a condition type: name, NodeId, DataType, and its own properties (the Id of a
+    /// TwoStateVariable, the SourceTimestamp of a ConditionVariable).
     struct Member {
         var id: NodeId
         var name: String
@@ -15,11 +15,11 @@ extension AddressSpaceBuilder {
         var valueRank: Int32 = -1
     }
 
-    /// A type's own members: properties by HasProperty, state variables by HasComponent.
-    private mutating func addMembers(_ members: [Member], value: (Member) -> UAValueSource) -> [UAReference] {
+    /// A type's own members (no values): properties by HasProperty, state variables by HasComponent.
+    private mutating func addMembers(_ members: [Member]) -> [UAReference] {
         members.map { member in
-            let childReferences = addMembers(member.children, value: value)
-            variable(member.id, member.name, value: value(member), dataType: member.dataType, valueRank: member.valueRank,
+            let childReferences = addMembers(member.children)
+            variable(member.id, member.name, value: .constant(.empty), dataType: member.dataType, valueRank: member.valueRank,
                      type: member.type, references: childReferences)
             return UAReference(member.type == UAIds.propertyType ? UAIds.hasProperty : UAIds.hasComponent, to: member.id)
         }
@@ -29,7 +29,7 @@ extension AddressSpaceBuilder {
     /// lists it without naming it).
     private mutating func subtype(_ id: NodeId, _ name: String, of parent: NodeId, isAbstract: Bool = false,
                                   members: [Member] = [], more: [UAReference] = []) {
-        let references = [UAReference(UAIds.hasSubtype, to: parent, forward: false)] + addMembers(members) { _ in .constant(.empty) }
+        let references = [UAReference(UAIds.hasSubtype, to: parent, forward: false)] + addMembers(members)
         add(UANode(id, .objectType, browseName: QualifiedName(name), references: references + more, isAbstract: isAbstract))
     }
 
@@ -41,12 +41,12 @@ extension AddressSpaceBuilder {
         return UAReference(UAIds.hasComponent, to: id)
     }
 
-    static func twoState(_ id: NodeId, _ name: String, idNode: NodeId) -> Member {
+    private static func twoState(_ id: NodeId, _ name: String, idNode: NodeId) -> Member {
         Member(id: id, name: name, dataType: UAIds.localizedText, type: UAIds.twoStateVariableType,
                children: [Member(id: idNode, name: "Id", dataType: UAIds.boolean)])
     }
 
-    static func conditionVariable(_ id: NodeId, _ name: String, _ dataType: NodeId, timestamp: NodeId) -> Member {
+    private static func conditionVariable(_ id: NodeId, _ name: String, _ dataType: NodeId, timestamp: NodeId) -> Member {
         Member(id: id, name: name, dataType: dataType, type: UAIds.conditionVariableType,
                children: [Member(id: timestamp, name: "SourceTimestamp", dataType: UAIds.utcTime)])
     }
@@ -115,7 +115,7 @@ extension AddressSpaceBuilder {
                                   dataType: UAIds.localizedText, type: UAIds.finiteStateVariableType,
                                   children: [Member(id: UAIds.exclusiveLimitAlarmType_LimitState_CurrentState_Id, name: "Id",
                                                     dataType: UAIds.nodeId)])
-        let limitState = addMembers([currentState]) { _ in .constant(.empty) }
+        let limitState = addMembers([currentState])
         object(UAIds.exclusiveLimitAlarmType_LimitState, "LimitState", type: UAIds.exclusiveLimitStateMachineType,
                references: limitState)
         subtype(UAIds.exclusiveLimitAlarmType, "ExclusiveLimitAlarmType", of: UAIds.limitAlarmType,
