@@ -249,18 +249,22 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+async def refreshed_recipe_alarm(client, proc):
+    """Subscribes to the alarms, asks for a ConditionRefresh and returns the off-normal alarm's events."""
+    handler = EventHandler()
+    await refresh(client, await subscribe_alarms(client, handler))
+    recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe")
+    assert recipe, (handler.events, log_of(proc))
+    return recipe
+
+
 def test_a_read_only_session_may_not_acknowledge(procs, broker):
     proc, ua_port, audit = setup(procs, broker, "rgtest-alarms-ro", role="read-only")
 
     async def scenario():
         async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
-            handler = EventHandler()
-            subscription = await subscribe_alarms(client, handler)
-            # No write for a read-only session: a refresh shows the off-normal alarm (the
-            # simulator's register starts at no recipe value).
-            await refresh(client, subscription)
-            recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe")
-            assert recipe, (handler.events, log_of(proc))
+            # No write needed: the simulator's register starts at no recipe value.
+            recipe = await refreshed_recipe_alarm(client, proc)
             refused = await acknowledge(client, RECIPE, recipe[-1].EventId, "ok")
             assert refused.StatusCode.value == ua.StatusCodes.BadUserAccessDenied, refused
             # Reading and browsing stay open to it.
@@ -276,11 +280,7 @@ def test_part11_acknowledgment_needs_a_comment(procs, broker):
 
     async def scenario():
         async with Client(url=f"opc.tcp://127.0.0.1:{ua_port}") as client:
-            handler = EventHandler()
-            subscription = await subscribe_alarms(client, handler)
-            await refresh(client, subscription)
-            recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe")
-            assert recipe, (handler.events, log_of(proc))
+            recipe = await refreshed_recipe_alarm(client, proc)
             bare = await acknowledge(client, RECIPE, recipe[-1].EventId, " ")
             assert bare.StatusCode.value == ua.StatusCodes.BadInvalidArgument, bare
             assert [r.value for r in bare.InputArgumentResults] == [ua.StatusCodes.Good, ua.StatusCodes.BadInvalidArgument]
