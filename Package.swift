@@ -139,9 +139,6 @@ if ProcessInfo.processInfo.environment["RAILGATE_BENCHMARKS"] != nil {
             ],
             path: "Benchmarks/SamplingLoop",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
-    // The same OPC UA Read load against Railgate and a reference server.
-    package.targets.append(
-        .executableTarget(name: "ua-read-load", dependencies: ["OPCUAServer"], path: "Benchmarks/UAReadLoad"))
 }
 
 // Fuzz harnesses (libFuzzer, one executable for all of them) are added only when RAILGATE_FUZZ is
