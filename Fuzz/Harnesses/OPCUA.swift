@@ -267,6 +267,15 @@ final class UARequestHarness: Harness {
                  CreateSessionRequest(requestHeader: header, sessionName: "s", requestedSessionTimeout: 60_000)),
             body(UAIds.Encoding.readRequest,
                  ReadRequest(requestHeader: header, nodesToRead: [ReadValueId(nodeId: speed, attributeId: 13)])),
+            // Tag values (answered from the tag table directly) between items of the general path.
+            body(UAIds.Encoding.readRequest,
+                 ReadRequest(requestHeader: header, timestampsToReturn: .source, nodesToRead: [
+                    ReadValueId(nodeId: speed, attributeId: 13), ReadValueId(nodeId: voltage, attributeId: 13),
+                    ReadValueId(nodeId: NodeId("acme/l1/m1/speeds", namespace: 1), attributeId: 13),
+                    ReadValueId(nodeId: voltage, attributeId: 13, indexRange: "0"),
+                    ReadValueId(nodeId: speed, attributeId: AttributeId.dataType),
+                    ReadValueId(nodeId: voltage, attributeId: 13, dataEncoding: QualifiedName("Default Binary")),
+                    ReadValueId(nodeId: speed, attributeId: 13)])),
             body(UAIds.Encoding.browseRequest,
                  BrowseRequest(requestHeader: header, nodesToBrowse: [BrowseDescription(nodeId: NodeId(85))])),
             body(UAIds.Encoding.writeRequest,

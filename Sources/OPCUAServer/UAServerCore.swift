@@ -3,22 +3,40 @@ import NIOCore
 import RailgateConfig
 import RailgateCore
 
-/// A response ready to be sent: its encoding id and structure.
+/// A response ready to be sent: its encoding id and structure, or its bytes when the service
+/// encoded it itself (Read).
 public struct UAResponse {
-    public var encodingId: NodeId
-    public var body: any UACodable
+    private enum Content {
+        case structure(any UACodable, encodingId: NodeId)
+        case encoded([UInt8])
+    }
+    private let content: Content
 
     public init<T: UACodable>(_ body: T, _ encodingId: NodeId) {
-        self.body = body
-        self.encodingId = encodingId
+        content = .structure(body, encodingId: encodingId)
+    }
+
+    /// A response already encoded: type id + structure.
+    init(encoded bytes: [UInt8]) {
+        content = .encoded(bytes)
+    }
+
+    /// The structure, for responses that have one.
+    public var body: (any UACodable)? {
+        if case .structure(let body, _) = content { body } else { nil }
     }
 
     /// Type id + structure, the body of a MSG.
     public var bytes: [UInt8] {
-        var writer = UAWriter()
-        encodingId.encode(to: &writer)
-        body.encode(to: &writer)
-        return writer.bytes
+        switch content {
+        case .structure(let body, let encodingId):
+            var writer = UAWriter()
+            encodingId.encode(to: &writer)
+            body.encode(to: &writer)
+            return writer.bytes
+        case .encoded(let bytes):
+            return bytes
+        }
     }
 }
 
@@ -60,6 +78,9 @@ public final class UAServerCore: @unchecked Sendable {
     public let security: ChannelSecurity
     /// Policy, mode and client certificate of each open channel.
     var channels: [UInt32: ChannelPeer] = [:]
+
+    /// Read's buffers, reused from request to request (Services/Read.swift).
+    var readScratch = ReadScratch()
 
     /// Request handler by request encoding id; one entry per implemented service.
     typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void

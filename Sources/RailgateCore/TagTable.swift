@@ -56,6 +56,39 @@ public final class TagTable: Sendable {
         return states.indices.map { withText(states[$0], texts[$0], $0) }
     }
 
+    /// The states as they are now, under one lock, for readers that serve many tags at a time
+    /// (an OPC UA Read): no copy of a state or a text. `body` must be short and must not call
+    /// back into the table (the lock is held while it runs and the engine waits for it).
+    public func withStates(_ body: (borrowing StatesView) -> Void) {
+        storage.withLock { storage in
+            storage.states.withUnsafeBufferPointer { states in
+                storage.texts.withUnsafeBufferPointer { texts in
+                    body(StatesView(states: states, texts: texts))
+                }
+            }
+        }
+    }
+
+    /// The table's states while `withStates` holds its lock. A state's `text` is always nil
+    /// here: a string tag's text is `text(index)`, its UTF-8 bytes.
+    /// Not copyable: a borrowed view cannot leave the closure it is lent to.
+    public struct StatesView: ~Copyable {
+        private let states: UnsafeBufferPointer<TagState>
+        private let texts: UnsafeBufferPointer<[UInt8]>
+
+        fileprivate init(states: UnsafeBufferPointer<TagState>, texts: UnsafeBufferPointer<[UInt8]>) {
+            self.states = states
+            self.texts = texts
+        }
+
+        public subscript(_ index: Int) -> TagState { states[index] }
+
+        /// The UTF-8 text of string tag `index` (empty for other kinds).
+        public func text<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            texts[index].withUnsafeBufferPointer(body)
+        }
+    }
+
     private func withText(_ state: TagState, _ bytes: [UInt8], _ index: Int) -> TagState {
         var state = state
         if tags[index].dataType == .string { state.text = String(decoding: bytes, as: UTF8.self) }

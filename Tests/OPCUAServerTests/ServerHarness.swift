@@ -19,8 +19,8 @@ final class ServerHarness {
     var handle: UInt32 = 0
 
     init(maxSessions: Int = 4, maxMonitoredItems: Int = 100, anonymous: Bool = true,
-         users: [OPCUAConfig.User] = [], history: ((TagTable) -> HistoryStore?)? = nil) {
-        table = TagTable(tags: [
+         users: [OPCUAConfig.User] = [], history: ((TagTable) -> HistoryStore?)? = nil, tags: [Tag]? = nil) {
+        table = TagTable(tags: tags ?? [
             Tag(name: "speed", device: "m1", path: "acme/l1/m1/speed", dataType: .uint16, unit: "r/min"),
             Tag(name: "voltage", device: "m1", path: "acme/l1/m1/voltage", dataType: .float32, unit: "V",
                 range: 0...400),

@@ -16,6 +16,8 @@ public final class AddressSpace: Sendable {
     public let table: TagTable?
     /// Tag index → its variable node.
     public let tagNodes: [NodeId]
+    /// Tag variables by the bytes of their NodeIds (Read looks them up without a String).
+    let tagIndex: TagNodeIndex
     /// Tag index → its device's object (the notifier of the tag's events).
     public let tagDevices: [NodeId]
     /// The history of historized tags (HistoryRead), if any tag has one.
@@ -51,6 +53,13 @@ public final class AddressSpace: Sendable {
         self.derived = derived
         self.table = table
         self.tagNodes = tagNodes
+        // Only variables whose value is their tag's: a Read served from the index must be the
+        // Read the node would answer.
+        let tags = table?.tags ?? []
+        tagIndex = TagNodeIndex(tagNodes: tagNodes.prefix(tags.count).enumerated().map { index, id in
+            guard case .tag(index)? = byId[id]?.value else { return NodeId.null }
+            return id
+        }, tags: tags)
         self.history = history
         self.tagDevices = tagDevices
     }

@@ -54,6 +54,20 @@ public struct UAReader {
         return bytes[offset..<offset + count]
     }
 
+    /// Lends the next `count` bytes to `body` without copying them, and moves past them.
+    public mutating func withBytes<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) throws(UADecodingError) -> R {
+        try need(count)
+        defer { offset += count }
+        let start = offset
+        return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<start + count])) }
+    }
+
+    /// Goes back to an offset read before (to decode a value again another way).
+    mutating func rewind(to offset: Int) {
+        precondition(offset >= 0 && offset <= self.offset, "rewind forward")
+        self.offset = offset
+    }
+
     public mutating func skip(_ count: Int) throws(UADecodingError) {
         try need(count)
         offset += count
@@ -105,18 +119,25 @@ public struct UAReader {
 
     /// An array of `element`s with an Int32 count; null (-1) reads as empty.
     public mutating func readArray<T>(_ element: (inout UAReader) throws(UADecodingError) -> T) throws(UADecodingError) -> [T] {
+        let count = try readArrayCount()
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for _ in 0..<count { result.append(try element(&self)) }
+        return result
+    }
+
+    /// An array's element count (null reads as 0), checked against what the message can hold
+    /// and taken from the message's element budget, for callers that decode the elements themselves.
+    public mutating func readArrayCount() throws(UADecodingError) -> Int {
         let start = offset
-        guard let count = try readLength() else { return [] }
+        guard let count = try readLength() else { return 0 }
         // Every element takes at least one byte: a count past the message is a lie.
         guard count <= remaining else { throw .truncated(needed: count - remaining, offset: offset) }
         guard count <= elementBudget else {
             throw .badEncoding("more than \(Self.maxElements) array elements in one message", offset: start)
         }
         elementBudget -= count
-        var result: [T] = []
-        result.reserveCapacity(count)
-        for _ in 0..<count { result.append(try element(&self)) }
-        return result
+        return count
     }
 
     mutating func enter() throws(UADecodingError) {

@@ -9,6 +9,12 @@ public struct UAWriter {
 
     public var count: Int { bytes.count }
 
+    /// Empties the writer for its next message, keeping its buffer unless it grew past
+    /// `keeping` bytes (one large answer must not hold its memory for good).
+    public mutating func reset(keeping: Int = 1 << 20) {
+        if bytes.capacity > keeping { bytes = [] } else { bytes.removeAll(keepingCapacity: true) }
+    }
+
     @inline(__always)
     mutating func writeInteger<T: FixedWidthInteger>(_ value: T) {
         var v = value.littleEndian
@@ -35,6 +41,12 @@ public struct UAWriter {
     public mutating func writeString(_ value: String?) {
         guard let value else { return writeInt32(-1) }
         let utf8 = value.utf8
+        writeInt32(Int32(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// A String from its UTF-8 bytes.
+    public mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
         writeInt32(Int32(utf8.count))
         bytes.append(contentsOf: utf8)
     }

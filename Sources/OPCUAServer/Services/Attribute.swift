@@ -1,4 +1,4 @@
-// Attribute service set (Part 4 §5.10): Read, Write.
+// Attribute service set (Part 4 §5.10): Read (its request handling: Services/Read.swift), Write.
 // HistoryRead: Services/History.swift. Not implemented: HistoryUpdate.
 
 import NIOCore
@@ -17,18 +17,7 @@ enum AttributeId {
 
 extension UAServerCore {
     func registerAttribute() {
-        register(UAIds.Encoding.readRequest, UAIds.Encoding.readResponse) {
-            (request: ReadRequest, context) throws(ServiceError) in
-            _ = try context.requireSession()
-            try self.checkOperationCount(request.nodesToRead.count)
-            guard request.maxAge >= 0 else { throw ServiceError(.badMaxAgeInvalid) }
-            guard (0...3).contains(request.timestampsToReturn.rawValue) else {
-                throw ServiceError(.badTimestampsToReturnInvalid)
-            }
-            let results = request.nodesToRead.map { self.read($0, timestamps: request.timestampsToReturn) }
-            return ReadResponse(responseHeader: context.responseHeader(), results: results)
-        }
-
+        registerRead()
         registerDeferred(UAIds.Encoding.writeRequest) { (request: WriteRequest, context, respond) throws(ServiceError) in
             let session = try context.requireSession()
             try self.checkOperationCount(request.nodesToWrite.count)
