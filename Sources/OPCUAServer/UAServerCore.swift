@@ -158,6 +158,7 @@ public final class UAServerCore: @unchecked Sendable {
             }
             let start = reader.offset
             header = try RequestHeader(from: &reader)
+            let fieldsOffset = reader.offset
             reader = UAReader(body, offset: start)
             // Part 4 §5.4 / Part 6 §6.7.1: a server that does not offer Security
             // None still answers discovery on a None channel, and nothing else.
@@ -173,7 +174,8 @@ public final class UAServerCore: @unchecked Sendable {
                 }
                 session.lastActivity = RailgateClock.now()
             }
-            let context = ServiceContext(channelId: channelId, requestHeader: header, session: session)
+            let context = ServiceContext(channelId: channelId, requestHeader: header, session: session,
+                                         fieldsOffset: fieldsOffset)
             try service(&reader, context, respond)
         } catch let error as ServiceError {
             respond(fault(error.status, header))

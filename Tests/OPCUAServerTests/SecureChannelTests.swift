@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 @testable import OPCUAServer
 
@@ -155,5 +156,26 @@ struct SecureChannelTests {
         #expect(chunks.map(\.chunkType) == [.intermediate, .intermediate, .final])
         #expect(chunks.allSatisfy { $0.bytes.count <= 8192 })
         #expect(chunks.reduce(0) { $0 + $1.body.count - 16 } == 20_000)
+    }
+
+    /// The one-chunk answer written straight into a ByteBuffer is the chunk `responseChunks` makes.
+    @Test func oneChunkResponsesAreWrittenAsTheirChunk() {
+        var direct = SecureChannel(channelId: 5)
+        var chunked = SecureChannel(channelId: 5)
+        _ = direct.receive(hello(buffer: 8192), now: now)
+        _ = direct.receive(open(), now: now)
+        _ = chunked.receive(hello(buffer: 8192), now: now)
+        _ = chunked.receive(open(), now: now)
+        for size in [0, 1, 8192 - 24] {
+            let body = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+            var buffer = ByteBufferAllocator().buffer(capacity: 0)
+            #expect(direct.writeResponse(requestId: 9, body: body, into: &buffer))
+            let chunks = chunked.responseChunks(requestId: 9, body: body) ?? []
+            #expect(chunks.count == 1 && buffer.readableBytesView.elementsEqual(chunks[0].bytes), "\(size) bytes")
+        }
+        // Past the client's buffer: several chunks, written by `responseChunks`.
+        var buffer = ByteBufferAllocator().buffer(capacity: 0)
+        #expect(!direct.writeResponse(requestId: 9, body: [UInt8](repeating: 1, count: 8192 - 23), into: &buffer))
+        #expect(buffer.readableBytes == 0)
     }
 }

@@ -62,9 +62,10 @@ public struct UAReader {
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<start + count])) }
     }
 
-    /// Goes back to an offset read before (to decode a value again another way).
-    mutating func rewind(to offset: Int) {
-        precondition(offset >= 0 && offset <= self.offset, "rewind forward")
+    /// Moves to an offset: back to one read before (to decode a value again another way), or
+    /// on to one a first reading of the same bytes reached.
+    mutating func seek(to offset: Int) {
+        precondition(offset >= 0 && offset <= bytes.count, "offset outside the message")
         self.offset = offset
     }
 

@@ -35,7 +35,7 @@ extension UAServerCore {
         scratch.others.removeAll(keepingCapacity: true)
 
         // Decode everything first: a malformed request is refused as a whole (BadDecodingError).
-        _ = try RequestHeader(from: &reader)
+        reader.seek(to: context.fieldsOffset)  // the header: decoded by `handle` already
         let maxAge = try reader.readDouble()
         let timestamps = try TimestampsToReturn(from: &reader)
         let count = try reader.readArrayCount()
@@ -45,7 +45,7 @@ extension UAServerCore {
             if let tag = try Self.tagValueItem(&reader, index) {
                 scratch.entries.append(Int32(tag))
             } else {
-                reader.rewind(to: start)
+                reader.seek(to: start)
                 scratch.others.append(try ReadValueId(from: &reader))
                 scratch.entries.append(-Int32(scratch.others.count))
             }

@@ -10,6 +10,8 @@ public struct ServiceContext {
     public var requestHeader: RequestHeader
     /// The activated session the authentication token names, when any.
     public var session: UASession?
+    /// Where the request's fields after its header begin (for services that decode in place).
+    var fieldsOffset = 0
 
     /// A response header answering this request.
     public func responseHeader(_ status: StatusCode = .good) -> ResponseHeader {

@@ -1,3 +1,4 @@
+import NIOCore
 import Crypto
 import X509
 
@@ -349,16 +350,21 @@ public struct SecureChannel: Sendable {
             previousTokenId = nil
             keys[previous] = nil
         }
-        let plain = try unprotect(chunk, token: token, headerLength: reader.offset)
-        reader = UAReader(plain)
+        // Security None: the chunk's own bytes, read in place.
+        if policy != .none { reader = UAReader(try unprotect(chunk, token: token, headerLength: reader.offset)) }
         let sequence = try reader.readUInt32()
         let requestId = try reader.readUInt32()
         try checkSequence(sequence)
-        let part = Array(plain[reader.offset...])
+        let part = Array(reader.bytes[reader.offset...])
         switch chunk.chunkType {
         case .abort:
             partial = nil
             return []
+        case .final where partial == nil:  // a request in one chunk, the usual case
+            guard part.count <= limits.maxRequestSize else {
+                throw UATransportError(.badTcpMessageTooLarge, "request larger than \(limits.maxRequestSize) bytes")
+            }
+            return [.deliver(requestId: requestId, body: part)]
         case .intermediate, .final:
             var assembled = partial ?? (requestId, [], 0)
             guard assembled.requestId == requestId else {
@@ -426,6 +432,24 @@ public struct SecureChannel: Sendable {
         }
         if mode == .signAndEncrypt { return try Self.removePadding(content[..<signed], extraByte: false) }
         return Array(content[..<signed])
+    }
+
+    /// Writes a response body (type id + structure) as one unsecured MSG chunk straight into
+    /// `buffer` — the common case of a Security None channel and a response that fits the
+    /// client's buffer — and gives true; false (nothing written) when the channel is secured or
+    /// the body needs several chunks or exceeds the client's limits: `responseChunks` then.
+    public mutating func writeResponse(requestId: UInt32, body: [UInt8], into buffer: inout ByteBuffer) -> Bool {
+        guard policy == .none, body.count <= limits.sendBufferSize - 24,
+              limits.maxResponseSize == 0 || body.count <= limits.maxResponseSize else { return false }
+        buffer.reserveCapacity(minimumWritableBytes: body.count + 24)
+        buffer.writeInteger(UInt32(0x4647_534D), endianness: .little)  // "MSGF"
+        buffer.writeInteger(UInt32(body.count + 24), endianness: .little)
+        buffer.writeInteger(channelId, endianness: .little)
+        buffer.writeInteger(tokenId, endianness: .little)
+        buffer.writeInteger(nextSendSequence(), endianness: .little)
+        buffer.writeInteger(requestId, endianness: .little)
+        buffer.writeBytes(body)
+        return true
     }
 
     /// Splits a response body (type id + structure) into MSG chunks that fit

@@ -4,6 +4,22 @@ public enum UAMessageType: String, Sendable {
     case open = "OPN", close = "CLO", message = "MSG"
 }
 
+extension UAMessageType {
+    /// The type its three ASCII letters on the wire name, or nil.
+    init?(_ letters: (UInt8, UInt8, UInt8)) {
+        switch letters {
+        case (0x4D, 0x53, 0x47): self = .message  // MSG: checked first, nearly every chunk is one
+        case (0x48, 0x45, 0x4C): self = .hello
+        case (0x41, 0x43, 0x4B): self = .acknowledge
+        case (0x45, 0x52, 0x52): self = .error
+        case (0x52, 0x48, 0x45): self = .reverseHello
+        case (0x4F, 0x50, 0x4E): self = .open
+        case (0x43, 0x4C, 0x4F): self = .close
+        default: return nil
+        }
+    }
+}
+
 /// One frame on the wire: 8-byte header and body (Part 6 §7.1.2.2).
 public struct UAChunk: Sendable, Equatable {
     /// 'F' final, 'C' intermediate, 'A' abort.

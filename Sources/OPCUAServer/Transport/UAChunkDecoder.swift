@@ -46,14 +46,19 @@ public struct UAChunkDecoder: ByteToMessageDecoder {
 
     private mutating func decodeChunk(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard buffer.readableBytes >= 8,
-              let header = buffer.getBytes(at: buffer.readerIndex, length: 8) else { return .needMoreData }
-        guard let type = UAMessageType(rawValue: String(decoding: header[0..<3], as: UTF8.self)) else {
-            throw UATransportError(.badTcpMessageTypeInvalid, "unknown message type \(header[0..<3].map { String($0, radix: 16) }.joined(separator: " "))")
+              let word = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self),
+              let size32 = buffer.getInteger(at: buffer.readerIndex + 4, endianness: .little, as: UInt32.self) else {
+            return .needMoreData
         }
-        guard let chunkType = UAChunk.ChunkType(rawValue: header[3]) else {
-            throw UATransportError(.badTcpMessageTypeInvalid, "unknown chunk type 0x\(String(header[3], radix: 16))")
+        let letters = (UInt8(truncatingIfNeeded: word), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word >> 16))
+        guard let type = UAMessageType(letters) else {
+            throw UATransportError(.badTcpMessageTypeInvalid, "unknown message type \([letters.0, letters.1, letters.2].map { String($0, radix: 16) }.joined(separator: " "))")
         }
-        let size = Int(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
+        let chunkByte = UInt8(truncatingIfNeeded: word >> 24)
+        guard let chunkType = UAChunk.ChunkType(rawValue: chunkByte) else {
+            throw UATransportError(.badTcpMessageTypeInvalid, "unknown chunk type 0x\(String(chunkByte, radix: 16))")
+        }
+        let size = Int(size32)
         guard size >= 8 else { throw UATransportError(.badTcpInternalError, "chunk size \(size) below the header size") }
         guard size <= maxChunkSize else {
             throw UATransportError(.badTcpMessageTooLarge, "chunk of \(size) bytes exceeds the \(maxChunkSize)-byte buffer")

@@ -160,7 +160,13 @@ final class UAConnectionHandler: ChannelInboundHandler {
     /// the client's limits becomes a ServiceFault.
     private func send(_ response: UAResponse, requestId: UInt32) {
         guard let context, context.channel.isActive else { return }
-        var chunks = secure.responseChunks(requestId: requestId, body: response.bytes)
+        let body = response.bytes
+        var buffer = context.channel.allocator.buffer(capacity: body.count + 24)
+        if secure.writeResponse(requestId: requestId, body: body, into: &buffer) {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            return
+        }
+        var chunks = secure.responseChunks(requestId: requestId, body: body)
         if chunks == nil {
             let fault = core.fault(.badResponseTooLarge, RequestHeader())
             chunks = secure.responseChunks(requestId: requestId, body: fault.bytes)
