@@ -22,6 +22,23 @@ struct ChunkDecoderTests {
         #expect(try channel.readInbound(as: UAChunk.self) == UAChunk(.message, .intermediate, body: [4]))
     }
 
+    @Test func everyMessageTypeIsReadFromItsLetters() throws {
+        let types: [UAMessageType] = [.hello, .acknowledge, .error, .reverseHello, .open, .close, .message]
+        for type in types {
+            let channel = try channel()
+            try channel.writeInbound(UAChunk(type, .final, body: [9]).bytes.withUnsafeBufferPointer {
+                channel.allocator.buffer(bytes: $0)
+            })
+            #expect(try channel.readInbound(as: UAChunk.self) == UAChunk(type, .final, body: [9]))
+        }
+        for letters in ["MSH", "msg", "HEX", "\0\0\0"] {
+            let channel = try channel()
+            #expect(throws: UATransportError.self, "\(letters)") {
+                try channel.writeInbound(channel.allocator.buffer(bytes: Array(letters.utf8) + [0x46, 9, 0, 0, 0, 1]))
+            }
+        }
+    }
+
     @Test func oversizeAnnouncementIsRejectedFromTheHeader() throws {
         let channel = try channel(max: 8192)
         #expect(throws: UATransportError.self) {
