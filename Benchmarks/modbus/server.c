@@ -11,7 +11,10 @@
  * for, so that values keep changing. On SIGUSR1 prints
  * "requests N request_bytes B reply_bytes R" — the requests answered so far
  * and the ADU octets in each direction, CRC or MBAP header included; on
- * SIGTERM, or when the time is up, prints the same and exits. */
+ * SIGTERM, or when the time is up, prints the same and exits. With a third
+ * argument "writes" (scripts/bench writes), each register write (function
+ * 6, or 16: its first register) prints "write ADDRESS VALUE NS" when it arrives, NS being
+ * CLOCK_REALTIME in nanoseconds. */
 #include <errno.h>
 #include <modbus.h>
 #include <signal.h>
@@ -23,7 +26,7 @@
 #include <unistd.h>
 
 static volatile long requests, request_bytes, reply_bytes;
-static int changing;
+static int changing, writes;
 
 /* Writes a decimal number with write(2): the signal handler may not use stdio. */
 static void put_number(const char *label, long value) {
@@ -58,6 +61,17 @@ static void serve(modbus_t *ctx, modbus_mapping_t *map, time_t end) {
             int sent = modbus_reply(ctx, query, length, map);
             if (sent > 0) {
                 int header = modbus_get_header_length(ctx);
+                int single = query[header] == 0x06 && length >= header + 5;
+                int multiple = query[header] == 0x10 && length >= header + 8;
+                if (writes && (single || multiple)) {
+                    struct timespec now;
+                    clock_gettime(CLOCK_REALTIME, &now);
+                    int value = single ? header + 3 : header + 6;
+                    put_number("write ", query[header + 1] << 8 | query[header + 2]);
+                    put_number(" ", query[value] << 8 | query[value + 1]);
+                    put_number(" ", (long)now.tv_sec * 1000000000L + now.tv_nsec);
+                    (void)!write(STDOUT_FILENO, "\n", 1);
+                }
                 if (changing && length >= header + 5 && query[header] == 0x03) {
                     int start = query[header + 1] << 8 | query[header + 2];
                     map->tab_registers[start]++;
@@ -73,11 +87,12 @@ static void serve(modbus_t *ctx, modbus_mapping_t *map, time_t end) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "changing") == 0)) {
-        fprintf(stderr, "usage: %s PORT|DEVICE SECONDS [changing]\n", argv[0]);
+    if (argc != 3 && !(argc == 4 && (strcmp(argv[3], "changing") == 0 || strcmp(argv[3], "writes") == 0))) {
+        fprintf(stderr, "usage: %s PORT|DEVICE SECONDS [changing|writes]\n", argv[0]);
         return 2;
     }
-    changing = argc == 4;
+    changing = argc == 4 && strcmp(argv[3], "changing") == 0;
+    writes = argc == 4 && strcmp(argv[3], "writes") == 0;
     int rtu = argv[1][0] == '/';
     time_t end = time(NULL) + atoi(argv[2]);
     struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART};

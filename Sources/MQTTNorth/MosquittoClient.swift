@@ -48,6 +48,9 @@ final class MosquittoClient: @unchecked Sendable {
             throw Failure(code: Int32(MOSQ_ERR_NOMEM.rawValue), operation: "create MQTT client")
         }
         self.handle = handle
+        // Changes and command results go out at once: with Nagle's algorithm a message behind
+        // an unacknowledged one waits for the broker's delayed ACK (tens of ms).
+        mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         mosquitto_connect_callback_set(handle) { _, context, code in
             guard let context else { return }

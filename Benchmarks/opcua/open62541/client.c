@@ -9,7 +9,13 @@
  * then all start together and send Read requests of N Value attributes
  * (timestamps Both), one in flight each, for S seconds. Prints
  * `requests=R seconds=S rate=R/S failures=F` — a failure is a request
- * whose service result or any item's status is not Good. */
+ * whose service result or any item's status is not Good.
+ *
+ *   ua-ref-read --url URL --write NODEID --count N --gap-ms G
+ *
+ * instead writes the UInt16 values 1…N to NODEID's Value, one at a time, G ms
+ * apart, and prints for each "write VALUE SENT_NS DONE_NS STATUS" (CLOCK_REALTIME
+ * when the request left and when its response came; STATUS 0 is Good). */
 
 #include <open62541/client.h>
 #include <open62541/client_config_default.h>
@@ -104,17 +110,66 @@ static int run(const char *url, const UA_NodeId *ids, size_t idCount, size_t per
     return 0;
 }
 
+static UA_DateTime realtimeNs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (UA_DateTime)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int writes(const char *url, const char *node, long count, long gapMs) {
+    UA_NodeId id;
+    if (UA_NodeId_parse(&id, UA_STRING((char *)(uintptr_t)node)) != UA_STATUSCODE_GOOD) return 2;
+    UA_ClientConfig config;
+    memset(&config, 0, sizeof config);
+    config.logging = UA_Log_Stdout_new(UA_LOGLEVEL_ERROR);
+    UA_ClientConfig_setDefault(&config);
+    config.timeout = 10000;
+    UA_Client *client = UA_Client_newWithConfig(&config);
+    if (!client || UA_Client_connect(client, url) != UA_STATUSCODE_GOOD) {
+        fprintf(stderr, "ua-ref-read: cannot connect to %s\n", url);
+        return 1;
+    }
+    for (long i = 1; i <= count; i++) {
+        UA_UInt16 value = (UA_UInt16)i;
+        UA_Variant variant;
+        UA_Variant_setScalar(&variant, &value, &UA_TYPES[UA_TYPES_UINT16]);
+        UA_DateTime sent = realtimeNs();
+        UA_StatusCode status = UA_Client_writeValueAttribute(client, id, &variant);
+        UA_DateTime done = realtimeNs();
+        printf("write %ld %lld %lld %u\n", i, (long long)sent, (long long)done, status);
+        fflush(stdout);
+        struct timespec gap = {gapMs / 1000, (gapMs % 1000) * 1000000};
+        nanosleep(&gap, NULL);
+    }
+    UA_Client_disconnect(client);
+    UA_Client_delete(client);
+    UA_NodeId_clear(&id);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *url = "opc.tcp://127.0.0.1:4840", *nodesFile = NULL;
     size_t perRequest = 100;
     int connections = 1;
     double seconds = 5;
+    const char *writeNode = NULL;
+    long count = 100, gapMs = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--url")) url = argv[i + 1];
+        else if (!strcmp(argv[i], "--write")) writeNode = argv[i + 1];
+        else if (!strcmp(argv[i], "--count")) count = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--gap-ms")) gapMs = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--nodes")) nodesFile = argv[i + 1];
         else if (!strcmp(argv[i], "--per-request")) perRequest = (size_t)atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--connections")) connections = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+    }
+    if (writeNode) {
+        if (count < 1 || count > 65535 || gapMs < 0 || gapMs > 10000) {
+            fprintf(stderr, "usage: ua-ref-read --url URL --write NODEID --count 1..65535 --gap-ms 0..10000\n");
+            return 2;
+        }
+        return writes(url, writeNode, count, gapMs);
     }
     UA_NodeId *ids = NULL;
     size_t idCount = nodesFile ? loadNodes(nodesFile, &ids) : 0;
