@@ -27,6 +27,9 @@ final class JSONFormat: MQTTNorthFormat {
     private let auditHead: (@Sendable () -> (seq: UInt64, hash: String))?
     private let publishedAudit = Mutex<UInt64?>(nil)
     let auditTopic: String
+    /// The payload being encoded, kept from message to message (publishing thread only; the lock
+    /// is never contended).
+    private let payload = Mutex<[UInt8]>([])
 
     init(config: MQTTConfig, gateway: GatewayConfig, table: TagTable, devices: DeviceTable,
          auditHead: (@Sendable () -> (seq: UInt64, hash: String))? = nil) {
@@ -104,7 +107,12 @@ final class JSONFormat: MQTTNorthFormat {
     }
 
     private func publish(index: Int, sample: Sample, text: String?, tracked: Bool, link: MQTTNorthLink) {
-        let payload = JSONPayload.encode(tag: table.tags[index], sample: sample, text: text, identity: identities[index])
-        link.publish(topics[index], text: payload, qos: config.qos, retain: config.retain, tracked: tracked)
+        payload.withLock { payload in
+            payload.removeAll(keepingCapacity: true)
+            JSONPayload.encode(tag: table.tags[index], sample: sample, text: text, identity: identities[index], into: &payload)
+            payload.withUnsafeBytes {
+                link.publish(topics[index], $0, qos: config.qos, retain: config.retain, tracked: tracked)
+            }
+        }
     }
 }

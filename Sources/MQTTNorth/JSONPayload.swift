@@ -19,59 +19,83 @@ import RailgateCore
 /// numbers and bad values are `null`.
 public enum JSONPayload {
     public static func encode(tag: Tag, sample: Sample, text: String?, identity: EquipmentIdentity? = nil) -> String {
-        var json = "{\"ts\":\(sample.timestamp / 1_000_000),\"value\":"
+        var json: [UInt8] = []
+        encode(tag: tag, sample: sample, text: text, identity: identity, into: &json)
+        return String(decoding: json, as: UTF8.self)
+    }
+
+    /// Appends the document to `json`: the publishing thread encodes every change into one
+    /// buffer it keeps, so a message costs no allocation once the buffer has grown.
+    public static func encode(tag: Tag, sample: Sample, text: String?, identity: EquipmentIdentity? = nil,
+                              into json: inout [UInt8]) {
+        json.append(contentsOf: #"{"ts":"#.utf8)
+        appendInteger(sample.timestamp / 1_000_000, to: &json)
+        json.append(contentsOf: #","value":"#.utf8)
         if sample.quality.hasValue {
             appendValue(sample.value, kind: tag.kind, text: text, to: &json)
             if let code = tag.codes?.code(of: sample.value, kind: tag.kind) {
-                json += ",\"code\":"
-                appendString(code, to: &json)
+                json.append(contentsOf: #","code":"#.utf8)
+                JSONText.appendQuoted(code, to: &json)
             }
         } else {
-            json += "null"
+            json.append(contentsOf: "null".utf8)
         }
-        json += ",\"quality\":\"\(sample.quality.level)\""
+        json.append(contentsOf: #","quality":""#.utf8)
+        json.append(contentsOf: sample.quality.level.utf8)
+        json.append(UInt8(ascii: "\""))
         if let reason = sample.quality.reasonText {
-            json += ",\"reason\":"
-            appendString(reason, to: &json)
+            json.append(contentsOf: #","reason":"#.utf8)
+            JSONText.appendQuoted(reason, to: &json)
         }
         if let unit = tag.unit {
-            json += ",\"unit\":"
-            appendString(unit, to: &json)
+            json.append(contentsOf: #","unit":"#.utf8)
+            JSONText.appendQuoted(unit, to: &json)
         }
         if let identity {
-            json += ",\"equipment\":"
-            appendString(identity.equipmentId, to: &json)
+            json.append(contentsOf: #","equipment":"#.utf8)
+            JSONText.appendQuoted(identity.equipmentId, to: &json)
             if let workCenter = identity.workCenter {
-                json += ",\"work_center\":"
-                appendString(workCenter, to: &json)
+                json.append(contentsOf: #","work_center":"#.utf8)
+                JSONText.appendQuoted(workCenter, to: &json)
             }
         }
-        json += "}"
-        return json
+        json.append(UInt8(ascii: "}"))
     }
 
-    static func appendValue(_ value: SampleValue, kind: ValueKind, text: String?, to json: inout String) {
+    static func appendValue(_ value: SampleValue, kind: ValueKind, text: String?, to json: inout [UInt8]) {
         switch kind {
-        case .bool: json += value.bool ? "true" : "false"
-        case .int: json += String(value.int)
-        case .uint: json += String(value.uint)
+        case .bool: json.append(contentsOf: (value.bool ? "true" : "false").utf8)
+        case .int: appendInteger(value.int, to: &json)
+        case .uint: appendInteger(value.uint, to: &json)
         case .double:
             let number = value.double
-            json += number.isFinite ? formatDouble(number) : "null"
-        case .string: appendString(text ?? "", to: &json)
+            if !number.isFinite {
+                json.append(contentsOf: "null".utf8)
+            } else if number == number.rounded(), abs(number) < 1e15 {
+                // Integral values without a fraction (`230`, not `230.0`).
+                appendInteger(Int64(number), to: &json)
+            } else {
+                // The shortest text that reads back as the same Double (at most 24 characters:
+                // a small string, no allocation).
+                json.append(contentsOf: number.description.utf8)
+            }
+        case .string: JSONText.appendQuoted(text ?? "", to: &json)
         }
     }
 
-    /// Shortest text that reads back as the same Double; integral values
-    /// without a fraction (`230`, not `230.0`).
-    static func formatDouble(_ number: Double) -> String {
-        if number == number.rounded(), abs(number) < 1e15 {
-            return String(Int64(number))
+    /// Decimal digits without making a String.
+    static func appendInteger<T: BinaryInteger>(_ value: T, to json: inout [UInt8]) {
+        if value < 0 { json.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits, one byte each
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0 && count < buffer.count
+            for index in stride(from: count - 1, through: 0, by: -1) { json.append(buffer[index]) }
         }
-        return "\(number)"
-    }
-
-    static func appendString(_ string: String, to json: inout String) {
-        JSONText.appendQuoted(string, to: &json)
     }
 }

@@ -78,6 +78,8 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
     private let running = Atomic<Bool>(false)
     private let finished = Wakeup()
     private let counts = Mutex(Counts())
+    /// The array each turn drains the queue into, kept for the next turn (publishing thread only).
+    private let drained = Mutex<[Change]>([])
 
     private struct Counts {
         var published = 0
@@ -189,8 +191,13 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
             queue.discard()
             format.sendState(self)
         }
-        var changes: [Change] = []
+        var changes = drained.withLock { changes in
+            defer { changes = [] }
+            return changes
+        }
+        changes.removeAll(keepingCapacity: true)
         queue.drain { changes.append($0) }
+        defer { drained.withLock { $0 = changes } }  // its buffer serves the next turn
         guard let journal else {
             if !changes.isEmpty { format.publishChanges(changes, tracked: false, link: self) }
             return

@@ -27,6 +27,23 @@ struct JSONPayloadTests {
                 == #"{"ts":1732540000123,"value":20,"quality":"good"}"#)
     }
 
+    @Test func extremeNumbersAreWrittenWhole() {
+        let cases: [(DataType, SampleValue, String)] = [
+            (.int64, SampleValue(int: .min), "-9223372036854775808"), (.int64, SampleValue(int: 0), "0"),
+            (.uint64, SampleValue(uint: .max), "18446744073709551615"), (.int16, SampleValue(int: -7), "-7"),
+            (.float64, SampleValue(double: 1.0000000000000002), "1.0000000000000002"),
+            (.float64, SampleValue(double: -2.5e-300), "-2.5e-300"), (.float64, SampleValue(double: 1e15), "1000000000000000.0"),
+            (.float64, SampleValue(double: -999_999_999_999_999), "-999999999999999"),
+        ]
+        for (type, value, text) in cases {
+            #expect(JSONPayload.encode(tag: tag(type), sample: sample(value), text: nil)
+                    == #"{"ts":1732540000123,"value":"# + text + #","quality":"good"}"#)
+        }
+        // A timestamp before 1970 (a device clock gone wrong) is a negative number, not a trap.
+        let early = Sample(tag: 0, quality: .good, timestamp: -1_500_000_000, value: SampleValue(uint: 1))
+        #expect(JSONPayload.encode(tag: tag(.uint16), sample: early, text: nil) == #"{"ts":-1500,"value":1,"quality":"good"}"#)
+    }
+
     @Test func badValuesAreNullWithAReason() {
         #expect(JSONPayload.encode(tag: tag(.float32, unit: "V"), sample: sample(.zero, Quality(reason: .timeout)), text: nil)
                 == #"{"ts":1732540000123,"value":null,"quality":"bad","reason":"timeout","unit":"V"}"#)
