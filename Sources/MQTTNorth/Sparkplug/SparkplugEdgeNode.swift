@@ -31,6 +31,15 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     /// Each device's Sparkplug device id: its name, or its equipment id (`device_topics: equipment`).
     private let deviceIds: [String]
     private let deviceByTopicId: [String: Int]
+    /// Each device's DDATA topic.
+    private let dataTopics: [String]
+    /// DDATA's encoder and the changes grouped by device, kept from turn to turn (publishing
+    /// thread only; the lock is never contended).
+    private let data = Mutex(DataBuffers())
+    private struct DataBuffers {
+        var encoder = SparkplugDataEncoder()
+        var grouping = DeviceGrouping()
+    }
     /// Refused commands are logged a few lines a minute.
     private let commandLog = LogThrottle()
     /// The most metrics one DCMD may carry: a bigger one is refused whole.
@@ -68,6 +77,8 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
         self.devices = devices
         deviceIds = devices.indices.map { devices.topicName($0, byEquipment: config.topicsByEquipment) }
         deviceByTopicId = Dictionary(deviceIds.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let topics = topics
+        dataTopics = deviceIds.map { topics.ddata($0) }
         events = Mutex(Events(session: SparkplugSession(devices: devices.count)))
     }
 
@@ -145,22 +156,34 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     /// Sends a batch of journaled changes as historical DDATA metrics
     /// (Sparkplug B 3.0 §6.4.17 is_historical) of born devices.
     func publishHistory(_ changes: [Change], link: MQTTNorthLink) {
-        var byDevice = Array(repeating: [SparkplugMetric](), count: devices.count)
-        var unborn = 0
         let born = events.withLock { $0.session.born }
-        for change in changes {
-            let index = Int(change.sample.tag)
-            guard born[devices.deviceOfTag[index]] else {
-                unborn += 1
-                continue
+        var unborn = 0
+        data.withLock { data in
+            data.grouping.group(changes, deviceOfTag: devices.deviceOfTag, deviceCount: devices.count)
+            for device in devices.indices where data.grouping.has(device) {
+                guard born[device] else {
+                    unborn += data.grouping.count(device)
+                    continue
+                }
+                sendData(device, seq: nextSeq(), changes, data.grouping.changes(of: device), historical: true,
+                         tracked: true, encoder: &data.encoder, link: link)
             }
-            byDevice[devices.deviceOfTag[index]].append(SparkplugMetrics.metric(
-                table.tags[index], index: index, sample: change.sample, text: change.text, birth: false, historical: true))
         }
         if unborn > 0 { link.dropped(unborn) }
-        for device in devices.indices where !byDevice[device].isEmpty {
-            send(topics.ddata(deviceIds[device]), seq: nextSeq(), metrics: byDevice[device], qos: config.qos,
-                 tracked: true, link: link)
+    }
+
+    /// Writes one DDATA of `device`'s changes (positions in `changes`) with the kept encoder.
+    private func sendData(_ device: Int, seq: UInt64, _ changes: [Change], _ positions: ArraySlice<Int32>,
+                          historical: Bool, tracked: Bool, encoder: inout SparkplugDataEncoder, link: MQTTNorthLink) {
+        encoder.begin(timestamp: now, seq: seq)
+        for position in positions {
+            let change = changes[Int(position)]
+            let index = Int(change.sample.tag)
+            encoder.metric(table.tags[index], index: index, sample: change.sample, text: change.text, historical: historical)
+        }
+        encoder.end()
+        encoder.bytes.withUnsafeBytes {
+            link.publish(dataTopics[device], $0, qos: config.qos, retain: false, tracked: tracked)
         }
     }
 
@@ -212,38 +235,31 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     }
 
     func publishChanges(_ all: [Change], tracked: Bool, link: MQTTNorthLink) {
-        var changes = Array(repeating: [Change](), count: devices.count)
-        for change in all where Int(change.sample.tag) < devices.deviceOfTag.count {
-            changes[devices.deviceOfTag[Int(change.sample.tag)]].append(change)
-        }
-        guard changes.contains(where: { !$0.isEmpty }) else { return }
-        let states = table.snapshot()
-        for device in devices.indices where !changes[device].isEmpty {
-            let tags = devices.tags[device]
-            let communicating = Self.readOnce(tags, states) && tags.contains { index in
-                let reason = states[index].sample.quality.reason
-                return reason != .timeout && reason != .disconnected
+        data.withLock { data in
+            data.grouping.group(all, deviceOfTag: devices.deviceOfTag, deviceCount: devices.count)
+            for device in devices.indices where data.grouping.has(device) {
+                // Read in place: a copy of every tag's state per turn cost more than the message.
+                var communicating = false
+                table.withStates { states in
+                    let tags = devices.tags[device]
+                    communicating = !tags.contains { states[$0].sample.quality.reason == .waitingForInitialData }
+                        && tags.contains { index in
+                            let reason = states[index].sample.quality.reason
+                            return reason != .timeout && reason != .disconnected
+                        }
+                }
+                switch events.withLock({ $0.session.deviceChanged(device, communicating: communicating) }) {
+                case .none:
+                    continue
+                case .birth(let birthSeq):
+                    deviceBirth(device, seq: birthSeq, states: table.snapshot(), link: link)
+                case .death(let deathSeq):
+                    send(topics.ddeath(deviceIds[device]), seq: deathSeq, metrics: [], link: link)
+                case .data(let seq):
+                    sendData(device, seq: seq, all, data.grouping.changes(of: device), historical: false, tracked: tracked,
+                             encoder: &data.encoder, link: link)
+                }
             }
-            let seq: UInt64
-            switch events.withLock({ $0.session.deviceChanged(device, communicating: communicating) }) {
-            case .none:
-                continue
-            case .birth(let birthSeq):
-                deviceBirth(device, seq: birthSeq, states: states, link: link)
-                continue
-            case .death(let deathSeq):
-                send(topics.ddeath(deviceIds[device]), seq: deathSeq, metrics: [], link: link)
-                continue
-            case .data(let dataSeq):
-                seq = dataSeq
-            }
-            let metrics = changes[device].map { change in
-                let index = Int(change.sample.tag)
-                return SparkplugMetrics.metric(table.tags[index], index: index, sample: change.sample, text: change.text,
-                                               birth: false)
-            }
-            send(topics.ddata(deviceIds[device]), seq: seq, metrics: metrics, qos: config.qos, tracked: tracked,
-                 link: link)
         }
     }
 
