@@ -108,13 +108,16 @@ def wait_path(path, timeout=30):
         time.sleep(0.05)
 
 
-def meter_config(modbus_port, count, sections="", poll_ms=100):
+def meter_config(modbus_port, count, sections="", poll_ms=100, writes=False, extra_tags=()):
     """A configuration with one Modbus TCP device `bench/meter` whose tags
     t0…t<count-1> are holding registers 0…count-1, plus `sections` (YAML
-    placed before `south:`, e.g. an opcua section)."""
-    tags = "\n".join(f"          - {{name: t{i}, table: holding-register, address: {i}}}" for i in range(count))
+    placed before `south:`, e.g. an opcua section), `extra_tags` (flow
+    mappings, listed first) and, with `writes`, the gateway's write policy on."""
+    tags = "\n".join([f"          - {tag}" for tag in extra_tags]
+                     + [f"          - {{name: t{i}, table: holding-register, address: {i}}}" for i in range(count)])
+    policy = ", writes: true" if writes else ""
     return f"""schema: 3
-gateway: {{id: bench, isa95: {{enterprise: bench}}}}
+gateway: {{id: bench, isa95: {{enterprise: bench}}{policy}}}
 {sections}
 south:
   - name: bench

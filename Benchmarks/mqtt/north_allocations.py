@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, meter_config, record, wait_port  # noqa: E402
+from benchlib import build_modbus, free_port, meter_config, record, stop, wait_port  # noqa: E402
 
 SECONDS = 5
 
@@ -91,11 +91,7 @@ def measure(railgate, work, modbus_port, fmt, event):
                 mallocs[name] = mallocs.get(name, 0) + int(fields[1])
         return messages, mallocs
     finally:
-        if gateway:
-            gateway.terminate()
-            gateway.wait(timeout=30)
-        mosquitto.kill()
-        mosquitto.wait()
+        stop([p for p in (gateway, mosquitto) if p])
 
 
 def main():
@@ -124,8 +120,7 @@ def main():
                       f"in all {SECONDS} s: {others}")
                 figures[fmt] = {"messages": messages, "per_message": per}
         finally:
-            server.kill()
-            server.wait()
+            stop([server])
     record("north_allocations", **figures)
     return 0
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, meter_config, record, wait_path, wait_port  # noqa: E402
+from benchlib import build_modbus, free_port, meter_config, record, stop, wait_path, wait_port  # noqa: E402
 
 VARIABLES = 1000
 BENCH_DIR = "/opt/railgate-bench"
@@ -141,10 +141,7 @@ def main():
                 raise SystemExit(f"OPC UA memory figures failed: {footprint.stderr[-2000:]}")
             memory = footprint.stdout.strip()
         finally:
-            for p in procs:
-                p.kill()
-            for p in procs:
-                p.wait(timeout=30)
+            stop(procs)
     print(f"{'nodes/request':>13} {'clients':>7} {'Railgate req/s':>14} {'open62541 req/s':>15} {'ratio':>6}"
           f" {'asyncua req/s':>13} {'ratio':>7}")
     figures = {}

@@ -28,11 +28,11 @@ import paho.mqtt.client as mqtt
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
-from benchlib import build_modbus, free_port, percentile, record, wait_port  # noqa: E402
+from benchlib import build_modbus, free_port, meter_config, percentile, record, stop, wait_port  # noqa: E402
 
 TAGS = 10_000
 WRITABLE = 20_000  # the written register, outside the polled ones
-GROUP, NODE = "bench", "bench"
+GROUP, NODE = "bench", "bench"  # NODE: meter_config's gateway id
 
 
 class Device:
@@ -66,28 +66,13 @@ class Device:
 
 
 def config(modbus_port, ua_port, broker):
-    tags = "\n".join(f"          - {{name: t{i}, table: holding-register, address: {i}}}" for i in range(TAGS))
-    return f"""schema: 3
-gateway: {{id: {NODE}, isa95: {{enterprise: bench}}, writes: true}}
-opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: operator}}
+    return meter_config(modbus_port, TAGS, f"""opcua: {{host: 127.0.0.1, port: {ua_port}, writes: true, anonymous_role: operator}}
 mqtt:
   host: 127.0.0.1
   port: {broker}
   format: sparkplug
-  sparkplug: {{group_id: {GROUP}}}
-south:
-  - name: bench
-    protocol: modbus-tcp
-    host: 127.0.0.1
-    port: {modbus_port}
-    devices:
-      - name: meter
-        unit: 1
-        poll_ms: 1000
-        tags:
-          - {{name: setpoint, table: holding-register, address: {WRITABLE}, writable: true}}
-{tags}
-"""
+  sparkplug: {{group_id: {GROUP}}}""", poll_ms=1000, writes=True,
+                        extra_tags=[f"{{name: setpoint, table: holding-register, address: {WRITABLE}, writable: true}}"])
 
 
 def summary(name, latencies_ms, lost):
@@ -184,10 +169,7 @@ def main():
             if gateway.poll() is not None:
                 raise SystemExit(f"railgate ended: {(work / 'railgate.log').read_text()[-2000:]}")
         finally:
-            for p in procs:
-                p.kill()
-            for p in procs:
-                p.wait(timeout=30)
+            stop(procs)
     print(f"{TAGS} tags polled every 1 s from the same device; {args.count} writes per path, 20 ms apart")
     figures = {
         "opcua_write_to_device": summary("OPC UA Write -> Modbus write", ua_device, ua_lost),

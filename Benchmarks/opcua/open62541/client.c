@@ -59,21 +59,28 @@ static size_t loadNodes(const char *path, UA_NodeId **out) {
     return count;
 }
 
-/* One connection: connect, report ready, wait for the start, read until
- * the deadline; its counts go to `report` as "requests failures seconds". */
-static int run(const char *url, const UA_NodeId *ids, size_t idCount, size_t perRequest, double seconds,
-               int ready, int start, int report) {
+/* A client connected to `url` (Security None, anonymous), or NULL. */
+static UA_Client *connectClient(const char *url) {
     UA_ClientConfig config;
     memset(&config, 0, sizeof config);
     config.logging = UA_Log_Stdout_new(UA_LOGLEVEL_ERROR);
     UA_ClientConfig_setDefault(&config);
     config.timeout = 10000;
     UA_Client *client = UA_Client_newWithConfig(&config);
-    if (!client) return 1;
-    if (UA_Client_connect(client, url) != UA_STATUSCODE_GOOD) {
-        fprintf(stderr, "ua-ref-read: cannot connect to %s\n", url);
-        return 1;
+    if (client && UA_Client_connect(client, url) != UA_STATUSCODE_GOOD) {
+        UA_Client_delete(client);
+        client = NULL;
     }
+    if (!client) fprintf(stderr, "ua-ref-read: cannot connect to %s\n", url);
+    return client;
+}
+
+/* One connection: connect, report ready, wait for the start, read until
+ * the deadline; its counts go to `report` as "requests failures seconds". */
+static int run(const char *url, const UA_NodeId *ids, size_t idCount, size_t perRequest, double seconds,
+               int ready, int start, int report) {
+    UA_Client *client = connectClient(url);
+    if (!client) return 1;
     UA_ReadValueId *items = calloc(perRequest, sizeof *items);
     for (size_t i = 0; i < perRequest; i++) {
         UA_ReadValueId_init(&items[i]);
@@ -119,16 +126,8 @@ static UA_DateTime realtimeNs(void) {
 static int writes(const char *url, const char *node, long count, long gapMs) {
     UA_NodeId id;
     if (UA_NodeId_parse(&id, UA_STRING((char *)(uintptr_t)node)) != UA_STATUSCODE_GOOD) return 2;
-    UA_ClientConfig config;
-    memset(&config, 0, sizeof config);
-    config.logging = UA_Log_Stdout_new(UA_LOGLEVEL_ERROR);
-    UA_ClientConfig_setDefault(&config);
-    config.timeout = 10000;
-    UA_Client *client = UA_Client_newWithConfig(&config);
-    if (!client || UA_Client_connect(client, url) != UA_STATUSCODE_GOOD) {
-        fprintf(stderr, "ua-ref-read: cannot connect to %s\n", url);
-        return 1;
-    }
+    UA_Client *client = connectClient(url);
+    if (!client) return 1;
     for (long i = 1; i <= count; i++) {
         UA_UInt16 value = (UA_UInt16)i;
         UA_Variant variant;
