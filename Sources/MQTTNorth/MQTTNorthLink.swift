@@ -197,7 +197,11 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
         }
         changes.removeAll(keepingCapacity: true)
         queue.drain { changes.append($0) }
-        defer { drained.withLock { $0 = changes } }  // its buffer serves the next turn
+        defer {
+            // Its buffer serves the next turn; its changes (and their texts) go now.
+            changes.removeAll(keepingCapacity: true)
+            drained.withLock { $0 = changes }
+        }
         guard let journal else {
             if !changes.isEmpty { format.publishChanges(changes, tracked: false, link: self) }
             return

@@ -30,9 +30,11 @@ extension UAServerCore {
                            _ respond: @escaping (UAResponse) -> Void) throws {
         var scratch = readScratch
         readScratch = ReadScratch()
-        defer { readScratch = scratch }
-        scratch.entries.removeAll(keepingCapacity: true)
-        scratch.others.removeAll(keepingCapacity: true)
+        defer {
+            scratch.entries.removeAll(keepingCapacity: true)
+            scratch.others.removeAll(keepingCapacity: true)  // their NodeIds' strings go now
+            readScratch = scratch
+        }
 
         // Decode everything first: a malformed request is refused as a whole (BadDecodingError).
         reader.seek(to: context.fieldsOffset)  // the header: decoded by `handle` already

@@ -161,10 +161,12 @@ final class UAConnectionHandler: ChannelInboundHandler {
     private func send(_ response: UAResponse, requestId: UInt32) {
         guard let context, context.channel.isActive else { return }
         let body = response.bytes
-        var buffer = context.channel.allocator.buffer(capacity: body.count + 24)
-        if secure.writeResponse(requestId: requestId, body: body, into: &buffer) {
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            return
+        if secure.policy == .none {
+            var buffer = context.channel.allocator.buffer(capacity: body.count + 24)
+            if secure.writeResponse(requestId: requestId, body: body, into: &buffer) {
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+                return
+            }
         }
         var chunks = secure.responseChunks(requestId: requestId, body: body)
         if chunks == nil {
