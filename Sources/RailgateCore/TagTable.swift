@@ -81,11 +81,17 @@ public final class TagTable: Sendable {
             self.texts = texts
         }
 
-        public subscript(_ index: Int) -> TagState { states[index] }
+        /// Indices are the table's own (never a client's number): one out of range is a bug,
+        /// stopped here rather than read past the buffer.
+        public subscript(_ index: Int) -> TagState {
+            precondition(states.indices.contains(index), "tag index out of range")
+            return states[index]
+        }
 
         /// The UTF-8 text of string tag `index` (empty for other kinds).
         public func text<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-            texts[index].withUnsafeBufferPointer(body)
+            precondition(texts.indices.contains(index), "tag index out of range")
+            return texts[index].withUnsafeBufferPointer(body)
         }
     }
 
