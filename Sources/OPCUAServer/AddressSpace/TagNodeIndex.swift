@@ -15,8 +15,6 @@ struct TagNodeIndex: Sendable {
     /// The built-in type each tag's Value has (Double for scaled tags).
     let types: [BuiltinType]
 
-    static let empty = TagNodeIndex(tagNodes: [], tags: [])
-
     /// `tagNodes[i]` is the NodeId of tag `i`'s variable; the null NodeId (a tag without a
     /// variable) and non-string NodeIds are left out — requests naming them take the general path.
     init(tagNodes: [NodeId], tags: [Tag]) {
@@ -45,22 +43,11 @@ struct TagNodeIndex: Sendable {
         self.starts = starts
         self.namespaces = namespaces
         self.slots = slots
+        // A tag's DataType node (namespace 0, i=1…12) has its built-in type's number.
         types = tags.map { tag in
-            guard tag.scaling.isIdentity else { return .double }
-            switch tag.dataType {
-            case .bool: return .boolean
-            case .int8: return .sByte
-            case .uint8: return .byte
-            case .int16: return .int16
-            case .uint16: return .uInt16
-            case .int32: return .int32
-            case .uint32: return .uInt32
-            case .int64: return .int64
-            case .uint64: return .uInt64
-            case .float32: return .float
-            case .float64: return .double
-            case .string: return .string
-            }
+            guard case .numeric(let id) = TagValue.dataType(of: tag).identifier,
+                  let type = BuiltinType(rawValue: UInt8(truncatingIfNeeded: id)) else { return .double }
+            return type
         }
     }
 
