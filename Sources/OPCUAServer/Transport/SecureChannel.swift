@@ -415,9 +415,9 @@ public struct SecureChannel: Sendable {
     }
 
     /// The sequence header and body of a symmetrically secured chunk:
-    /// decrypted (SignAndEncrypt), its HMAC checked, its padding removed.
+    /// decrypted (SignAndEncrypt), its HMAC checked, its padding removed. Secured channels only:
+    /// `message` reads a Security None chunk in place.
     private func unprotect(_ chunk: UAChunk, token: UInt32, headerLength: Int) throws -> [UInt8] {
-        guard policy != .none else { return Array(chunk.body[headerLength...]) }
         guard let tokenKeys = keys[token] else {
             throw UATransportError(.badSecureChannelTokenUnknown, "no keys for security token \(token)")
         }
