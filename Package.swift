@@ -24,7 +24,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -38,14 +37,15 @@ let package = Package(
         .systemLibrary(name: "CSocketCAN", pkgConfig: "libsocketcan", providers: [.apt(["libsocketcan-dev"])]),
         // BSD libedit (not GNU readline): line editing and history for `railgate console`.
         .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
+        // libyaml: the configuration's YAML parser and the console's emitter.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // libc calls Swift cannot reach directly (thread names, absolute sleeps).
         .target(name: "CRailgatePlatform"),
 
         .target(name: "RailgateCore", dependencies: ["CRailgatePlatform"]),
-        .target(name: "RailgateConfig", dependencies: [
-            "RailgateCore",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        // YAML nodes with their lines, composed within limits, written back for the console.
+        .target(name: "RailgateYAML", dependencies: ["CYAML"]),
+        .target(name: "RailgateConfig", dependencies: ["RailgateCore", "RailgateYAML"]),
         .target(name: "RailgateAudit", dependencies: [
             "RailgateCore",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -64,8 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Console", dependencies: [
-            "RailgateCore", "RailgateConfig", "CRailgatePlatform", "CEdit",
-            .product(name: "Yams", package: "Yams"),
+            "RailgateCore", "RailgateConfig", "RailgateYAML", "CRailgatePlatform", "CEdit",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MQTTNorth", dependencies: [
@@ -112,6 +111,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "RailgateCoreTests", dependencies: ["RailgateCore"]),
+        .testTarget(name: "RailgateYAMLTests", dependencies: ["RailgateYAML"]),
         .testTarget(name: "RailgateConfigTests", dependencies: ["RailgateConfig"]),
         .testTarget(name: "RailgateAuditTests", dependencies: ["RailgateAudit"]),
         .testTarget(name: "RailgateHistoryTests", dependencies: ["RailgateHistory", "RailgateConfig", "RailgateCore"]),

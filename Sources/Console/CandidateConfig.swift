@@ -1,6 +1,6 @@
 import Foundation
 import RailgateConfig
-import Yams
+import RailgateYAML
 
 /// A configuration being edited from the console: the YAML tree of the
 /// running file, changed by `set`/`delete`/`load`, checked by `validate`.
@@ -42,7 +42,7 @@ public struct CandidateConfig {
 
     /// The candidate as YAML text (block style, keys in their order).
     public var yaml: String {
-        (try? Yams.serialize(node: root, width: -1, allowUnicode: true)) ?? ""
+        YAML.serialize(root)
     }
 
     /// Checks the whole candidate as `railgate check` would.
@@ -114,6 +114,9 @@ public struct CandidateConfig {
                 }
                 rest = rest[rest.index(after: close)...]
             }
+            guard steps.count <= ConfigText.maxDepth else {
+                throw EditError(message: "\(path.prefix(80))…: a path is at most \(ConfigText.maxDepth) keys and elements deep")
+            }
         }
         return steps
     }
@@ -141,8 +144,8 @@ public struct CandidateConfig {
         /// An empty container for a missing level: a list when the next step indexes one.
         func fresh() -> Node {
             switch rest.first {
-            case .index?, .named?, .append?: return Node.sequence(Node.Sequence([]))
-            default: return Node.mapping(Node.Mapping([]))
+            case .index?, .named?, .append?: return Node.sequence(Node.Sequence())
+            default: return Node.mapping(Node.Mapping())
             }
         }
         switch step {

@@ -1,7 +1,7 @@
 import Foundation
 import RailgateConfig
 import RailgateCore
-import Yams
+import RailgateYAML
 
 /// One console connection: operational commands, and configuration mode on
 /// a private candidate copy. Every command returns text for an 80×24 screen.
@@ -132,7 +132,7 @@ public final class ConsoleSession {
             if args.isEmpty { return Reply(ok: true, text: Self.masked(current.yaml)) }
             do {
                 guard let node = try current.value(at: args[0]) else { return fail("\(args[0]) is not set") }
-                return Reply(ok: true, text: Self.masked((try? Yams.serialize(node: node, width: -1, allowUnicode: true)) ?? ""))
+                return Reply(ok: true, text: Self.masked(YAML.serialize(node)))
             } catch {
                 return fail("\(error)")
             }
@@ -628,7 +628,7 @@ public final class ConsoleSession {
         let node = parent.isEmpty ? candidate.root : ((try? candidate.value(at: parent)) ?? nil)
         guard let node else { return [] }
         if let mapping = node.mapping {
-            return mapping.keys.compactMap { $0.string }.flatMap { key -> [String] in
+            return mapping.keys.flatMap { key -> [String] in
                 var items = ["\(prefix)\(key)"]
                 if let list = mapping[key]?.sequence {
                     items += list.compactMap { $0.mapping?["name"]?.string }.map { "\(prefix)\(key)[\($0)]" }

@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import RailgateYAML
 
 /// What a gateway's hardware offers, by the names printed on its housing:
 /// serial ports (with the kernel device and whether the UART runs in RS-485

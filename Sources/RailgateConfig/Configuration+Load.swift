@@ -1,6 +1,6 @@
 import Foundation
 import RailgateCore
-import Yams
+import RailgateYAML
 
 extension Configuration {
     /// Reads and validates a configuration file.

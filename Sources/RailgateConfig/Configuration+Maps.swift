@@ -21,7 +21,7 @@ extension Configuration {
         for (key, value) in section.node.mapping ?? [:] {
             guard let name = key.string else { continue }
             let path = section.childPath(name)
-            let line = key.mark?.line ?? value.mark?.line
+            let line = key.line ?? value.line
             guard isName(name) else {
                 section.issue(path: path, line: line, "map name \"\(name)\" may contain only letters, digits, _, - and .")
                 continue
@@ -44,7 +44,7 @@ extension Configuration {
             for (rawKey, codeNode) in entries {
                 let text = rawKey.string ?? ""
                 let entryPath = "\(path).\(text)"
-                let entryLine = rawKey.mark?.line ?? codeNode.mark?.line
+                let entryLine = rawKey.line ?? codeNode.line
                 func reject(_ message: String) {
                     section.issue(path: entryPath, line: entryLine, message)
                     valid = false

@@ -1,5 +1,5 @@
 import RailgateCore
-import Yams
+import RailgateYAML
 
 /// Reads one YAML mapping with its path and line, recording every problem in
 /// a shared `IssueLog` instead of stopping at the first one.
@@ -10,7 +10,7 @@ struct NodeReader {
     /// The file this node comes from when it is not the configuration itself.
     var file: String? = nil
 
-    var line: Int? { node.mark?.line }
+    var line: Int? { node.line }
 
     func child(_ key: String) -> Node? { node.mapping?[key] }
 
@@ -18,7 +18,7 @@ struct NodeReader {
 
     func issue(_ key: String?, _ message: String) {
         let target = key.flatMap { child($0) } ?? node
-        log.add(path: key.map(childPath) ?? path, line: target.mark?.line ?? line, message: message, file: file)
+        log.add(path: key.map(childPath) ?? path, line: target.line ?? line, message: message, file: file)
     }
 
     /// Reports every key of this mapping that is not in `known`.
@@ -28,7 +28,7 @@ struct NodeReader {
             guard let name = key.string else { continue }
             if !known.contains(name) {
                 let hint = known.sorted().joined(separator: ", ")
-                log.add(path: childPath(name), line: key.mark?.line ?? value.mark?.line,
+                log.add(path: childPath(name), line: key.line ?? value.line,
                         message: "unknown key \"\(name)\" (expected one of: \(hint))", file: file)
             }
         }
@@ -80,13 +80,11 @@ struct NodeReader {
 
     func bool(_ key: String) -> Bool? {
         guard let text = scalar(key) else { return nil }
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default:
+        guard let value = Node.bool(of: text) else {
             issue(key, "expected true or false, found \"\(text)\"")
             return nil
         }
+        return value
     }
 
     /// A mapping under `key`, or nil (with an issue if present but not a mapping).
@@ -116,7 +114,7 @@ struct NodeReader {
         for (index, item) in items.enumerated() {
             let itemPath = "\(childPath(key))[\(index)]"
             guard item.mapping != nil else {
-                log.add(path: itemPath, line: item.mark?.line, message: "expected a mapping of keys to values", file: file)
+                log.add(path: itemPath, line: item.line, message: "expected a mapping of keys to values", file: file)
                 continue
             }
             readers.append(NodeReader(node: item, path: itemPath, log: log, file: file))
@@ -136,10 +134,10 @@ struct NodeReader {
         for (index, item) in items.enumerated() {
             let itemPath = "\(childPath(key))[\(index)]"
             guard let text = item.scalar?.string else {
-                log.add(path: itemPath, line: item.mark?.line, message: "expected a single value", file: file)
+                log.add(path: itemPath, line: item.line, message: "expected a single value", file: file)
                 continue
             }
-            result.append((text, itemPath, item.mark?.line))
+            result.append((text, itemPath, item.line))
         }
         return result
     }

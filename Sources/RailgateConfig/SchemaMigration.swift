@@ -1,4 +1,4 @@
-import Yams
+import RailgateYAML
 
 /// Configuration schema versions. A file says `schema: N`; a file without
 /// it is schema 1. Older schemas are migrated in memory, each change noted
@@ -40,25 +40,27 @@ public enum ConfigSchema {
                 }
                 entry["timeout_ms"] = nil
                 entry["response_timeout_ms"] = timeout
-                notes.append(Note(line: timeout.mark?.line,
+                notes.append(Note(line: timeout.line,
                                   text: "south[\(index)].timeout_ms is now south[\(index)].response_timeout_ms"))
                 migrated.append(.mapping(entry))
             }
-            mapping["south"] = .sequence(Node.Sequence(migrated))
+            var list = south
+            list.items = migrated
+            mapping["south"] = .sequence(list)
         }
         if version < 3, let opcua = mapping["opcua"]?.mapping {
             for (index, user) in (opcua["users"]?.sequence ?? []).enumerated() {
                 guard let entry = user.mapping else { continue }
                 if let password = entry["password"] {
-                    notes.append(Note(line: password.mark?.line,
+                    notes.append(Note(line: password.line,
                                       text: "opcua.users[\(index)].password is kept in clear text: replace it with password_hash (railgate hash-password)"))
                 }
                 if entry["role"] == nil {
-                    notes.append(Note(line: user.mark?.line, text: "opcua.users[\(index)] has role operator (schema 3 users are read-only unless given role: operator)"))
+                    notes.append(Note(line: user.line, text: "opcua.users[\(index)] has role operator (schema 3 users are read-only unless given role: operator)"))
                 }
             }
             if opcua["anonymous"]?.bool != false, opcua["anonymous_role"] == nil, opcua["writes"]?.bool == true {
-                notes.append(Note(line: opcua["writes"]?.mark?.line,
+                notes.append(Note(line: opcua["writes"]?.line,
                                   text: "opcua.anonymous_role is operator (schema 3 anonymous sessions are read-only unless anonymous_role: operator)"))
             }
         }

@@ -54,6 +54,12 @@ import Testing
         #expect(throws: CandidateConfig.EditError(message: "south[: expected [index] or [name] after \"south\"")) {
             try c.set("south[", to: "1")
         }
+        let deep = Array(repeating: "a", count: 65).joined(separator: ".")
+        #expect(throws: CandidateConfig.EditError(message: "\(deep.prefix(80))…: a path is at most 64 keys and elements deep")) {
+            try c.set(deep, to: "1")
+        }
+        #expect(throws: Never.self) { try c.set(Array(repeating: "a", count: 64).joined(separator: "."), to: "1") }
+        try c.delete("a")
         let before = c.yaml
         #expect(throws: CandidateConfig.EditError.self) { try c.set("gateway.writes", to: "[unclosed") }
         #expect(c.yaml == before)

@@ -134,14 +134,14 @@ def test_yaml_bombs_are_refused_quickly(tmp_path):
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
     path, stderr = check_error(tmp_path, VALID + "\n".join(lines) + "\nextra: *a9\n")
     assert "the YAML expands to more than 2000000 nodes (aliases of aliases?)" in stderr, stderr
-    # The same as mapping keys, which the YAML library hashes whole.
-    keyed = ["k0: &k0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}"]
-    keyed += [f"k{i}: &k{i} [" + ", ".join([f"*k{i - 1}"] * 10) + "]" for i in range(1, 10)]
-    for key, message in [("? *k9\n: 1", "explicit mapping keys (?) are not used in a configuration that uses aliases"),
-                         ("x: {*k9: 1}", "an alias may not be a mapping key"),
-                         ("[*k9]: 1", "a list or mapping may not be a mapping key (this configuration uses aliases)")]:
-        path, stderr = check_error(tmp_path, VALID + "\n".join(keyed) + "\n" + key + "\n")
-        assert f"{path}:13: {message}" in stderr, stderr
+    # A mapping key is a single value, never an alias or a collection (a key made of aliases
+    # of aliases would otherwise be compared whole against every other key).
+    for key, message in [("? *k0\n: 1", "an alias may not be a mapping key"),
+                         ("x: {*k0: 1}", "an alias may not be a mapping key"),
+                         ("[*k0]: 1", "a list or mapping may not be a mapping key"),
+                         ("{a: 1}: 1", "a list or mapping may not be a mapping key")]:
+        path, stderr = check_error(tmp_path, VALID + "k0: &k0 {a: 1}\n" + key + "\n")
+        assert f"{path}:4: {message}" in stderr, stderr
     # Aliases where values go are fine.
     path = tmp_path / "anchors.yaml"
     path.write_text(VALID.replace("south: []", "mqtt: &m {host: 127.0.0.1, port: 1883}") + "south: []\n")

@@ -132,15 +132,15 @@ extension Configuration {
                     guard let message = key.string else { continue }
                     let path = section.childPath(message)
                     guard let ms = value.int, (10...60_000).contains(ms) else {
-                        section.issue(path: path, line: value.mark?.line, "a period of 10 to 60000 ms")
+                        section.issue(path: path, line: value.line, "a period of 10 to 60000 ms")
                         continue
                     }
                     guard let owned = messages.first(where: { $0.name == message }) else {
-                        section.issue(path: path, line: key.mark?.line, "message \(message) is not one of the device's messages")
+                        section.issue(path: path, line: key.line, "message \(message) is not one of the device's messages")
                         continue
                     }
                     guard owned.signals.contains(where: { writable.contains($0.name) }) else {
-                        section.issue(path: path, line: key.mark?.line, "message \(message) has no writable signal to send")
+                        section.issue(path: path, line: key.line, "message \(message) has no writable signal to send")
                         continue
                     }
                     periods[message] = ms

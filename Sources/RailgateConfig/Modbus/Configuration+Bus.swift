@@ -1,6 +1,6 @@
 import Foundation
 import RailgateCore
-import Yams
+import RailgateYAML
 
 extension Configuration {
     static func readBus(_ reader: NodeReader, profiles: [String] = [], board: BoardProfile? = nil) -> BusConfig? {
@@ -38,7 +38,7 @@ extension Configuration {
         var units: [Int: String] = [:]
         for (d, device) in devices.enumerated() {
             if let other = units[device.unit] {
-                reader.log.add(path: "\(reader.childPath("devices"))[\(d)].unit", line: deviceReaders[d].child("unit")?.mark?.line ?? deviceReaders[d].line,
+                reader.log.add(path: "\(reader.childPath("devices"))[\(d)].unit", line: deviceReaders[d].child("unit")?.line ?? deviceReaders[d].line,
                                message: "unit \(device.unit) is already used by device \"\(other)\" on this bus")
             }
             units[device.unit] = device.name

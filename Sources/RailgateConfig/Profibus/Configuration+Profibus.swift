@@ -147,7 +147,7 @@ extension Configuration {
         var moduleNames: [(String, Int?)] = []
         if let node = reader.child("modules") {
             if let items = node.sequence {
-                moduleNames = items.compactMap { item in item.scalar.map { ($0.string, item.mark?.line) } }
+                moduleNames = items.compactMap { item in item.scalar.map { ($0.string, item.line) } }
                 if moduleNames.count != items.count { reader.issue("modules", "expected a list of module names") }
             } else {
                 reader.issue("modules", "expected a list of module names from the GSD file")
