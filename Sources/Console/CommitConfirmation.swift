@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `commit confirmed` as a state machine without I/O: a commit, a `confirm` or a timer comes in,
 /// what to do goes out. `ConfigStore` drives it (files, the gateway, the timer, the audit trail).

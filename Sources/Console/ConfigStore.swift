@@ -1,4 +1,7 @@
-import Foundation
+import RailgateCore
+import Dispatch
+import FoundationEssentials
+import Glibc
 import RailgateConfig
 import Synchronization
 
@@ -8,7 +11,7 @@ public final class ConfigStore: @unchecked Sendable {
     let control: any GatewayControl
     let directory: String
     let keep: Int
-    private let lock = NSLock()
+    private let lock = Lock()
     /// A `commit confirmed` waiting for `confirm` (guarded by `lock`).
     private var confirmation = CommitConfirmation()
 
@@ -102,7 +105,7 @@ public final class ConfigStore: @unchecked Sendable {
         let diff = LineDiff.compare(running.text, previous)
         do {
             let configuration = try Configuration.load(yaml: previous,
-                                                       baseDirectory: (running.path as NSString).deletingLastPathComponent)
+                                                       baseDirectory: Path.directory(of: running.path))
             try Self.writeAtomically(previous, to: running.path)
             do {
                 try control.apply(configuration, text: previous, change: ConfigurationChange(
@@ -150,7 +153,7 @@ public final class ConfigStore: @unchecked Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw CommitError(message: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         fsync(fd)
         close(fd)
         guard written == bytes.count, rename(temporary, path) == 0 else {

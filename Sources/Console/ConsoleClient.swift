@@ -1,5 +1,5 @@
 import CEdit
-import Foundation
+import FoundationEssentials
 import Glibc
 import RailgateCore
 
@@ -23,7 +23,7 @@ public final class ConsoleClient {
         let tty = ttyname(0).map { String(cString: $0) } ?? "-"
         guard let hello = request(ControlRequest(line: "", tty: tty)) else { return 1 }
         if !hello.ok || hello.close == true {
-            FileHandle.standardError.write(Data((hello.text + "\n").utf8))
+            StandardStream.error((hello.text + "\n"))
             return 1
         }
         prompt = hello.prompt
@@ -56,7 +56,7 @@ public final class ConsoleClient {
     }
 
     private func fail(_ message: String) -> Bool {
-        FileHandle.standardError.write(Data("railgate console: \(message)\n".utf8))
+        StandardStream.error("railgate console: \(message)\n")
         return false
     }
 
@@ -111,7 +111,7 @@ public final class ConsoleClient {
             }
             let line = String(cString: raw)
             free(raw)
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmed()
             if trimmed.isEmpty { continue }
             add_history(trimmed)
             if trimmed.hasPrefix("monitor ") && prompt == "railgate> " {
@@ -185,7 +185,7 @@ public final class ConsoleClient {
                 return
             }
             if response.text != last {
-                let time = ISO8601DateFormatter().string(from: Date())
+                let time = UTCText.now()
                 print("-- \(time)\n\(response.text)")
                 fflush(nil)
                 last = response.text

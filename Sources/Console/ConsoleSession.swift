@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RailgateConfig
 import RailgateCore
 import RailgateYAML
@@ -67,7 +67,7 @@ public final class ConsoleSession {
             let running = control.running()
             do {
                 candidate = try CandidateConfig(yaml: running.text,
-                                                baseDirectory: (running.path as NSString).deletingLastPathComponent)
+                                                baseDirectory: Path.directory(of: running.path))
                 candidateBase = running.text
             } catch {
                 return fail("cannot edit the running configuration: \(error)")
@@ -243,8 +243,8 @@ public final class ConsoleSession {
 
     /// For "unknown key "writs" (expected one of: …)": the closest expected key.
     static func suggestion(for issue: ConfigIssue) -> String? {
-        guard issue.message.hasPrefix("unknown key"), let open = issue.message.range(of: "expected one of: ") else { return nil }
-        let listed = issue.message[open.upperBound...].dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard issue.message.hasPrefix("unknown key"), let open = issue.message.firstRange(of: "expected one of: ") else { return nil }
+        let listed = issue.message[open.upperBound...].dropLast().split(separator: ",").map { $0.trimmed() }
         let key = issue.path.split(separator: ".").last.map(String.init) ?? ""
         return closest(key, among: listed)
     }
@@ -334,8 +334,8 @@ public final class ConsoleSession {
             let text = state.sample.quality.reason == .waitingForInitialData ? "—"
                 : (AlarmEngine.stateCodes.code(for: code) ?? "\(code)")
                     + (state.sample.quality.isGood ? "" : " (\(state.sample.quality))")
-            rows.append(name.padding(toLength: max(name.count, 30), withPad: " ", startingAt: 0) + " "
-                        + text.padding(toLength: max(text.count, 26), withPad: " ", startingAt: 0)
+            rows.append(name.padded(to: max(name.count, 30)) + " "
+                        + text.padded(to: max(text.count, 26))
                         + " \(watched.device)/\(watched.name) = \(Self.value(watched, table.state(alarm.tag))), severity \(alarm.severity)")
         }
         if rows.isEmpty { return Reply(ok: true, text: "no alarm is active or waiting for acknowledgment (show alarms all)") }
@@ -394,7 +394,7 @@ public final class ConsoleSession {
             return fail("\(error)")
         case .success(let values):
             let rows = values.enumerated().map { offset, value in
-                let address = String(start + offset).padding(toLength: 6, withPad: " ", startingAt: 0)
+                let address = String(start + offset).padded(to: 6)
                 if table.isBits { return "\(address) \(value)" }
                 let hex = String(value, radix: 16, uppercase: true)
                 return "\(address) 0x\(String(repeating: "0", count: 4 - hex.count))\(hex)  \(value)  \(Int16(bitPattern: value))"
@@ -499,8 +499,8 @@ public final class ConsoleSession {
         let value = Self.value(tag, state) + (tag.unit.map { " \($0)" } ?? "")
         let quality = state.sample.quality.description
         let name = "\(tag.device)/\(tag.name)"
-        return name.padding(toLength: max(name.count, 30), withPad: " ", startingAt: 0) + " "
-            + value.padding(toLength: max(value.count, 20), withPad: " ", startingAt: 0) + " " + quality
+        return name.padded(to: max(name.count, 30)) + " "
+            + value.padded(to: max(value.count, 20)) + " " + quality
     }
 
     static func value(_ tag: RailgateCore.Tag, _ state: TagState) -> String {
@@ -513,30 +513,27 @@ public final class ConsoleSession {
     }
 
     static func timestamp(_ ns: Int64) -> String {
-        guard ns > 0 else { return "—" }
-        let date = Date(timeIntervalSince1970: Double(ns) / 1e9)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        ns > 0 ? UTCText.iso8601(ns: ns) : "—"
     }
 
     static func clock(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: date)
+        UTCText.iso8601(ns: Int64(date.timeIntervalSince1970.rounded(.down)) * 1_000_000_000, milliseconds: false)
     }
 
     /// One audit entry as a readable line: time, event, user, details.
     static func auditLine(_ json: String) -> String {
-        guard let data = json.data(using: .utf8),
-              let entry = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return json }
-        let time = entry["time"] as? String ?? ""
-        let event = entry["event"] as? String ?? ""
-        let user = entry["user"] as? String ?? ""
-        var details = ""
-        if let fields = entry["details"] as? [String: Any] {
-            details = fields.keys.sorted().filter { $0 != "diff" }.map { "\($0)=\(fields[$0] ?? "")" }.joined(separator: " ")
-        }
-        return "\(time) \(event) by \(user) \(details)"
+        guard let entry = try? JSONDecoder().decode(AuditLine.self, from: Data(json.utf8)) else { return json }
+        let details = (entry.details ?? [:]).filter { $0.key != "diff" }.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "\(entry.time ?? "") \(entry.event ?? "") by \(entry.user ?? "") \(details)"
+    }
+
+    /// What `auditLine` shows of an audit entry (every detail is text: `AuditTrail.append`).
+    private struct AuditLine: Decodable {
+        var time: String?
+        var event: String?
+        var user: String?
+        var details: [String: String]?
     }
 
     /// Configuration text with password values masked.
@@ -552,7 +549,7 @@ public final class ConsoleSession {
             rest = rest.drop { $0 == " " }
             rest = rest.drop { $0 != " " }
         }
-        return rest.trimmingCharacters(in: .whitespaces)
+        return rest.trimmed()
     }
 
     /// The running text as the candidate would print it, so a diff shows only edits.

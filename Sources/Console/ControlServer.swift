@@ -1,5 +1,5 @@
 import CRailgatePlatform
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 import RailgateConfig
@@ -50,7 +50,7 @@ public final class ControlServer: @unchecked Sendable {
     public let store: ConfigStore
     let logger: Logger
     private var listener: Int32 = -1
-    private let stopping = NSLock()
+    private let stopping = Lock()
     private var stopped = false
     private var sessions = 0
 
@@ -74,7 +74,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public func start() throws(StartError) {
         let path = config.socket
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = Path.directory(of: path)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -104,11 +104,9 @@ public final class ControlServer: @unchecked Sendable {
                            metadata: ["socket": "\(path)"])
         }
         listener = fd
-        let thread = Thread { [self] in
-            RailgateCore.Clock.nameCurrentThread("rg-console")
+        OSThread.start(name: "rg-console") { [self] in
             acceptLoop(fd)
         }
-        thread.start()
         logger.info("control socket ready", metadata: ["socket": "\(path)", "group": "\(config.group)"])
     }
 
@@ -146,11 +144,15 @@ public final class ControlServer: @unchecked Sendable {
                 logger.warning("console connection refused: too many sessions", metadata: ["limit": "\(Self.maxSessions)"])
                 continue
             }
-            let thread = Thread { [self] in
+            let started = OSThread.start(name: "rg-console-s") { [self] in
                 defer { leave() }
                 serve(client)
             }
-            thread.start()
+            if !started {
+                close(client)
+                leave()
+                logger.warning("console connection closed: no thread for it")
+            }
         }
     }
 

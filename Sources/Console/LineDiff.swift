@@ -1,3 +1,5 @@
+import RailgateCore
+
 /// A line diff in the style of `show | compare`: unchanged lines are left
 /// out except for `context` lines around each change; removed lines start
 /// with `-`, added lines with `+`.
@@ -45,10 +47,10 @@ enum LineDiff {
     /// `password: s3cret` → `password: ********` (also inside flow mappings), so
     /// secrets reach neither the screen nor the audit trail.
     static func maskingSecrets(_ line: String) -> String {
-        guard let range = line.range(of: "password:") else { return line }
+        guard let range = line.firstRange(of: "password:") else { return line }
         let after = line[range.upperBound...]
         let valueEnd = after.firstIndex { $0 == "," || $0 == "}" } ?? after.endIndex
-        let value = after[..<valueEnd].trimmingCharacters(in: .whitespaces)
+        let value = after[..<valueEnd].trimmed()
         guard !value.isEmpty else { return line }
         return String(line[..<range.upperBound]) + " ********" + String(after[valueEnd...])
     }

@@ -1,10 +1,11 @@
-import Foundation
+import FoundationEssentials
+import RailgateCore
 import Logging
 
 /// The last log lines, for `show log`. A `LogHandler` that formats like
 /// the stream handler and keeps `capacity` lines in memory.
 public final class LogRing: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var lines: [String] = []
     private let capacity: Int
 
@@ -42,7 +43,7 @@ public final class LogRing: @unchecked Sendable {
                  file: String, function: String, line: UInt) {
             let merged = metadata.merging(explicit ?? [:]) { $1 }
             let fields = merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
-            let time = ISO8601DateFormatter().string(from: Date())
+            let time = UTCText.now()
             ring.append("\(time) \(level) \(label): \(message)\(fields.isEmpty ? "" : " [\(fields)]")")
         }
     }

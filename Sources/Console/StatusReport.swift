@@ -15,7 +15,7 @@ public enum StatusReport {
             "writes    \(status.writesEnabled ? "enabled" : "disabled")",
         ]
         for north in status.north {
-            lines.append("\(north.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(north.broker) \(north.connected ? "connected" : "not connected"), \(north.countersText)")
+            lines.append("\(north.name.padded(to: 10))\(north.broker) \(north.connected ? "connected" : "not connected"), \(north.countersText)")
         }
         if let endpoint = status.opcuaEndpoint { lines.append("opcua     \(endpoint)") }
         if let audit = status.auditPath { lines.append("audit     \(audit)") }
@@ -44,7 +44,7 @@ public enum StatusReport {
             for device in bus.devices {
                 let state = device.state.map { "\($0)  " } ?? ""
                 let health = device.health
-                lines.append("\(device.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(bus.kind) \(bus.name) \(device.address)  \(state)\(health.quality)  requests \(health.requests) errors \(health.errors)\(health.lastError.map { "  last: \($0)" } ?? "")")
+                lines.append("\(device.name.padded(to: 16)) \(bus.kind) \(bus.name) \(device.address)  \(state)\(health.quality)  requests \(health.requests) errors \(health.errors)\(health.lastError.map { "  last: \($0)" } ?? "")")
             }
         }
         return lines.isEmpty ? ["no devices"] : lines

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import RailgateConfig
 import RailgateCore
@@ -153,8 +153,7 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
     public func start() throws {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if usable { try client.start(config) }
-        let thread = Thread { [self] in
-            Clock.nameCurrentThread("rg-mqtt")
+        OSThread.start(name: "rg-mqtt") { [self] in
             while running.load(ordering: .acquiring) {
                 queue.wakeup.wait(timeoutNs: 500_000_000)
                 if usable {
@@ -166,7 +165,6 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
             turn()
             finished.signal()
         }
-        thread.start()
     }
 
     /// Publishes what is queued, says goodbye (status `offline`, NDEATH) and disconnects.

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Logging
 import RailgateConfig
 import RailgateCore
@@ -34,7 +34,7 @@ public enum MQTTProbe {
         }
         let connected = RailgateCore.Clock.monotonicNs()
         let topic = "\(config.topicPrefix)/status/\(gatewayID)/test"
-        let payload = Array("railgate test \(ISO8601DateFormatter().string(from: Date()))".utf8)
+        let payload = Array("railgate test \(UTCText.now())".utf8)
         let sent = payload.withUnsafeBytes { client.publishTracked(topic: topic, payload: $0, qos: 1, retain: false) }
         guard sent != nil else { return (false, "broker \(broker): connected, but the test message was not accepted") }
         while !client.allAcknowledged && RailgateCore.Clock.monotonicNs() < deadline { usleep(1000) }

@@ -1,5 +1,5 @@
 import CRailgatePlatform
-import Foundation
+import FoundationEssentials
 import Logging
 import RailgateConfig
 import RailgateCore

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
+import RailgateCore
 import OPCUAServer
 
 /// `railgate hash-password`: the `password_hash` of an OPC UA user, from a
@@ -18,7 +19,7 @@ struct HashPassword: ParsableCommand {
                 throw ExitCode(1)
             }
             guard first == second else {
-                FileHandle.standardError.write(Data("the two passwords differ\n".utf8))
+                StandardStream.error("the two passwords differ\n")
                 throw ExitCode(1)
             }
             password = first
@@ -26,7 +27,7 @@ struct HashPassword: ParsableCommand {
             password = readLine(strippingNewline: true) ?? ""
         }
         guard password.count >= 8 else {
-            FileHandle.standardError.write(Data("a password needs at least 8 characters\n".utf8))
+            StandardStream.error("a password needs at least 8 characters\n")
             throw ExitCode(1)
         }
         print(try PasswordHash.make(password))
@@ -34,7 +35,7 @@ struct HashPassword: ParsableCommand {
 
     /// One line from the terminal with echo off.
     static func readHidden(_ prompt: String) -> String? {
-        FileHandle.standardError.write(Data(prompt.utf8))
+        StandardStream.error(prompt)
         var saved = termios()
         tcgetattr(STDIN_FILENO, &saved)
         var quiet = saved
@@ -42,7 +43,7 @@ struct HashPassword: ParsableCommand {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
         defer {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
-            FileHandle.standardError.write(Data("\n".utf8))
+            StandardStream.error("\n")
         }
         return readLine(strippingNewline: true)
     }

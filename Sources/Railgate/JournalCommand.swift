@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MQTTNorth
 import RailgateConfig
 import RailgateCore
@@ -24,17 +24,17 @@ struct JournalCommand: ParsableCommand {
                 configuration = try config.load()
             }
             guard let directory = dir ?? configuration?.mqtt?.journal?.directory else {
-                FileHandle.standardError.write(Data("\(config.config): no mqtt.journal configured (or pass --dir)\n".utf8))
+                StandardStream.error("\(config.config): no mqtt.journal configured (or pass --dir)\n")
                 throw ExitCode(2)
             }
             do {
                 let contents = try JournalContents.read(directory: directory)
                 for place in contents.damage {
-                    FileHandle.standardError.write(Data("damaged: \(place)\n".utf8))
+                    StandardStream.error("damaged: \(place)\n")
                 }
                 return (contents, directory, configuration)
             } catch {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                StandardStream.error("\(error)\n")
                 throw ExitCode(1)
             }
         }
@@ -56,9 +56,7 @@ struct JournalCommand: ParsableCommand {
         }
 
         static func utc(_ ns: Int64) -> String {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+            UTCText.iso8601(ns: ns)
         }
     }
 
@@ -93,11 +91,11 @@ struct JournalCommand: ParsableCommand {
                 if all { out += index < contents.delivered ? " delivered" : " pending" }
                 out += "\n"
                 if out.utf8.count > 1 << 16 {
-                    FileHandle.standardOutput.write(Data(out.utf8))
+                    StandardStream.out(out)
                     out = ""
                 }
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            StandardStream.out(out)
         }
     }
 }

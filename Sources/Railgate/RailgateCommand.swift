@@ -1,6 +1,7 @@
 import ArgumentParser
 import Console
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import RailgateAudit
 import RailgateConfig
@@ -26,9 +27,9 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try Configuration.load(file: config)
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            StandardStream.error("\(error)\n")
             let count = error.issues.count
-            FileHandle.standardError.write(Data("\(config): \(count) error\(count == 1 ? "" : "s"); configuration not accepted\n".utf8))
+            StandardStream.error("\(config): \(count) error\(count == 1 ? "" : "s"); configuration not accepted\n")
             throw ExitCode(2)
         }
     }
@@ -63,12 +64,12 @@ struct Run: ParsableCommand {
         do {
             start = try StartingConfiguration.load(file: options.config, lastGood: lastGood)
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n\(options.config): configuration not accepted\n".utf8))
+            StandardStream.error("\(error)\n\(options.config): configuration not accepted\n")
             throw ExitCode(2)
         }
         if let rejection = start.rejection {
             // The file's errors go to the journal too; the last good copy runs.
-            FileHandle.standardError.write(Data("\(rejection)\n\(options.config): configuration not accepted\n".utf8))
+            StandardStream.error("\(rejection)\n\(options.config): configuration not accepted\n")
         }
         let configuration = start.configuration
         // A peer that closes a socket before reading (a console client, a TCP device, a broker)
@@ -163,13 +164,13 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             guard format == "csv" else {
-                FileHandle.standardError.write(Data("railgate audit export: unknown format \"\(format)\" (csv)\n".utf8))
+                StandardStream.error("railgate audit export: unknown format \"\(format)\" (csv)\n")
                 throw ExitCode(2)
             }
             do {
-                FileHandle.standardOutput.write(Data(try AuditTrail.exportCSV(path: file).utf8))
+                StandardStream.out(try AuditTrail.exportCSV(path: file))
             } catch {
-                FileHandle.standardError.write(Data("\(error); no copy written\n".utf8))
+                StandardStream.error("\(error); no copy written\n")
                 throw ExitCode(1)
             }
         }
@@ -187,7 +188,7 @@ struct Audit: ParsableCommand {
                 let report = try AuditTrail.verify(path: file)
                 print("\(file): \(report.entries) entries, chain intact (last hash \(report.lastHash))")
             } catch {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                StandardStream.error("\(error)\n")
                 throw ExitCode(1)
             }
         }

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import Glibc
 import RailgateCore
 import Synchronization
@@ -141,15 +141,13 @@ public final class AuditTrail: Sendable {
         // The thread holds the trail only while it writes: a trail let go of is freed (and writes
         // what waits) at once, and the thread ends at its next turn.
         let wakeup = writerWakeup
-        let thread = Thread { [weak self] in
-            Clock.nameCurrentThread("rg-audit")
+        OSThread.start(name: "rg-audit") { [weak self] in
             while true {
                 wakeup.wait(timeoutNs: 1_000_000_000)
                 guard let trail = self else { return }
                 if let error = trail.writeQueued() { onError(error) }
             }
         }
-        thread.start()
     }
 
     /// Writes what is queued and fsyncs once; the error of the first entry not written.
@@ -246,11 +244,11 @@ public final class AuditTrail: Sendable {
     }
 
     static func parse(_ line: String) -> Entry? {
-        guard let marker = line.range(of: ",\"hash\":\"", options: .backwards), line.hasSuffix("\"}") else { return nil }
+        guard let marker = line.lastRange(of: ",\"hash\":\""), line.hasSuffix("\"}") else { return nil }
         let hashed = String(line[..<marker.lowerBound])
         let hash = String(line[marker.upperBound..<line.index(line.endIndex, offsetBy: -2)])
         guard hash.count == 64, hashed.hasPrefix("{\"seq\":"),
-              let prevRange = hashed.range(of: ",\"prev\":\"", options: .backwards),
+              let prevRange = hashed.lastRange(of: ",\"prev\":\""),
               hashed.hasSuffix("\"") else { return nil }
         let prev = String(hashed[prevRange.upperBound..<hashed.index(before: hashed.endIndex)])
         let seqText = hashed.dropFirst("{\"seq\":".count).prefix { $0.isNumber }
@@ -281,12 +279,7 @@ public final class AuditTrail: Sendable {
 
     /// UTC, milliseconds: 2026-11-25T14:00:00.123Z
     static func iso8601(_ ns: Int64) -> String {
-        var seconds = time_t(ns / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int((ns / 1_000_000) % 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        UTCText.iso8601(ns: ns)
     }
 }
 
@@ -317,23 +310,33 @@ extension AuditTrail {
         }
         var rows = [csvColumns.map(csvField).joined(separator: ",")]
         for (index, raw) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any] else {
+            guard let entry = try? JSONDecoder().decode(ExportedEntry.self, from: Data(raw)) else {
                 throw AuditError(path: path, line: index + 1, message: "not an audit entry")
             }
-            var details = (object["details"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+            var details = entry.details ?? [:]
             func take(_ key: String) -> String { details.removeValue(forKey: key) ?? "" }
-            var row = ["\(object["seq"] ?? "")", "\(object["time"] ?? "")", "\(object["event"] ?? "")", "\(object["user"] ?? "")"]
+            var row = [entry.seq.map { "\($0)" } ?? "", entry.time ?? "", entry.event ?? "", entry.user ?? ""]
             row += ["tag", "old", "value", "outcome", "reason", "comment", "signed_by", "signature_meaning"].map(take)
             row.append(details.keys.sorted().map { "\($0)=\(details[$0] ?? "")" }.joined(separator: "; "))
-            row.append("\(object["hash"] ?? "")")
+            row.append(entry.hash ?? "")
             rows.append(row.map(csvField).joined(separator: ","))
         }
         return rows.joined(separator: "\r\n") + "\r\n"
     }
 
+    /// The fields of an entry the export shows (every detail is text: `append`).
+    private struct ExportedEntry: Decodable {
+        var seq: UInt64?
+        var time: String?
+        var event: String?
+        var user: String?
+        var details: [String: String]?
+        var hash: String?
+    }
+
     /// A CSV field, quoted when it holds a comma, quote or line break (quotes doubled).
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + text.replacing("\"", with: "\"\"") + "\""
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import RailgateCore
+import FoundationEssentials
 import RailgateYAML
 
 /// What a gateway's hardware offers, by the names printed on its housing:
@@ -26,7 +27,7 @@ public struct BoardProfile: Sendable, Equatable {
 
     /// Board files are looked up as NAME.yaml in these directories.
     static func searchPath(baseDirectory: String) -> [String] {
-        [(baseDirectory as NSString).appendingPathComponent("boards"), "/etc/railgate/boards", "/usr/share/railgate/boards"]
+        [Path.join(baseDirectory, "boards"), "/etc/railgate/boards", "/usr/share/railgate/boards"]
     }
 
     /// Reads `gateway.board`; problems go to the log with the board file's lines.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RailgateCore
 import RailgateYAML
 
@@ -13,7 +13,7 @@ extension Configuration {
             throw ConfigError(file: file, issues: [ConfigIssue(path: "", line: error.line, message: error.message)])
         }
         do {
-            return try load(yaml: text, baseDirectory: (file as NSString).deletingLastPathComponent)
+            return try load(yaml: text, baseDirectory: Path.directory(of: file))
         } catch let error {
             throw ConfigError(file: file, issues: error.issues)
         }
@@ -108,10 +108,10 @@ extension Configuration {
         if let list = root.child("gateway")?.mapping?["profile_dirs"]?.sequence {
             for item in list {
                 guard let dir = item.string else { continue }
-                directories.append(dir.hasPrefix("/") ? dir : (baseDirectory as NSString).appendingPathComponent(dir))
+                directories.append(dir.hasPrefix("/") ? dir : Path.join(baseDirectory, dir))
             }
         }
-        directories.append((baseDirectory as NSString).appendingPathComponent("profiles"))
+        directories.append(Path.join(baseDirectory, "profiles"))
         directories += ["/etc/railgate/profiles", "/usr/share/railgate/profiles"]
         return directories
     }
@@ -129,7 +129,7 @@ extension Configuration {
     /// Letters, digits, `_`, `-` and `.` only.
     static func isName(_ text: String) -> Bool {
         text.unicodeScalars.allSatisfy {
-            ($0.isASCII && (CharacterSet.alphanumerics.contains($0))) || "_-.".unicodeScalars.contains($0)
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)
         }
     }
 

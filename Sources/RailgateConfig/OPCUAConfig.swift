@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The built-in OPC UA server. Off unless the `opcua` section is present.
 public struct OPCUAConfig: Sendable, Equatable {

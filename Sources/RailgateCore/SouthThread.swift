@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// The OS thread of one south bus or line: started once with a name
@@ -44,16 +43,18 @@ public final class SouthThread: Sendable {
         let finished = self.finished
         beat()
         waiting.store(false, ordering: .relaxed)
-        // The body (and the bus it holds) is let go before `stop` returns: a Thread keeps its
-        // closure until the OS thread has ended, after the signal.
+        // The body (and the bus it holds) is let go before `stop` returns: the thread keeps its
+        // closure until it has ended, after the signal.
         let work = WorkOnce(body)
-        let thread = Thread {
-            Clock.nameCurrentThread(name)
+        let started = OSThread.start(name: name, stackSize: 512 * 1024) {
             work.run()
             finished.signal()
         }
-        thread.stackSize = 512 * 1024
-        thread.start()
+        if !started {
+            // No thread to be had (the system's limit): the bus stays stopped, as after `stop`.
+            running.store(false, ordering: .releasing)
+            finished.signal()
+        }
     }
 
     /// Asks the thread to end and waits up to `timeoutNs` for it.

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Logging
 import RailgateConfig
 import RailgateCore
@@ -28,7 +28,7 @@ public final class HistoryStore: @unchecked Sendable {
     private let kinds: [ValueKind]
     private let logger: Logger
     private let counters = Mutex(HistoryStats())
-    private var thread: Thread?
+    private let started = Mutex(false)
     private let stopRequested = Mutex(false)
     private let stopped = Wakeup()
 
@@ -54,7 +54,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     /// The file of a tag: its path with `/` as `+` (names never hold `+`), `.rgh`.
     static func path(_ directory: String, _ tag: Tag) -> String {
-        "\(directory)/\(tag.path.replacingOccurrences(of: "/", with: "+")).rgh"
+        "\(directory)/\(tag.path.replacing("/", with: "+")).rgh"
     }
 
     /// Whether tag `index` keeps a history.
@@ -100,9 +100,8 @@ public final class HistoryStore: @unchecked Sendable {
 
     /// Starts the recorder thread.
     public func start() {
-        let thread = Thread { [self] in run() }
-        thread.start()
-        self.thread = thread
+        guard !started.withLock({ let was = $0; $0 = true; return was }) else { return }
+        OSThread.start { [self] in run() }
     }
 
     private func run() {
@@ -132,7 +131,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     /// Stores what is queued, forces it to disk and stops the recorder.
     public func stop() {
-        guard thread != nil, !stopRequested.withLock({ let was = $0; $0 = true; return was }) else { return }
+        guard started.withLock({ $0 }), !stopRequested.withLock({ let was = $0; $0 = true; return was }) else { return }
         queue.wakeup.signal()
         stopped.wait(timeoutNs: 5_000_000_000)
     }

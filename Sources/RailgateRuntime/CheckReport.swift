@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RailgateConfig
 import RailgateCore
 
@@ -82,8 +82,8 @@ public enum CheckReport {
         }
         if let kpi = configuration.kpi {
             func time(_ second: Int) -> String {
-                let text = String(format: "%02d:%02d", second / 3600, second / 60 % 60)
-                return second % 60 == 0 ? text : text + String(format: ":%02d", second % 60)
+                let text = UTCText.pad(second / 3600, 2) + ":" + UTCText.pad(second / 60 % 60, 2)
+                return second % 60 == 0 ? text : text + ":" + UTCText.pad(second % 60, 2)
             }
             lines.append("shifts: " + kpi.shifts.map { "\($0.name) \(time($0.startSecond))–\(time($0.endSecond))" }.joined(separator: ", ")
                          + "; rolling \(kpi.rollingMinutes) min; state \(kpi.stateFile ?? "not kept across restarts")")

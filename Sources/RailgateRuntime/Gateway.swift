@@ -1,5 +1,6 @@
 import CANSouth
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import ModbusSouth
 import MQTTNorth
@@ -39,7 +40,6 @@ public final class Gateway: @unchecked Sendable {
     let auditTrail: AuditTrail?
     /// The history of historized tags (`history:`).
     public let history: HistoryStore?
-    private var engineThread: Thread?
     /// Where the KPI engine's state is kept, when `kpi.state_file` is set.
     let kpiState: KPIStateFile?
 
@@ -155,9 +155,7 @@ public final class Gateway: @unchecked Sendable {
 
     public func start() throws {
         let engine = self.engine
-        let thread = Thread { engine.run() }
-        thread.start()
-        engineThread = thread
+        OSThread.start { engine.run() }
         if let kpi = engine.kpi { kpiState?.start(kpi) }
         history?.start()
         try mqtt?.start()
@@ -213,7 +211,7 @@ public final class Gateway: @unchecked Sendable {
     private static func metadata(_ counters: [StatusCounter], _ base: Logger.Metadata) -> Logger.Metadata {
         var metadata = base
         for counter in counters {
-            metadata[counter.name.replacingOccurrences(of: " ", with: "_")] = "\(counter.value)"
+            metadata[counter.name.replacing(" ", with: "_")] = "\(counter.value)"
         }
         return metadata
     }

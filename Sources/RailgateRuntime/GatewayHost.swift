@@ -1,5 +1,5 @@
 import Console
-import Foundation
+import FoundationEssentials
 import Logging
 import ModbusSouth
 import RailgateAudit
@@ -11,7 +11,7 @@ import OPCUAServer
 /// Owns the running `Gateway` and replaces it on a console commit. The
 /// audit trail lives here, so one chain continues across replacements.
 public final class GatewayHost: GatewayControl, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var gateway: Gateway
     private var text: String
     public let path: String

@@ -1,5 +1,6 @@
 import Console
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import RailgateCore
 
@@ -11,7 +12,6 @@ final class KPIStateFile: @unchecked Sendable {
     let path: String
     private let logger: Logger
     private let stopRequested = Wakeup()
-    private var thread: Thread?
     private weak var engine: KPIEngine?
     static let intervalNs: Int64 = 5_000_000_000
 
@@ -35,12 +35,9 @@ final class KPIStateFile: @unchecked Sendable {
 
     func start(_ engine: KPIEngine) {
         self.engine = engine
-        let thread = Thread { [self] in
-            Clock.nameCurrentThread("rg-kpi")
+        OSThread.start(name: "rg-kpi") { [self] in
             while !stopRequested.wait(timeoutNs: Self.intervalNs) { save() }
         }
-        thread.start()
-        self.thread = thread
     }
 
     /// Stops the thread and writes a last time (after the engine's last drain).
@@ -53,7 +50,7 @@ final class KPIStateFile: @unchecked Sendable {
         guard let engine else { return }
         do {
             let data = try JSONEncoder().encode(engine.snapshot())
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+            try FileManager.default.createDirectory(atPath: Path.directory(of: path),
                                                     withIntermediateDirectories: true)
             try ConfigStore.writeAtomically(String(decoding: data, as: UTF8.self), to: path)
         } catch {

@@ -1,5 +1,6 @@
+import RailgateCore
 import Console
-import Foundation
+import FoundationEssentials
 import RailgateConfig
 
 /// What `railgate run` starts with: the configuration file, or — when the file is rejected (a bad
@@ -22,7 +23,7 @@ public struct StartingConfiguration {
                                          mode: "running")
         } catch {
             guard let lastGood, let text = try? String(contentsOfFile: lastGood, encoding: .utf8),
-                  let fallback = try? Configuration.load(yaml: text, baseDirectory: (file as NSString).deletingLastPathComponent)
+                  let fallback = try? Configuration.load(yaml: text, baseDirectory: Path.directory(of: file))
             else { throw error }
             return StartingConfiguration(
                 configuration: fallback, text: text, rejection: error,

@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 import RailgateCore
+import Synchronization
 
 /// systemd's service notification protocol (sd_notify(3)): newline-separated
 /// assignments in one datagram to the socket named by $NOTIFY_SOCKET. Outside
@@ -48,8 +49,8 @@ public final class ServiceWatchdog: @unchecked Sendable {
     /// What the status line starts with: `running`, or that the last good configuration runs.
     let mode: String
     let logger = Logger(label: "railgate.watchdog")
-    private let stop = NSCondition()
-    private var stopping = false
+    private let stop = Wakeup()
+    private let stopping = Atomic<Bool>(false)
 
     public init(notifier: SystemdNotifier, host: GatewayHost, mode: String) {
         self.notifier = notifier
@@ -59,16 +60,12 @@ public final class ServiceWatchdog: @unchecked Sendable {
 
     public func start() {
         guard notifier.isActive else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "rg-watchdog"
-        thread.start()
+        OSThread.start(name: "rg-watchdog") { [self] in run() }
     }
 
     public func finish() {
-        stop.lock()
-        stopping = true
+        stopping.store(true, ordering: .releasing)
         stop.signal()
-        stop.unlock()
     }
 
     private func run() {
@@ -78,11 +75,8 @@ public final class ServiceWatchdog: @unchecked Sendable {
         var stalledReported = false
         var lastStatus = ""
         while true {
-            stop.lock()
-            if !stopping { _ = stop.wait(until: Date().addingTimeInterval(Double(periodNs) / 1e9)) }
-            let done = stopping
-            stop.unlock()
-            if done { return }
+            if !stopping.load(ordering: .acquiring) { stop.wait(timeoutNs: periodNs) }
+            if stopping.load(ordering: .acquiring) { return }
             let gateway = host.current
             // The mode stays in front: an operator must go on seeing that the last good configuration runs.
             let status = "\(mode): \(gateway.statusSummary())"

@@ -1,4 +1,5 @@
 @testable import ProfibusSouth
+import Foundation
 import Testing
 
 /// Telegram octets checked against pyprofibus 1.13's encoder (same requests).

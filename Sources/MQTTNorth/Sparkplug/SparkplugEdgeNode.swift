@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import RailgateConfig
 import RailgateCore
@@ -268,7 +268,7 @@ final class SparkplugEdgeNode: MQTTNorthFormat {
     func handle(_ topic: String, _ bytes: [UInt8]) -> Bool {
         if topic == topics.state {
             // Sparkplug B 3.0 §7.5: the primary host publishes {"online": true|false, "timestamp": …}.
-            let online = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["online"] as? Bool
+            let online = (try? JSONDecoder().decode(HostState.self, from: Data(bytes)))?.online
             events.withLock { $0.hostOnline = online ?? false }
             if online == true { events.withLock { $0.needsBirth = true } }
             return false
@@ -400,4 +400,9 @@ struct SparkplugTopics: Sendable {
         let device = topic.dropFirst(devicePrefix.count)
         return device.isEmpty || device.contains("/") ? nil : String(device)
     }
+}
+
+/// The primary host's STATE message; only `online` is read.
+private struct HostState: Decodable {
+    var online: Bool?
 }

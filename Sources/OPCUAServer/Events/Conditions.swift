@@ -179,7 +179,7 @@ extension AddressSpace {
     /// The node of a condition's member (`<state tag path>#Condition/ActiveState/Id`), made on demand.
     func conditionMember(_ id: NodeId) -> UANode? {
         guard !conditions.isEmpty, id.namespace == 1, case .string(let text) = id.identifier,
-              let mark = text.range(of: "#Condition/"), let engine = alarms else { return nil }
+              let mark = text.firstRange(of: "#Condition/"), let engine = alarms else { return nil }
         let condition = NodeId(String(text[..<mark.lowerBound]) + "#Condition", namespace: 1)
         guard let alarm = conditionIndex[condition] else { return nil }
         return ConditionMembers.node(String(text[mark.upperBound...]), alarm: alarm, engine, conditions[alarm])

@@ -1,6 +1,8 @@
 import Crypto
 import _CryptoExtras
-import Foundation
+import FoundationEssentials
+import Glibc
+import RailgateCore
 import SwiftASN1
 import X509
 
@@ -194,7 +196,7 @@ public struct PKIStore: Sendable {
 
     static func fileName(_ der: [UInt8]) -> String { hex(Array(Insecure.SHA1.hash(data: der))) + ".der" }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { hexText(bytes) }
 
     /// DER or PEM certificate files of a folder; unreadable files are skipped.
     static func certificates(in folder: URL) -> [(file: String, der: [UInt8], certificate: Certificate)] {

@@ -1,6 +1,6 @@
 import Crypto
 import _CryptoExtras
-import Foundation
+import FoundationEssentials
 import RailgateConfig
 
 /// Salted scrypt hashes of OPC UA user passwords, in the PHC string form

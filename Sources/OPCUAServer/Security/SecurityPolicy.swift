@@ -1,6 +1,6 @@
 import Crypto
 import _CryptoExtras
-import Foundation
+import FoundationEssentials
 
 /// The security policies Railgate offers (Part 7 §6.6; Part 6 §6.7 for how
 /// they apply to UA Secure Conversation). Every primitive comes from

@@ -94,7 +94,7 @@ extension UAServerCore {
         guard conditionEventIds[alarm] == eventId else {
             return refuse(.badEventIdUnknown, "not the condition's latest event", arguments: [.badEventIdUnknown, .good])
         }
-        if acknowledge && addressSpace.requiresReason && comment.trimmingCharacters(in: .whitespaces).isEmpty {
+        if acknowledge && addressSpace.requiresReason && comment.trimmed().isEmpty {
             return refuse(.badInvalidArgument, "Part 11 mode: an acknowledgment needs a comment", arguments: [.good, .badInvalidArgument])
         }
         let now = RailgateClock.now()
@@ -108,7 +108,7 @@ extension UAServerCore {
         }
         guard let state else { return CallMethodResult(statusCode: .badNodeIdUnknown) }
         audit(action, user, [("alarm", condition.sourceName + " " + definition.name), ("comment", comment),
-                             ("event_id", eventId.map { String(format: "%02x", $0) }.joined())])
+                             ("event_id", hexText(eventId))])
         raise(methodAuditEvent(alarm, acknowledge: acknowledge, eventId: eventId, comment: comment, user: user, done: true))
         raiseCondition(alarm, state, now: now)
         return CallMethodResult(statusCode: .good)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RailgateCore
 
 /// A CAN bus (`protocol: can`): one SocketCAN interface, its DBC file and
@@ -78,7 +78,7 @@ extension Configuration {
         var dbc: DBCFile?
         var dbcPath = ""
         if let file = reader.string("dbc", required: true) {
-            dbcPath = file.hasPrefix("/") ? file : (baseDirectory as NSString).appendingPathComponent(file)
+            dbcPath = file.hasPrefix("/") ? file : Path.join(baseDirectory, file)
             do {
                 dbc = try DBCFile.load(file: dbcPath)
             } catch {

@@ -1,4 +1,5 @@
-import Foundation
+import RailgateCore
+import FoundationEssentials
 
 /// A CAN database (DBC) in the subset real files use: messages (`BO_`),
 /// signals (`SG_`: start bit, length, Intel or Motorola byte order,
@@ -83,7 +84,7 @@ public struct DBCFile: Sendable, Equatable {
     public static func parse(_ text: String) throws(ParseError) -> DBCFile {
         var messages: [Message] = []
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).enumerated()
-            .map { (number: $0.offset + 1, text: String($0.element.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "\r"))))) }[...]
+            .map { (number: $0.offset + 1, text: String($0.element.trimmed(where: { $0 == " " || $0 == "\t" || $0 == "\r" }))) }[...]
         while let line = lines.popFirst() {
             let text = line.text
             if text.isEmpty || text.hasPrefix("//") { continue }
@@ -213,7 +214,7 @@ public struct DBCFile: Sendable, Equatable {
         }
         var word = s.word()
         if word == ":" { word = s.word() }
-        switch word.trimmingCharacters(in: CharacterSet(charactersIn: ";")) {
+        switch word.trimmed(where: { $0 == ";" }) {
         case "1":
             guard messages[m].signals[i].length == 32 else { throw s.error("float signal \(name) must be 32 bits long") }
             messages[m].signals[i].valueType = .float32
@@ -228,7 +229,7 @@ public struct DBCFile: Sendable, Equatable {
     /// `BA_ "GenMsgCycleTime" BO_ <id> <ms>;`
     private static func cycleTime(_ s: inout Tokens, _ messages: inout [Message]) {
         guard s.quoted() == "GenMsgCycleTime", s.word() == "BO_", let raw = UInt32(s.word()),
-              let ms = Int(s.word().trimmingCharacters(in: CharacterSet(charactersIn: ";"))), ms > 0,
+              let ms = Int(s.word().trimmed(where: { $0 == ";" })), ms > 0,
               let index = messages.firstIndex(where: { $0.id == raw & 0x1FFF_FFFF && $0.extended == (raw & 0x8000_0000 != 0) })
         else { return }
         messages[index].cycleTimeMs = ms

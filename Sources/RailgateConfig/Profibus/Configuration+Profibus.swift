@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RailgateCore
 
 /// One PROFIBUS-DP line: an RS-485 port with Railgate as the only (class 1) master.
@@ -168,7 +168,7 @@ extension Configuration {
         let gsdName = reader.string("gsd", required: true)
         var path = ""
         if let gsdName {
-            path = gsdName.hasPrefix("/") ? gsdName : (baseDirectory as NSString).appendingPathComponent(gsdName)
+            path = gsdName.hasPrefix("/") ? gsdName : Path.join(baseDirectory, gsdName)
             do {
                 gsd = try GSDFile.load(file: path)
             } catch {

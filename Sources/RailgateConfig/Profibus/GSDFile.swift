@@ -1,4 +1,5 @@
-import Foundation
+import RailgateCore
+import FoundationEssentials
 
 /// A PROFIBUS-DP device description (GSD, "Gerätestammdaten") in the text
 /// format of the PROFIBUS guideline 2.122: `Key = value` lines, `;` comments,
@@ -111,7 +112,7 @@ public struct GSDFile: Sendable, Equatable {
                 module = nil
                 continue
             }
-            if module != nil, Int(statement.trimmingCharacters(in: .whitespaces)) != nil {
+            if module != nil, Int(statement.trimmed()) != nil {
                 continue  // module reference number (GSD revision 3)
             }
             guard let equals = statement.firstIndex(of: "=") else {
@@ -122,8 +123,8 @@ public struct GSDFile: Sendable, Equatable {
                 if lower.hasPrefix("end") { continue }
                 throw ParseError(line: line, message: "expected \"keyword = value\", found \"\(statement)\"")
             }
-            let key = statement[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = statement[statement.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let key = statement[..<equals].trimmed()
+            let value = statement[statement.index(after: equals)...].trimmed()
             let lowerKey = key.lowercased()
             if lowerKey == "prmtext" || lowerKey == "unitdiagtype" || lowerKey == "unitdiagarea"
                 || lowerKey == "slotdefinition" || lowerKey == "unitdiagbit" {
@@ -244,13 +245,13 @@ public struct GSDFile: Sendable, Equatable {
             var line = String(raw)
             if line.hasSuffix("\r") { line.removeLast() }
             if let semicolon = commentStart(line) { line = String(line[..<semicolon]) }
-            line = line.trimmingCharacters(in: .whitespaces)
+            line = line.trimmed()
             if pending.isEmpty { start = index + 1 }
             if line.hasSuffix("\\") {
                 pending += line.dropLast() + " "
                 continue
             }
-            let full = (pending + line).trimmingCharacters(in: .whitespaces)
+            let full = (pending + line).trimmed()
             pending = ""
             if !full.isEmpty { result.append((start, full)) }
         }
@@ -269,7 +270,7 @@ public struct GSDFile: Sendable, Equatable {
     }
 
     static func number(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed()
         if trimmed.lowercased().hasPrefix("0x") { return Int(trimmed.dropFirst(2), radix: 16) }
         return Int(trimmed)
     }
@@ -277,7 +278,7 @@ public struct GSDFile: Sendable, Equatable {
     private static func numbers(_ text: String, line: Int) throws(ParseError) -> [Int] {
         var result: [Int] = []
         for part in text.split(separator: ",") {
-            let item = part.trimmingCharacters(in: .whitespaces)
+            let item = part.trimmed()
             if item.isEmpty { continue }
             guard let value = number(item) else { throw ParseError(line: line, message: "\"\(item)\" is not a number") }
             result.append(value)
@@ -286,13 +287,13 @@ public struct GSDFile: Sendable, Equatable {
     }
 
     private static func unquote(_ text: String) -> String {
-        text.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        text.trimmed(where: { $0 == "\"" || $0 == " " })
     }
 
     /// `Ext_User_Prm_Data_Const(3)` → ("ext_user_prm_data_const", 3).
     private static func indexedKey(_ key: String) -> (String, Int)? {
         guard let open = key.firstIndex(of: "("), key.hasSuffix(")") else { return nil }
-        let name = key[..<open].trimmingCharacters(in: .whitespaces)
+        let name = key[..<open].trimmed()
         guard let argument = number(String(key[key.index(after: open)..<key.index(before: key.endIndex)])) else { return nil }
         return (name, argument)
     }
