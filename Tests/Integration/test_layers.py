@@ -1,13 +1,16 @@
-"""The module layers (docs/architecture.md): Core → Config (and Audit) → History → the protocol and console modules →
+"""The module layers (docs/architecture.md): Core and YAML → Config (and Audit) → History → the protocol and console modules →
 Runtime → the railgate executable. Read from the sources' imports: no module imports one of its
 own layer or above it (the protocol modules, north and the console do not know each other)."""
 import pathlib
 import re
+import subprocess
+
+from conftest import RAILGATE
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 LAYERS = [
-    {"RailgateCore"},
+    {"RailgateCore", "RailgateYAML"},
     {"RailgateConfig", "RailgateAudit"},
     {"RailgateHistory"},
     {"ModbusSouth", "ProfibusSouth", "CANSouth", "MQTTNorth", "OPCUAServer", "Console"},
@@ -37,3 +40,14 @@ def test_imports_point_down_only():
             if imported != module and LAYER[imported] >= level:
                 upward.append(f"{module} (layer {level}) imports {imported} (layer {LAYER[imported]})")
     assert not upward, "\n".join(upward)
+
+
+def test_no_module_imports_foundation_and_the_binary_links_neither_it_nor_icu():
+    # Foundation brings ICU into the binary (docs/architecture.md): FoundationEssentials or the C library.
+    whole = re.compile(r"^\s*(?:@\w+\s+)*(?:public\s+|internal\s+)?import\s+Foundation\s*$", re.M)
+    found = [str(source.relative_to(ROOT)) for source in (ROOT / "Sources").rglob("*.swift")
+             if whole.search(source.read_text(encoding="utf-8"))]
+    assert not found, f"import Foundation in: {found}"
+    needed = subprocess.run(["readelf", "-d", str(RAILGATE)], capture_output=True, text=True, check=True).stdout
+    libraries = re.findall(r"Shared library: \[([^\]]+)\]", needed)
+    assert not [name for name in libraries if name.startswith(("libFoundation.", "libFoundationInternationalization", "lib_FoundationICU", "libicu"))], libraries
