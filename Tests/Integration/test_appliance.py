@@ -7,6 +7,7 @@ boot (scripts/vm/appliance-test) and on its serial console
 capability, once per architecture."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -84,6 +85,12 @@ def test_the_package_is_the_vms_own_architecture_and_runs_natively(vm):
 def test_service_reaches_active_through_notify_with_a_status_and_little_exposure(vm):
     assert_passed(vm, "service-notify", "service-status", "service-log", "security")
     assert float(vm["info"]["exposure"].split()[0]) <= 2.0
+
+
+def test_the_services_memory_is_reported(vm):
+    # Figures for the footprint (docs/benchmarks.md): the packaged service's resident set on this architecture.
+    memory = vm["info"].get("memory", "")
+    assert re.search(r"VmRSS \d+ kB \(file \d+, anon \d+\)", memory), (memory, vm["log"])
 
 
 def test_serial_console_answers_show_status(vm):
