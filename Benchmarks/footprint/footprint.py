@@ -12,8 +12,10 @@ subscriber). Goals from the product card: RSS ≤ 12 MB at 1 000 tags / 100 ms,
 size's RSS and CPU as a multiple of the 100-tag figures. Every run is bounded
 in time.
 
-What dominates RSS: the file-backed pages of the binary itself — the static
-Swift stdlib with Foundation and its ICU data (docs/benchmarks.md)."""
+What dominates RSS: at 1000 tags the file-backed pages (the binary's code
+run in service, placed together by linker/railgate.order, and the shared C
+libraries); at 10 000 tags the heap, mostly the OPC UA address space
+(docs/benchmarks.md)."""
 
 import argparse
 import subprocess
