@@ -177,7 +177,7 @@ if ProcessInfo.processInfo.environment["RAILGATE_FUZZ"] != nil {
         .executableTarget(
             name: "railgate-fuzz",
             dependencies: [
-                "RailgateCore", "RailgateConfig", "RailgateAudit", "RailgateHistory", "ModbusSouth", "ProfibusSouth",
+                "RailgateCore", "RailgateYAML", "RailgateConfig", "RailgateAudit", "RailgateHistory", "ModbusSouth", "ProfibusSouth",
                 "CANSouth", "MQTTNorth", "OPCUAServer", "Console",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

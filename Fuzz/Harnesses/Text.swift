@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import RailgateConfig
 import RailgateCore
+import RailgateYAML
 import Synchronization
 
 /// The input as the text of a file, checked the way configuration files are (size, UTF-8).
@@ -86,6 +87,14 @@ final class ConfigHarness: Harness {
     func run(_ input: UnsafeBufferPointer<UInt8>) {
         guard let text = fileText(input) else { return }
         _ = try? Configuration.load(yaml: text, baseDirectory: directory)
+        // What the console writes back of a configuration (a mapping) reads again as the same tree.
+        guard let node = try? ConfigText.compose(text), node.mapping != nil else { return }
+        let written = YAML.serialize(node)
+        guard written.utf8.count <= ConfigText.maxBytes else { return }
+        guard let again = try? ConfigText.compose(written) else {
+            fatalError("the emitter's text does not compose again:\n\(written.prefix(2000))")
+        }
+        precondition(YAML.serialize(again) == written, "the emitter's text changes when read and written again")
     }
 
     static func seeds() -> [[UInt8]] {

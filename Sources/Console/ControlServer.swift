@@ -227,18 +227,8 @@ public final class ControlServer: @unchecked Sendable {
         data.append(UInt8(ascii: "\n"))
         // All of it, or nothing more once the peer is gone or stops reading (SO_SNDTIMEO):
         // MSG_NOSIGNAL, a closed peer is an error here, never a SIGPIPE.
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let sent = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-                if sent > 0 {
-                    offset += sent
-                } else if sent < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
+        _ = data.withUnsafeBytes { bytes in
+            writeAll(bytes) { Glibc.send(fd, $0, $1, Int32(MSG_NOSIGNAL)) }
         }
     }
 }

@@ -177,17 +177,25 @@ public enum StandardStream {
     private static func write(_ fd: Int32, _ text: String) {
         var text = text
         text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n > 0 {
-                    offset += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
+            _ = writeAll(UnsafeRawBufferPointer(bytes)) { Glibc.write(fd, $0, $1) }
         }
     }
+}
+
+/// Hands all of `bytes` to `write` (a `write` or `send` on one descriptor), again after a short
+/// write or EINTR; stops at the first other failure. Returns whether everything went.
+public func writeAll(_ bytes: UnsafeRawBufferPointer, _ write: (UnsafeRawPointer, Int) -> Int) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(base + offset, bytes.count - offset)
+        if n > 0 {
+            offset += n
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            return false
+        }
+    }
+    return true
 }

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT
 
-INCLUDE = "libmodbus5,libmosquitto1,libsocketcan2,libedit2,libssl3,adduser,passwd"
+INCLUDE = "libmodbus5,libmosquitto1,libsocketcan2,libedit2,libyaml-0-2,libssl3,adduser,passwd"
 CACHE = Path(os.environ.get("RAILGATE_TEST_CACHE", "/var/cache/railgate-test"))
 # The static release binary scripts/package-deb builds (its build folder: scripts/lib/scratch).
 STATIC = ROOT / subprocess.run([ROOT / "scripts" / "lib" / "scratch", "static"], cwd=ROOT, check=True,
@@ -134,7 +134,7 @@ def test_package_contents(packages):
     deb = debs["0.1.0"]
     info = sh("dpkg-deb", "--info", deb).stdout
     assert "Package: railgate" in info and "Version: 0.1.0" in info
-    for dependency in ["libmodbus5", "libmosquitto1", "libedit2", "adduser"]:
+    for dependency in ["libmodbus5", "libmosquitto1", "libedit2", "libyaml-0-2", "adduser"]:
         assert dependency in info, info
     conffiles = sh("sh", "-c", f"dpkg-deb --ctrl-tarfile {deb} | tar -xO ./conffiles").stdout
     assert conffiles.strip() == "/etc/railgate/railgate.yaml"
@@ -173,6 +173,7 @@ def test_arm64_package_contents_and_depends(arm64_package):
     depends = next(line for line in info.splitlines() if line.strip().startswith("Depends:"))
     # Debian 13's packages of the libraries the binary links, with the versions their shlibs ask for.
     for dependency in ["libc6 (>= ", "libmodbus5 (>= ", "libmosquitto1 (>= ", "libsocketcan2 (>= ", "libedit2 (>= ",
+                       "libyaml-0-2 (>= ",
                        "adduser"]:
         assert dependency in depends, depends
     files = sh("dpkg-deb", "--contents", arm64_package).stdout
