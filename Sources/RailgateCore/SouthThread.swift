@@ -51,9 +51,9 @@ public final class SouthThread: Sendable {
             finished.signal()
         }
         if !started {
-            // No thread to be had (the system's limit): the bus stays stopped, as after `stop`.
+            // No thread to be had (the system's limit): the bus stays stopped, as after `stop`
+            // (which then has nothing to wait for), and a later `start` may try again.
             running.store(false, ordering: .releasing)
-            finished.signal()
         }
     }
 
