@@ -23,7 +23,7 @@ public final class ConsoleClient {
         let tty = ttyname(0).map { String(cString: $0) } ?? "-"
         guard let hello = request(ControlRequest(line: "", tty: tty)) else { return 1 }
         if !hello.ok || hello.close == true {
-            StandardStream.error((hello.text + "\n"))
+            StandardStream.error(hello.text + "\n")
             return 1
         }
         prompt = hello.prompt

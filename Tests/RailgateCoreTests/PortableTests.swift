@@ -75,7 +75,9 @@ struct PortableTests {
                 finished.signal()
             }
         }
-        for _ in 0..<4 { finished.wait(timeoutNs: 10_000_000_000) }
+        // A Wakeup coalesces signals: wait until all four have counted themselves out.
+        let deadline = Clock.monotonicNs() + 10_000_000_000
+        while counter.withLock({ $0 }) < 4 && Clock.monotonicNs() < deadline { finished.wait(timeoutNs: 100_000_000) }
         #expect(counter.withLock { $0 } == 4)
         #expect(lock.withLock { shared.pointee } == 40_000)
     }
