@@ -59,7 +59,7 @@ public final class UAServer: @unchecked Sendable {
         let (certificate, created) = try store.loadOrCreate(applicationUri: identity.applicationUri,
                                                             applicationName: "\(identity.productName) \(identity.applicationUri)",
                                                             hostNames: hosts)
-        let thumbprint = PKIStore.hex(certificate.thumbprint)
+        let thumbprint = hexText(certificate.thumbprint)
         if created {
             logger.notice("OPC UA application certificate created", metadata: [
                 "file": "\(store.ownCertificate.path)", "thumbprint": "\(thumbprint)", "uri": "\(identity.applicationUri)"])

@@ -267,14 +267,7 @@ public final class AuditTrail: Sendable {
 
     /// Lowercase hex SHA-256 of `data`.
     public static func sha256Hex(_ data: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: data) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        hexText(SHA256.hash(data: data))
     }
 
     /// UTC, milliseconds: 2026-11-25T14:00:00.123Z

@@ -108,7 +108,7 @@ extension Configuration {
         if let list = root.child("gateway")?.mapping?["profile_dirs"]?.sequence {
             for item in list {
                 guard let dir = item.string else { continue }
-                directories.append(dir.hasPrefix("/") ? dir : Path.join(baseDirectory, dir))
+                directories.append(Path.join(baseDirectory, dir))
             }
         }
         directories.append(Path.join(baseDirectory, "profiles"))

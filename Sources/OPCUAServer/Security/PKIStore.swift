@@ -168,7 +168,7 @@ public struct PKIStore: Sendable {
     /// The certificates in rejected/ or trusted/: (file name, subject, thumbprint).
     public func list(_ folder: URL) -> [(file: String, subject: String, thumbprint: String)] {
         Self.certificates(in: folder).map {
-            ($0.file, "\($0.certificate.subject)", Self.hex(Array(Insecure.SHA1.hash(data: $0.der))))
+            ($0.file, "\($0.certificate.subject)", hexText(Insecure.SHA1.hash(data: $0.der)))
         }.sorted { $0.file < $1.file }
     }
 
@@ -194,9 +194,7 @@ public struct PKIStore: Sendable {
 
     // MARK: Files
 
-    static func fileName(_ der: [UInt8]) -> String { hex(Array(Insecure.SHA1.hash(data: der))) + ".der" }
-
-    static func hex(_ bytes: [UInt8]) -> String { hexText(bytes) }
+    static func fileName(_ der: [UInt8]) -> String { hexText(Insecure.SHA1.hash(data: der)) + ".der" }
 
     /// DER or PEM certificate files of a folder; unreadable files are skipped.
     static func certificates(in folder: URL) -> [(file: String, der: [UInt8], certificate: Certificate)] {

@@ -78,7 +78,7 @@ extension Configuration {
         var dbc: DBCFile?
         var dbcPath = ""
         if let file = reader.string("dbc", required: true) {
-            dbcPath = file.hasPrefix("/") ? file : Path.join(baseDirectory, file)
+            dbcPath = Path.join(baseDirectory, file)
             do {
                 dbc = try DBCFile.load(file: dbcPath)
             } catch {

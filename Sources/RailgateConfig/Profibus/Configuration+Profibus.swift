@@ -168,7 +168,7 @@ extension Configuration {
         let gsdName = reader.string("gsd", required: true)
         var path = ""
         if let gsdName {
-            path = gsdName.hasPrefix("/") ? gsdName : Path.join(baseDirectory, gsdName)
+            path = Path.join(baseDirectory, gsdName)
             do {
                 gsd = try GSDFile.load(file: path)
             } catch {
