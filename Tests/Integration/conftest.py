@@ -244,11 +244,12 @@ class EventHandler:
         self.events.append(event)
 
 
-async def events_until(handler, predicate, timeout=10):
-    """The events `handler` has (or gets within `timeout` s) that satisfy `predicate`; [] if none."""
+async def events_until(handler, predicate, timeout=10, since=0):
+    """The events `handler` has (or gets within `timeout` s) that satisfy `predicate`, counting from
+    its `since`-th event (what arrived before an action is not its answer); [] if none."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [e for e in handler.events if predicate(e)]
+        found = [e for e in handler.events[since:] if predicate(e)]
         if found:
             return found
         await asyncio.sleep(0.05)

@@ -214,15 +214,18 @@ def test_limit_alarm_acknowledge_comment_refresh(procs, broker, collector_factor
                                  ua.Variant(999999, ua.VariantType.UInt32))
             assert no_item.StatusCode.value == ua.StatusCodes.BadMonitoredItemIdInvalid
 
-            # Back to normal: acknowledged and inactive, the condition is no longer retained.
+            # Back to normal: acknowledged and inactive, the condition is no longer retained. Only the
+            # events after the write answer it (the start's own return to normal may have come in
+            # after the subscription was made).
+            before = len(handler.events)
             await write(client, 100)
             cleared = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_limits"
-                                         and field(e, "ActiveState/Id") is False)
+                                         and field(e, "ActiveState/Id") is False, since=before)
             assert cleared and cleared[-1].Retain is False, cleared
             assert mqtt.wait(state_topic, lambda p: p["code"] == "Normal" and p["ts"] > 0), mqtt.all(state_topic)
             # The off-normal alarm cleared but waits for its acknowledgment.
             recipe = await events_until(handler, lambda e: field(e, "ConditionName") == "setpoint_recipe"
-                                        and field(e, "ActiveState/Id") is False)
+                                        and field(e, "ActiveState/Id") is False, since=before)
             assert recipe and recipe[-1].Retain is True and recipe[-1].EventType == ua.NodeId(ua.ObjectIds.OffNormalAlarmType)
 
             # The audit events of the methods.
