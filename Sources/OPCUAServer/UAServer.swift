@@ -95,8 +95,6 @@ public final class UAServer: @unchecked Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(UAChunkDecoder(maxChunkSize: TransportLimits.server.receiveBufferSize)))
                     try channel.pipeline.syncOperations.addHandler(UAConnectionHandler(core: core))
                 }
             }

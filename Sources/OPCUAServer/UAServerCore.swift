@@ -40,6 +40,33 @@ public struct UAResponse {
     }
 }
 
+/// Where the response to a request goes: back on the connection the request came in on, under
+/// its request id — or, for a server driven without connections (tests), to a closure. A value,
+/// not a closure: answering the usual request allocates nothing for it.
+public struct UAReply {
+    private enum Target {
+        case connection(UAConnectionHandler, requestId: UInt32)
+        case closure((UAResponse) -> Void)
+    }
+    private let target: Target
+
+    init(_ connection: UAConnectionHandler, requestId: UInt32) {
+        target = .connection(connection, requestId: requestId)
+    }
+
+    public init(_ closure: @escaping (UAResponse) -> Void) {
+        target = .closure(closure)
+    }
+
+    /// Sends `response` (a closed connection drops it).
+    func callAsFunction(_ response: UAResponse) {
+        switch target {
+        case .connection(let connection, let requestId): connection.send(response, requestId: requestId)
+        case .closure(let closure): closure(response)
+        }
+    }
+}
+
 /// The server's shared state and its service table: sessions, the address
 /// space, limits. Confinement: everything here runs on the server's single
 /// event loop (`rg-opcua`), which is why it needs no locks; bus threads reach
@@ -76,6 +103,8 @@ public final class UAServerCore: @unchecked Sendable {
     var conditionEventIds: [Int: [UInt8]] = [:]
     /// The certificate, policies and modes secured channels use.
     public let security: ChannelSecurity
+    /// Security None is among the offered policies (then every channel may call every service).
+    private let offersNone: Bool
     /// Policy, mode and client certificate of each open channel.
     var channels: [UInt32: ChannelPeer] = [:]
 
@@ -83,8 +112,10 @@ public final class UAServerCore: @unchecked Sendable {
     var readScratch = ReadScratch()
 
     /// Request handler by request encoding id; one entry per implemented service.
-    typealias Handler = (inout UAReader, ServiceContext, @escaping (UAResponse) -> Void) throws -> Void
-    var services: [NodeId: Handler] = [:]
+    typealias Handler = (inout UAReader, ServiceContext, UAReply) throws -> Void
+    /// By the numeric identifier of the request's encoding id: every service request type is a
+    /// numeric NodeId of namespace 0 (no NodeId hashed per request).
+    private(set) var services: [UInt32: Handler] = [:]
 
     /// Records a security event in the audit trail: event, user, details.
     public typealias Audit = @Sendable (String, String, [(String, String)]) -> Void
@@ -97,6 +128,7 @@ public final class UAServerCore: @unchecked Sendable {
         sessions = UASessionTable(capacity: config.maxSessions)
         queueBudget = QueueBudget(limit: config.maxQueuedValues)
         self.security = security
+        offersNone = security.policies.contains(.none)
         self.audit = audit
         self.addressSpace = addressSpace
         self.identity = identity
@@ -143,15 +175,15 @@ public final class UAServerCore: @unchecked Sendable {
         return nextChannelId
     }
 
-    /// Decodes one request (type id + structure), runs its service and
-    /// answers through `respond` — with a ServiceFault when the service
-    /// fails. Nothing thrown by a service escapes this function.
-    func handle(_ body: [UInt8], channelId: UInt32, respond: @escaping (UAResponse) -> Void) {
-        var reader = UAReader(body)
+    /// Decodes one request (type id + structure, in `bytes` from `offset` on), runs its service
+    /// and answers through `reply` — with a ServiceFault when the service fails. Nothing thrown
+    /// by a service escapes this function.
+    func handle(_ bytes: [UInt8], offset: Int = 0, channelId: UInt32, reply: UAReply) {
+        var reader = UAReader(bytes, offset: offset)
         var header = RequestHeader()
         do {
             let typeId = try NodeId(from: &reader)
-            guard let service = services[typeId] else {
+            guard let service = Self.serviceKey(typeId).flatMap({ services[$0] }) else {
                 // Decode at least the header to answer with the client's request handle.
                 header = (try? RequestHeader(from: &reader)) ?? RequestHeader()
                 throw ServiceError(.badServiceUnsupported)
@@ -159,11 +191,10 @@ public final class UAServerCore: @unchecked Sendable {
             let start = reader.offset
             header = try RequestHeader(from: &reader)
             let fieldsOffset = reader.offset
-            reader = UAReader(body, offset: start)
+            reader.seek(to: start)
             // Part 4 §5.4 / Part 6 §6.7.1: a server that does not offer Security
             // None still answers discovery on a None channel, and nothing else.
-            if !(channels[channelId] ?? .unsecured).isSecured, !security.policies.contains(.none),
-               !Self.discoveryRequests.contains(typeId) {
+            if !offersNone, !(channels[channelId] ?? .unsecured).isSecured, !Self.discoveryRequests.contains(typeId) {
                 throw ServiceError(.badSecurityPolicyRejected)
             }
             let session = sessions[header.authenticationToken]
@@ -176,15 +207,32 @@ public final class UAServerCore: @unchecked Sendable {
             }
             let context = ServiceContext(channelId: channelId, requestHeader: header, session: session,
                                          fieldsOffset: fieldsOffset)
-            try service(&reader, context, respond)
+            try service(&reader, context, reply)
         } catch let error as ServiceError {
-            respond(fault(error.status, header))
+            reply(fault(error.status, header))
         } catch let error as UADecodingError {
             logger.debug("undecodable request", metadata: ["error": "\(error)"])
-            respond(fault(.badDecodingError, header))
+            reply(fault(.badDecodingError, header))
         } catch {
-            respond(fault(.badInternalError, header))
+            reply(fault(.badInternalError, header))
         }
+    }
+
+    /// `handle` answering through a closure (tests, tools).
+    func handle(_ bytes: [UInt8], channelId: UInt32, respond: @escaping (UAResponse) -> Void) {
+        handle(bytes, channelId: channelId, reply: UAReply(respond))
+    }
+
+    /// The key of `services` a request encoding id is found under, when it can be one.
+    static func serviceKey(_ id: NodeId) -> UInt32? {
+        guard id.namespace == 0, case .numeric(let value) = id.identifier else { return nil }
+        return value
+    }
+
+    /// Registers the handler of a request encoding id.
+    func setService(_ request: NodeId, _ handler: @escaping Handler) {
+        guard let key = Self.serviceKey(request) else { preconditionFailure("service request ids are numeric, namespace 0") }
+        services[key] = handler
     }
 
     func fault(_ status: StatusCode, _ header: RequestHeader) -> UAResponse {
@@ -197,20 +245,20 @@ public final class UAServerCore: @unchecked Sendable {
     func register<Request: UACodable, Response: UACodable>(
         _ request: NodeId, _ response: NodeId, _ body: @escaping (Request, ServiceContext) throws(ServiceError) -> Response
     ) {
-        services[request] = { reader, context, respond in
+        setService(request) { reader, context, reply in
             let decoded = try Request(from: &reader)
-            respond(UAResponse(try body(decoded, context), response))
+            reply(UAResponse(try body(decoded, context), response))
         }
     }
 
     /// Registers a service that answers later (writes, publish).
     func registerDeferred<Request: UACodable>(
         _ request: NodeId,
-        _ body: @escaping (Request, ServiceContext, @escaping (UAResponse) -> Void) throws(ServiceError) -> Void
+        _ body: @escaping (Request, ServiceContext, UAReply) throws(ServiceError) -> Void
     ) {
-        services[request] = { reader, context, respond in
+        setService(request) { reader, context, reply in
             let decoded = try Request(from: &reader)
-            try body(decoded, context, respond)
+            try body(decoded, context, reply)
         }
     }
 
@@ -238,7 +286,7 @@ public final class UAServerCore: @unchecked Sendable {
         guard let session = sessions.remove(token) else { return }
         for subscription in session.subscriptions.values { discard(subscription) }
         for pending in session.publishQueue {
-            pending.respond(fault(.badSessionClosed, pending.header))
+            pending.reply(fault(.badSessionClosed, pending.header))
         }
         session.publishQueue.removeAll()
     }

@@ -18,12 +18,12 @@ enum AttributeId {
 extension UAServerCore {
     func registerAttribute() {
         registerRead()
-        registerDeferred(UAIds.Encoding.writeRequest) { (request: WriteRequest, context, respond) throws(ServiceError) in
+        registerDeferred(UAIds.Encoding.writeRequest) { (request: WriteRequest, context, reply) throws(ServiceError) in
             let session = try context.requireSession()
             try self.checkOperationCount(request.nodesToWrite.count)
             // The client's audit entry id is the reason of its writes (Part 11 mode requires one).
             self.write(request.nodesToWrite, session: session, reason: context.requestHeader.auditEntryId) { results in
-                respond(UAResponse(WriteResponse(responseHeader: context.responseHeader(), results: results),
+                reply(UAResponse(WriteResponse(responseHeader: context.responseHeader(), results: results),
                                    UAIds.Encoding.writeResponse))
             }
         }

@@ -21,13 +21,12 @@ struct ReadScratch {
 
 extension UAServerCore {
     func registerRead() {
-        services[UAIds.Encoding.readRequest] = { reader, context, respond in
-            try self.serveRead(&reader, context, respond)
+        setService(UAIds.Encoding.readRequest) { reader, context, reply in
+            try self.serveRead(&reader, context, reply)
         }
     }
 
-    private func serveRead(_ reader: inout UAReader, _ context: ServiceContext,
-                           _ respond: @escaping (UAResponse) -> Void) throws {
+    private func serveRead(_ reader: inout UAReader, _ context: ServiceContext, _ reply: UAReply) throws {
         var scratch = readScratch
         readScratch = ReadScratch()
         defer {
@@ -80,7 +79,7 @@ extension UAServerCore {
             i = end
         }
         scratch.writer.writeInt32(0)  // diagnosticInfos
-        respond(UAResponse(encoded: scratch.writer.bytes))
+        reply(UAResponse(encoded: scratch.writer.bytes))
     }
 
     /// Decodes one ReadValueId if it is the plain Read of a tag's Value — a string NodeId the

@@ -50,7 +50,7 @@ extension UAServerCore {
             let timeout = Self.revisedSessionTimeout(request.requestedSessionTimeout)
             let session = UASession(
                 sessionId: NodeId(namespace: 1, .numeric(number)),
-                authenticationToken: NodeId(namespace: 0, .opaque(Self.randomBytes(32))),
+                authenticationToken: NodeId(namespace: 0, .guid(UAGuid(bytes: Self.randomBytes(16)))),
                 name: request.sessionName ?? "session \(number)", timeoutMs: timeout,
                 channelId: context.channelId, now: RailgateClock.now())
             // Part 4 §5.6.2: on a secured channel the server proves it holds its

@@ -83,7 +83,7 @@ extension UAServerCore {
             return DeleteSubscriptionsResponse(responseHeader: context.responseHeader(), results: results)
         }
 
-        registerDeferred(UAIds.Encoding.publishRequest) { (request: PublishRequest, context, respond) throws(ServiceError) in
+        registerDeferred(UAIds.Encoding.publishRequest) { (request: PublishRequest, context, reply) throws(ServiceError) in
             let session = try context.requireSession()
             let results = request.subscriptionAcknowledgements.map { ack -> StatusCode in
                 guard let subscription = session.subscriptions[ack.subscriptionId] else { return .badSubscriptionIdInvalid }
@@ -91,10 +91,10 @@ extension UAServerCore {
             }
             guard !session.subscriptions.isEmpty else { throw ServiceError(.badNoSubscription) }
             session.publishQueue.append(PendingPublish(header: context.requestHeader, acknowledgementResults: results,
-                                                       respond: respond))
+                                                       reply: reply))
             if session.publishQueue.count > Self.maxQueuedPublishRequests {
                 let oldest = session.publishQueue.removeFirst()
-                oldest.respond(self.fault(.badTooManyPublishRequests, oldest.header))
+                oldest.reply(self.fault(.badTooManyPublishRequests, oldest.header))
             }
             for subscription in session.subscriptions.values.sorted(by: { $0.priority > $1.priority })
             where subscription.deliverIfWaiting() {

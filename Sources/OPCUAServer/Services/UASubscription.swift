@@ -4,7 +4,7 @@ import NIOCore
 struct PendingPublish {
     var header: RequestHeader
     var acknowledgementResults: [StatusCode]
-    var respond: (UAResponse) -> Void
+    var reply: UAReply
 }
 
 /// The values all monitored items of the server may hold queued at once: a
@@ -342,7 +342,7 @@ final class UASubscription {
                                            requestHandle: request.header.requestHandle),
             subscriptionId: id, availableSequenceNumbers: retransmission.map(\.sequenceNumber),
             moreNotifications: more, notificationMessage: message, results: request.acknowledgementResults)
-        request.respond(UAResponse(response, UAIds.Encoding.publishResponse))
+        request.reply(UAResponse(response, UAIds.Encoding.publishResponse))
     }
 
     /// Removes an acknowledged message; false when it is not held.

@@ -53,8 +53,9 @@ public struct SecureChannel: Sendable {
     public enum Action: Sendable, Equatable {
         /// Write these chunks.
         case send([UAChunk])
-        /// A complete service request arrived.
-        case deliver(requestId: UInt32, body: [UInt8])
+        /// A complete service request arrived: its type id and structure are `bytes` from
+        /// `offset` on (a request in one unsecured chunk is read in the chunk's own bytes).
+        case deliver(requestId: UInt32, bytes: [UInt8], offset: Int)
         /// The client opened (or renewed) the channel: answer the request.
         case opened(requestId: UInt32, request: OpenSecureChannelRequest)
         /// Send an Error message (if any) and close the connection.
@@ -97,8 +98,8 @@ public struct SecureChannel: Sendable {
         limits.maxResponseSize = maxMessageSize
     }
 
-    /// Handles one received chunk.
-    public mutating func receive(_ chunk: UAChunk, now: UADateTime) -> [Action] {
+    /// Handles one received chunk: what to do, or nil when nothing is to be done yet.
+    public mutating func receive(_ chunk: UAChunk, now: UADateTime) -> Action? {
         do {
             guard chunk.body.count + 8 <= limits.receiveBufferSize else {
                 throw UATransportError(.badTcpMessageTooLarge,
@@ -112,23 +113,23 @@ public struct SecureChannel: Sendable {
                 return try message(chunk)
             case (.open, .close):
                 state = .closed
-                return [.close(nil)]
+                return .close(nil)
             default:
                 throw UATransportError(.badTcpMessageTypeInvalid, "\(chunk.messageType.rawValue) not expected in state \(state)")
             }
         } catch let error as UATransportError {
             state = .closed
-            return [.close(UAErrorMessage(error.status, reason: error.reason))]
+            return .close(UAErrorMessage(error.status, reason: error.reason))
         } catch let error as SecurityError {
             state = .closed
-            return [.close(UAErrorMessage(error.status, reason: error.reason))]
+            return .close(UAErrorMessage(error.status, reason: error.reason))
         } catch {
             state = .closed
-            return [.close(UAErrorMessage(.badDecodingError, reason: "\(error)"))]
+            return .close(UAErrorMessage(.badDecodingError, reason: "\(error)"))
         }
     }
 
-    private mutating func hello(_ chunk: UAChunk) throws -> [Action] {
+    private mutating func hello(_ chunk: UAChunk) throws -> Action {
         guard chunk.chunkType == .final else { throw UATransportError(.badTcpMessageTypeInvalid, "Hello must be a final chunk") }
         let hello = try UAHello(decoding: chunk.body)
         // Part 6 §7.1.2.3: buffers are at least 8192 bytes.
@@ -146,10 +147,10 @@ public struct SecureChannel: Sendable {
         let ack = UAAcknowledge(protocolVersion: 0, receiveBufferSize: UInt32(limits.receiveBufferSize),
                                 sendBufferSize: UInt32(limits.sendBufferSize), maxMessageSize: UInt32(limits.maxRequestSize),
                                 maxChunkCount: UInt32(limits.maxRequestChunks))
-        return [.send([UAChunk(.acknowledge, body: ack.encoded)])]
+        return .send([UAChunk(.acknowledge, body: ack.encoded)])
     }
 
-    private mutating func open(_ chunk: UAChunk, now: UADateTime) throws -> [Action] {
+    private mutating func open(_ chunk: UAChunk, now: UADateTime) throws -> Action {
         guard chunk.chunkType == .final else { throw UATransportError(.badTcpMessageTypeInvalid, "multi-chunk OpenSecureChannel") }
         var header = UAReader(chunk.body)
         let requestedChannel = try header.readUInt32()
@@ -223,7 +224,7 @@ public struct SecureChannel: Sendable {
         tokenCreatedAt = now
         tokenLifetimeMs = min(max(request.requestedLifetime, Self.minLifetimeMs), Self.maxLifetimeMs)
         state = .open
-        return [.opened(requestId: requestId, request: request)]
+        return .opened(requestId: requestId, request: request)
     }
 
     /// Checks and opens an asymmetrically secured OPN (Part 6 §6.7.3):
@@ -336,7 +337,7 @@ public struct SecureChannel: Sendable {
         }
     }
 
-    private mutating func message(_ chunk: UAChunk) throws -> [Action] {
+    private mutating func message(_ chunk: UAChunk) throws -> Action? {
         var reader = UAReader(chunk.body)
         let channel = try reader.readUInt32()
         guard channel == channelId else {
@@ -355,35 +356,35 @@ public struct SecureChannel: Sendable {
         let sequence = try reader.readUInt32()
         let requestId = try reader.readUInt32()
         try checkSequence(sequence)
-        let part = Array(reader.bytes[reader.offset...])
+        let length = reader.bytes.count - reader.offset
         switch chunk.chunkType {
         case .abort:
             partial = nil
-            return []
+            return nil
         case .final where partial == nil:  // a request in one chunk, the usual case
-            guard part.count <= limits.maxRequestSize else {
+            guard length <= limits.maxRequestSize else {
                 throw UATransportError(.badTcpMessageTooLarge, "request larger than \(limits.maxRequestSize) bytes")
             }
-            return [.deliver(requestId: requestId, body: part)]
+            return .deliver(requestId: requestId, bytes: reader.bytes, offset: reader.offset)
         case .intermediate, .final:
             var assembled = partial ?? (requestId, [], 0)
             guard assembled.requestId == requestId else {
                 throw UATransportError(.badTcpMessageTypeInvalid, "chunk of request \(requestId) inside request \(assembled.requestId)")
             }
-            assembled.body += part
-            assembled.chunks += 1
-            guard assembled.body.count <= limits.maxRequestSize else {
+            guard assembled.body.count + length <= limits.maxRequestSize else {
                 throw UATransportError(.badTcpMessageTooLarge, "request larger than \(limits.maxRequestSize) bytes")
             }
+            assembled.body += reader.bytes[reader.offset...]
+            assembled.chunks += 1
             guard assembled.chunks <= limits.maxRequestChunks else {
                 throw UATransportError(.badTcpMessageTooLarge, "request in more than \(limits.maxRequestChunks) chunks")
             }
             if chunk.chunkType == .intermediate {
                 partial = assembled
-                return []
+                return nil
             }
             partial = nil
-            return [.deliver(requestId: requestId, body: assembled.body)]
+            return .deliver(requestId: requestId, bytes: assembled.body, offset: 0)
         }
     }
 
