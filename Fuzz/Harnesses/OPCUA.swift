@@ -115,8 +115,6 @@ final class UAStreamHarness: Harness {
         let core = fixture.core(loop)
         made(core)
         let channel = EmbeddedChannel(loop: loop)
-        try! channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(UAChunkDecoder(maxChunkSize: TransportLimits.server.receiveBufferSize)))
         try! channel.pipeline.syncOperations.addHandler(UAConnectionHandler(core: core))
         _ = try? channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4840)).wait()
         let split = rest.startIndex + min(cut, rest.count)
@@ -180,7 +178,7 @@ final class UARequestHarness: Harness {
     required init() {
         let loop = EmbeddedEventLoop()
         let core = fixture.core(loop)
-        services = Self.sorted(core.services.keys)
+        services = Self.sorted(core.services.keys.map { NodeId($0) })
         core.stop()
     }
 
@@ -324,7 +322,7 @@ final class UARequestHarness: Harness {
     }
 
     static func seeds() -> [[UInt8]] {
-        let names = sorted(UAFixture().core(EmbeddedEventLoop()).services.keys)
+        let names = sorted(UAFixture().core(EmbeddedEventLoop()).services.keys.map { NodeId($0) })
         // Each request's fields, after its encoding id and header, for the service that takes it.
         let headerLength: Int = {
             var writer = UAWriter()
