@@ -44,6 +44,34 @@ struct ViewTests {
         #expect(result.references.map(\.nodeId.nodeId) == [UAIds.rootFolder])
     }
 
+    /// A tag's variable is made when asked for, with the references a stored node had: its type
+    /// definition and properties forward, its device inverse; its properties and its type
+    /// definition name it from their side.
+    @Test func tagVariablesAreMadeWithTheirReferences() throws {
+        let server = ServerHarness()
+        server.openSession()
+        let voltage = NodeId("acme/l1/m1/voltage", namespace: 1)
+        let space = server.core.addressSpace
+        #expect(space[voltage]?.browseName == QualifiedName("voltage", namespace: 1))
+        #expect(space.references(of: voltage) == [
+            UAReference(UAIds.hasTypeDefinition, to: UAIds.analogItemType),
+            UAReference(UAIds.hasProperty, to: NodeId("acme/l1/m1/voltage#EngineeringUnits", namespace: 1)),
+            UAReference(UAIds.hasProperty, to: NodeId("acme/l1/m1/voltage#EURange", namespace: 1)),
+            UAReference(UAIds.hasComponent, to: NodeId("acme/l1/m1", namespace: 1), forward: false),
+        ])
+        #expect(space.references(of: NodeId("acme/l1/m1/voltage#EURange", namespace: 1))
+            .contains(UAReference(UAIds.hasProperty, to: voltage, forward: false)))
+        let analog = space.references(of: UAIds.analogItemType).filter { $0.referenceType == UAIds.hasTypeDefinition }
+        #expect(analog == [UAReference(UAIds.hasTypeDefinition, to: NodeId("acme/l1/m1/speed", namespace: 1), forward: false),
+                           UAReference(UAIds.hasTypeDefinition, to: voltage, forward: false)])
+        // Browsed from the device and back.
+        let inverse = BrowseRequest(requestHeader: server.header, nodesToBrowse: [
+            BrowseDescription(nodeId: voltage, browseDirection: .inverse, resultMask: 0x3F)])
+        let parent = try server.call(inverse, UAIds.Encoding.browseRequest, as: BrowseResponse.self).get().results[0]
+        #expect(parent.references.map(\.nodeId.nodeId) == [NodeId("acme/l1/m1", namespace: 1)])
+        #expect(space[NodeId("acme/l1/m1/current", namespace: 1)] == nil)
+    }
+
     @Test func badBrowseInput() throws {
         let server = ServerHarness()
         server.openSession()

@@ -29,6 +29,54 @@ public struct GatewayModel: Sendable {
     }
 }
 
+/// The variables of the gateway's tags. They are not stored as nodes: each is made from its tag
+/// when a service asks for it (Browse, attribute reads, monitored items), with the attributes and
+/// references a stored node would have — at 10 000 tags the stored nodes, their entries in the
+/// node table and their turned-round references took ≈ 600 bytes a tag. Read of a tag's value
+/// does not make one (`TagNodeIndex`).
+struct TagVariables: Sendable {
+    let table: TagTable
+    let writesEnabled: Bool
+    let history: HistoryStore?
+    static let namespace: UInt16 = 1
+
+    /// Tag `index`'s variable node.
+    func node(_ index: Int) -> UANode {
+        let tag = table.tags[index]
+        var access = UANode.currentRead
+        if tag.writable && writesEnabled { access |= UANode.currentWrite }
+        let historizing = history?.has(index) ?? false
+        if historizing { access |= UANode.historyRead }
+        let references = [UAReference(UAIds.hasTypeDefinition, to: Self.typeDefinition(tag))]
+            + Self.properties(of: tag).map { UAReference(UAIds.hasProperty, to: $0.id) }
+        return UANode(NodeId(tag.path, namespace: Self.namespace), .variable,
+                      browseName: QualifiedName(tag.name, namespace: Self.namespace), references: references,
+                      value: .tag(index), dataType: TagValue.dataType(of: tag), accessLevel: access,
+                      historizing: historizing)
+    }
+
+    /// An analog item: a number with a unit or a range (Part 8 §5.3.2).
+    static func isAnalog(_ tag: Tag) -> Bool {
+        tag.codes == nil && tag.kind != .string && tag.kind != .bool && (tag.unit != nil || tag.range != nil)
+    }
+
+    static func typeDefinition(_ tag: Tag) -> NodeId {
+        tag.codes != nil ? UAIds.multiStateValueDiscreteType : isAnalog(tag) ? UAIds.analogItemType : UAIds.baseDataVariableType
+    }
+
+    /// The properties of a tag's variable, in the order it references them.
+    enum Property: String { case enumValues = "EnumValues", valueAsText = "ValueAsText", engineeringUnits = "EngineeringUnits",
+                            euRange = "EURange" }
+
+    static func properties(of tag: Tag) -> [(property: Property, id: NodeId)] {
+        var properties: [Property] = []
+        if tag.codes != nil { properties += [.enumValues, .valueAsText] }
+        if isAnalog(tag), tag.unit != nil { properties.append(.engineeringUnits) }
+        if tag.range != nil, tag.kind != .string && tag.kind != .bool { properties.append(.euRange) }
+        return properties.map { ($0, NodeId("\(tag.path)#\($0.rawValue)", namespace: namespace)) }
+    }
+}
+
 extension AddressSpaceBuilder {
     /// ISA-95 folders (enterprise → … → cell) → device objects with their
     /// health variables → tag variables, in namespace 1. NodeIds are string
@@ -40,8 +88,9 @@ extension AddressSpaceBuilder {
     /// a tag's write events come from its device).
     mutating func addGateway(_ model: GatewayModel) -> (top: NodeId, tagNodes: [NodeId], devices: [NodeId],
                                                         tagDevices: [NodeId]) {
-        let ns: UInt16 = 1
+        let ns = TagVariables.namespace
         namespaces.append(model.namespaceUri)
+        tagVariables = TagVariables(table: model.table, writesEnabled: model.writesEnabled, history: model.history)
         addISA95Types()
         let tags = model.table.tags
         let devices = model.devices.names
@@ -89,47 +138,39 @@ extension AddressSpaceBuilder {
         return (NodeId(paths.first ?? "", namespace: ns), tagNodes, deviceIds, tagDevices)
     }
 
+    /// The property nodes of a tag's variable (the variable itself is made when asked for:
+    /// `TagVariables`); gives its NodeId.
     private mutating func addTag(_ index: Int, _ tag: Tag, model: GatewayModel) -> NodeId {
-        let ns: UInt16 = 1
-        let id = NodeId(tag.path, namespace: ns)
-        let analog = tag.codes == nil && tag.kind != .string && tag.kind != .bool && (tag.unit != nil || tag.range != nil)
-        var references: [UAReference] = []
-        if let codes = tag.codes { references += addCodeProperties(tag, index, codes, table: model.table) }
-        if analog, let unit = tag.unit {
-            let euId = NodeId("\(tag.path)#EngineeringUnits", namespace: ns)
-            // A unit the table does not know (a DBC file's own spelling) keeps its text, unitId −1.
-            let known = EngineeringUnit.named(unit)
-            let information = EUInformation(namespaceUri: "http://www.opcfoundation.org/UA/units/un/cefact",
-                                            unitId: known?.unitId ?? -1, displayName: LocalizedText(known?.symbol ?? unit),
-                                            description: LocalizedText(known?.description ?? unit))
-            property(euId, "EngineeringUnits", namespace: 0,
-                     .scalar(.extensionObject(ExtensionObject(information, encodingId: UAIds.Encoding.euInformation))),
-                     dataType: UAIds.euInformation)
-            references.append(UAReference(UAIds.hasProperty, to: euId))
+        for (kind, id) in TagVariables.properties(of: tag) {
+            switch kind {
+            case .enumValues, .valueAsText:
+                // Both made by `addCodeProperties`, with the first.
+                if kind == .enumValues, let codes = tag.codes { addCodeProperties(tag, index, codes, table: model.table) }
+            case .engineeringUnits:
+                // A unit the table does not know (a DBC file's own spelling) keeps its text, unitId −1.
+                let unit = tag.unit ?? ""
+                let known = EngineeringUnit.named(unit)
+                let information = EUInformation(namespaceUri: "http://www.opcfoundation.org/UA/units/un/cefact",
+                                                unitId: known?.unitId ?? -1, displayName: LocalizedText(known?.symbol ?? unit),
+                                                description: LocalizedText(known?.description ?? unit))
+                property(id, "EngineeringUnits", namespace: 0,
+                         .scalar(.extensionObject(ExtensionObject(information, encodingId: UAIds.Encoding.euInformation))),
+                         dataType: UAIds.euInformation)
+            case .euRange:
+                let range = tag.range ?? 0...0
+                property(id, "EURange", namespace: 0,
+                         .scalar(.extensionObject(ExtensionObject(Range(low: range.lowerBound, high: range.upperBound),
+                                                                  encodingId: UAIds.Encoding.range))),
+                         dataType: UAIds.range)
+            }
         }
-        if let range = tag.range, tag.kind != .string && tag.kind != .bool {
-            let rangeId = NodeId("\(tag.path)#EURange", namespace: ns)
-            property(rangeId, "EURange", namespace: 0,
-                     .scalar(.extensionObject(ExtensionObject(Range(low: range.lowerBound, high: range.upperBound),
-                                                              encodingId: UAIds.Encoding.range))),
-                     dataType: UAIds.range)
-            references.append(UAReference(UAIds.hasProperty, to: rangeId))
-        }
-        var access = UANode.currentRead
-        if tag.writable && model.writesEnabled { access |= UANode.currentWrite }
-        let historizing = model.history?.has(index) ?? false
-        if historizing { access |= UANode.historyRead }
-        let type = tag.codes != nil ? UAIds.multiStateValueDiscreteType
-            : analog ? UAIds.analogItemType : UAIds.baseDataVariableType
-        variable(id, tag.name, namespace: ns, value: .tag(index), dataType: TagValue.dataType(of: tag),
-                 type: type, accessLevel: access, references: references, historizing: historizing)
-        return id
+        return NodeId(tag.path, namespace: TagVariables.namespace)
     }
 
     /// A mapped tag is a MultiStateValueDiscrete variable (Part 8 §5.3.3.4): `EnumValues` lists
     /// its map (raw value, code), `ValueAsText` is the code of the current value — empty, with
     /// the tag's Uncertain status, when the map does not list it.
-    private mutating func addCodeProperties(_ tag: Tag, _ index: Int, _ codes: CodeMap, table: TagTable) -> [UAReference] {
+    private mutating func addCodeProperties(_ tag: Tag, _ index: Int, _ codes: CodeMap, table: TagTable) {
         let ns: UInt16 = 1
         let enumValuesId = NodeId("\(tag.path)#EnumValues", namespace: ns)
         let shared = enumValues[codes.name].flatMap { $0.map == codes ? $0.list : nil }
@@ -149,7 +190,6 @@ extension AddressSpaceBuilder {
             }
             return current
         }), dataType: UAIds.localizedText, type: UAIds.propertyType)
-        return [UAReference(UAIds.hasProperty, to: enumValuesId), UAReference(UAIds.hasProperty, to: textId)]
     }
 
     /// Status, request and error counters, last error and cycle time of a device.

@@ -30,9 +30,14 @@ public final class AddressSpace: Sendable {
     /// Part 11 mode: an acknowledgment needs a comment.
     let requiresReason: Bool
 
+    /// The tag variables made when asked for (tags whose variable is not among `nodes`).
+    private let tagVariables: TagVariables?
+    /// How many of them there are.
+    private let madeCount: Int
+
     init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [],
-         history: HistoryStore? = nil, alarms: AlarmEngine? = nil, conditions: [ConditionNode] = [],
-         requiresReason: Bool = false) {
+         tagVariables: TagVariables? = nil, history: HistoryStore? = nil, alarms: AlarmEngine? = nil,
+         conditions: [ConditionNode] = [], requiresReason: Bool = false) {
         self.alarms = alarms
         self.conditions = conditions
         self.requiresReason = requiresReason
@@ -41,39 +46,92 @@ public final class AddressSpace: Sendable {
         self.conditionIndex = conditionIndex
         self.namespaces = namespaces
         var byId: [NodeId: UANode] = [:]
+        for node in nodes { byId[node.nodeId] = node }
+        // Only variables whose value is their tag's: a Read served from the index must be the
+        // Read the node would answer. A tag without a stored node has a made one.
+        let tags = table?.tags ?? []
+        var made = Array(repeating: false, count: tags.count)
+        tagIndex = TagNodeIndex(tagNodes: tagNodes.prefix(tags.count).enumerated().map { index, id in
+            if id.isNull { return id }
+            guard let node = byId[id] else {
+                made[index] = tagVariables != nil
+                return made[index] ? id : NodeId.null
+            }
+            guard case .tag(index)? = node.value else { return NodeId.null }
+            return id
+        }, tags: tags)
+        // References seen from their target. A made variable's references are turned round here
+        // (its properties name it as their parent) but for its type definition, whose instances
+        // are listed when asked for (`references(of:)`); a device's references to its tags'
+        // variables are turned round when asked for too.
         var derived: [NodeId: [UAReference]] = [:]
+        func turnRound(_ reference: UAReference, from source: NodeId) {
+            derived[reference.target, default: []].append(
+                UAReference(reference.referenceType, to: source, forward: !reference.isForward))
+        }
         for node in nodes {
-            byId[node.nodeId] = node
             for reference in node.references {
-                derived[reference.target, default: []].append(
-                    UAReference(reference.referenceType, to: node.nodeId, forward: !reference.isForward))
+                if reference.isForward && reference.referenceType == UAIds.hasComponent,
+                   let tag = tagIndex.tag(of: reference.target), made[tag],
+                   tagDevices.indices.contains(tag), tagDevices[tag] == node.nodeId { continue }
+                turnRound(reference, from: node.nodeId)
+            }
+        }
+        if let tagVariables {
+            for index in made.indices where made[index] {
+                let node = tagVariables.node(index)
+                for reference in node.references where reference.referenceType != UAIds.hasTypeDefinition {
+                    turnRound(reference, from: node.nodeId)
+                }
             }
         }
         self.nodes = byId
         self.derived = derived
         self.table = table
         self.tagNodes = tagNodes
-        // Only variables whose value is their tag's: a Read served from the index must be the
-        // Read the node would answer.
-        let tags = table?.tags ?? []
-        tagIndex = TagNodeIndex(tagNodes: tagNodes.prefix(tags.count).enumerated().map { index, id in
-            guard case .tag(index)? = byId[id]?.value else { return NodeId.null }
-            return id
-        }, tags: tags)
+        self.tagVariables = tagVariables
+        madeCount = made.count { $0 }
         self.history = history
         self.tagDevices = tagDevices
+        madeVariables = made
     }
 
-    /// A stored node, or the member of an alarm condition, made when asked for.
-    public subscript(_ id: NodeId) -> UANode? { nodes[id] ?? conditionMember(id) }
+    /// Tag index → its variable is made when asked for.
+    private let madeVariables: [Bool]
 
-    public var count: Int { nodes.count }
+    /// A stored node, a tag's variable or the member of an alarm condition, made when asked for.
+    public subscript(_ id: NodeId) -> UANode? { nodes[id] ?? madeVariable(id).map { $0.node } ?? conditionMember(id) }
+
+    /// Every node, stored or made.
+    public var count: Int { nodes.count + madeCount }
+
+    /// The made variable `id` names, with its tag.
+    private func madeVariable(_ id: NodeId) -> (tag: Int, node: UANode)? {
+        guard let tagVariables, let tag = tagIndex.tag(of: id), madeVariables.indices.contains(tag), madeVariables[tag] else {
+            return nil
+        }
+        return (tag, tagVariables.node(tag))
+    }
 
     /// References as declared plus those other nodes declare to this one, turned round.
     public func references(of id: NodeId) -> [UAReference] {
-        guard let node = nodes[id] else { return conditionMember(id)?.references ?? [] }
-        if let alarm = conditionIndex[id] { return node.references + (derived[id] ?? []) + conditionMemberReferences(alarm) }
-        return node.references + (derived[id] ?? [])
+        guard let node = nodes[id] else {
+            if let (tag, variable) = madeVariable(id) {
+                let device = tagDevices.indices.contains(tag) && !tagDevices[tag].isNull
+                    ? [UAReference(UAIds.hasComponent, to: tagDevices[tag], forward: false)] : []
+                return variable.references + device + (derived[id] ?? [])
+            }
+            return conditionMember(id)?.references ?? []
+        }
+        var references = node.references + (derived[id] ?? [])
+        if let alarm = conditionIndex[id] { references += conditionMemberReferences(alarm) }
+        if let tagVariables, node.nodeClass == .variableType {
+            // The made variables of this type, as their stored nodes would have been listed.
+            for (tag, made) in madeVariables.enumerated() where made && TagVariables.typeDefinition(tagVariables.table.tags[tag]) == id {
+                references.append(UAReference(UAIds.hasTypeDefinition, to: tagNodes[tag], forward: false))
+            }
+        }
+        return references
     }
 
     /// Whether `type` is `base` or (transitively) one of its subtypes.

@@ -8,6 +8,8 @@ struct AddressSpaceBuilder {
     /// The EnumValues of each code map by name, made once and shared by the tags that use it
     /// (every alarm's state tag uses the same map).
     var enumValues: [String: (map: CodeMap, list: Variant)] = [:]
+    /// The gateway's tag variables (`addGateway`), made when asked for.
+    var tagVariables: TagVariables?
 
     mutating func add(_ node: UANode) { nodes.append(node) }
 
@@ -58,6 +60,7 @@ struct AddressSpaceBuilder {
     func build(table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [], history: HistoryStore? = nil,
                alarms: AlarmEngine? = nil, conditions: [ConditionNode] = [], requiresReason: Bool = false) -> AddressSpace {
         AddressSpace(namespaces: namespaces, nodes: nodes, table: table, tagNodes: tagNodes, tagDevices: tagDevices,
-                     history: history, alarms: alarms, conditions: conditions, requiresReason: requiresReason)
+                     tagVariables: tagVariables, history: history, alarms: alarms, conditions: conditions,
+                     requiresReason: requiresReason)
     }
 }

@@ -73,6 +73,12 @@ struct TagNodeIndex: Sendable {
         }
     }
 
+    /// The tag whose variable is `id`, or nil.
+    func tag(of id: NodeId) -> Int? {
+        guard case .string(var text) = id.identifier else { return nil }
+        return text.withUTF8 { tag(namespace: id.namespace, identifier: $0) }
+    }
+
     private static func hash(_ namespace: UInt16, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(namespace)
         for byte in bytes {
