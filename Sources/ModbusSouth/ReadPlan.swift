@@ -41,6 +41,7 @@ public struct ReadPlan: Sendable, Equatable {
         unit = device.unit
         reads = []
         steps = []
+        steps.reserveCapacity(device.tags.count)  // one step a tag, kept while the device polls
         for table in ModbusTable.allCases {
             let members = device.tags.indices
                 .filter { device.tags[$0].table == table }

@@ -48,7 +48,11 @@ public final class GatewayHost: GatewayControl, @unchecked Sendable {
     /// 2.9 MB more at 10 000 tags than the first release alone.
     private func releaseStartupGarbage() {
         Heap.releaseFreePages()
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2) { Heap.releaseFreePages() }
+        Heap.releaseFilePages()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+            Heap.releaseFreePages()
+            Heap.releaseFilePages()
+        }
     }
 
     public func stop() { current.stop() }

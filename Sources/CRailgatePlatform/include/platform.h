@@ -23,6 +23,16 @@ int64_t rg_thread_cpu_ns(void);
  * never from the sampling loop. */
 void rg_release_free_heap(void);
 
+/* Unmaps the resident pages of the process's private, read-only file mappings (the code and
+ * constants of the binary and its libraries) that were never written. Start-up runs and reads
+ * several times what a running gateway uses, and each fault maps the pages around it too; what
+ * runs afterwards comes back from the page cache at its next use (a minor fault), the rest
+ * stays there for the kernel to reclaim. A mapping holding a written page (relocated data made
+ * read-only afterwards, a breakpoint a debugger set) is left alone: unmapping would lose what
+ * was written. Gives the bytes that were resident in the mappings unmapped, or -1 when
+ * /proc/self/smaps cannot be read. Allocates (the smaps lines): never from the sampling loop. */
+long rg_release_file_pages(void);
+
 /* Waits on a POSIX semaphore until an absolute CLOCK_MONOTONIC deadline.
  * Returns 0 when the semaphore was taken, -1 on timeout. Restarts on EINTR. */
 int rg_sem_wait_until_monotonic_ns(void *semaphore, int64_t deadline_ns);

@@ -89,7 +89,10 @@ extension Configuration {
         let tags = tagReaders.map(readTag)
         checkTags(tags, readers: tagReaders, maxRegisters: maxRegisters)
         guard let name, let unit else { return nil }
-        let valid = tags.compactMap { $0 }
+        // Kept with the running configuration: sized to the tags, without room to grow.
+        var valid: [TagConfig] = []
+        valid.reserveCapacity(tags.count)
+        for case let tag? in tags { valid.append(tag) }
         guard valid.count == tagReaders.count, !valid.isEmpty else { return nil }
         return DeviceConfig(name: name, unit: unit, pollMs: poll, maxGap: maxGap, maxRegisters: maxRegisters,
                             maxBits: maxBits, tags: valid)
