@@ -67,7 +67,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
         }
         core.connectionCount += 1
         counted = true
-        helloTimer = context.eventLoop.scheduleTask(in: Self.helloTimeout) { [weak self] in
+        helloTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.helloTimeout) { [weak self] in
             guard let self, self.secure.state == .awaitingHello else { return }
             self.fail(UAErrorMessage(.badTimeout, reason: "no Hello within 10 s"))
         }
@@ -117,7 +117,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
             return false
         }
         if requestTimer == nil {
-            requestTimer = context.eventLoop.scheduleTask(in: Self.requestTimeout) { [weak self] in
+            requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.requestTimeout) { [weak self] in
                 guard let self, let context = self.context else { return }
                 self.warn("OPC UA connection closed: a request was not completed in time", context,
                           ["received": "\(self.secure.pendingBytes)"])
@@ -160,7 +160,7 @@ final class UAConnectionHandler: ChannelInboundHandler {
         }
         if framer.pendingBytes > 0 && chunkTimer == nil {
             let seconds = Self.chunkTimeout.nanoseconds / 1_000_000_000
-            chunkTimer = context.eventLoop.scheduleTask(in: Self.chunkTimeout) { [weak self] in
+            chunkTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.chunkTimeout) { [weak self] in
                 guard let self, let context = self.context else { return }
                 self.warn("OPC UA connection closed: a chunk was not completed in time", context,
                           ["received": "\(self.framer.pendingBytes)"])
