@@ -128,7 +128,13 @@ def test_a_client_away_reads_the_gap_back_across_a_restart(procs, broker, collec
             access_data = await capabilities.get_child("0:AccessHistoryDataCapability")
             assert await access_data.read_value() is True
             assert await (await capabilities.get_child("0:MaxReturnDataValues")).read_value() == 10
-            return (await count.read_data_value()).SourceTimestamp
+            # The port opens before the first poll: its value may still be on its way (a loaded machine).
+            for _ in range(150):
+                value = await count.read_data_value(raise_on_bad_status=False)
+                if value.StatusCode.is_good():
+                    return value.SourceTimestamp
+                await asyncio.sleep(0.1)
+            raise AssertionError("count never became good")
 
     seen = asyncio.run(before())
     # The MES goes away; the line runs on and the gateway is restarted in the meantime.
