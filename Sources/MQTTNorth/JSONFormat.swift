@@ -20,7 +20,8 @@ final class JSONFormat: MQTTNorthFormat {
     private let table: TagTable
     private let topics: [String]
     /// The ISA-95 identity of each tag's device, published in its messages.
-    private let identities: [EquipmentIdentity?]
+    /// Each tag's device and its identity (a tag's payload names its equipment).
+    private let devices: DeviceTable
     /// Set by libmosquitto's thread on connect, taken by the publishing thread.
     private let connected = Atomic<Bool>(false)
     /// The audit trail's newest entry, and the one last published (publishing thread only).
@@ -36,7 +37,7 @@ final class JSONFormat: MQTTNorthFormat {
         self.auditHead = auditHead
         self.config = config
         self.table = table
-        identities = table.tags.indices.map { devices.identities[devices.deviceOfTag[$0]] }
+        self.devices = devices
         topics = table.tags.enumerated().map { index, tag in
             guard config.topicsByEquipment, let identity = devices.identities[devices.deviceOfTag[index]] else {
                 return "\(config.topicPrefix)/\(tag.path)"
@@ -106,10 +107,17 @@ final class JSONFormat: MQTTNorthFormat {
         publishChanges(changes, tracked: true, link: link)
     }
 
+    /// The identity of tag `index`'s device, if it has one.
+    private func identity(of index: Int) -> EquipmentIdentity? {
+        guard devices.deviceOfTag.indices.contains(index) else { return nil }
+        let device = devices.deviceOfTag[index]
+        return devices.identities.indices.contains(device) ? devices.identities[device] : nil
+    }
+
     private func publish(index: Int, sample: Sample, text: String?, tracked: Bool, link: MQTTNorthLink) {
         payload.withLock { payload in
             payload.removeAll(keepingCapacity: true)
-            JSONPayload.encode(tag: table.tags[index], sample: sample, text: text, identity: identities[index], into: &payload)
+            JSONPayload.encode(tag: table.tags[index], sample: sample, text: text, identity: identity(of: index), into: &payload)
             payload.withUnsafeBytes {
                 link.publish(topics[index], $0, qos: config.qos, retain: config.retain, tracked: tracked)
             }
