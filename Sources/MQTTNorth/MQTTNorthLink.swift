@@ -270,11 +270,17 @@ public final class MQTTNorthLink: @unchecked Sendable, MQTTSink {
 
     /// Publishes; with `tracked`, remembers the message until the broker acknowledges it (QoS ≥ 1).
     func publish(_ topic: String, _ payload: UnsafeRawBufferPointer, qos: Int, retain: Bool, tracked: Bool = false) {
+        topic.withCString { publish(cTopic: $0, payload, qos: qos, retain: retain, tracked: tracked) }
+    }
+
+    /// `publish` with the topic as a NUL-terminated C string (the JSON format keeps its topics so).
+    func publish(cTopic topic: UnsafePointer<CChar>, _ payload: UnsafeRawBufferPointer, qos: Int, retain: Bool,
+                 tracked: Bool = false) {
         let sent = tracked
             ? client.publishTracked(topic: topic, payload: payload, qos: qos, retain: retain) != nil
             : client.publish(topic: topic, payload: payload, qos: qos, retain: retain) == 0
         counts.withLock { sent ? ($0.published += 1) : ($0.failed += 1) }
-        if !sent { logger.debug("MQTT publish failed", metadata: ["topic": "\(topic)"]) }
+        if !sent { logger.debug("MQTT publish failed", metadata: ["topic": "\(String(cString: topic))"]) }
     }
 
     func publish(_ topic: String, _ payload: [UInt8]?, qos: Int, retain: Bool, tracked: Bool = false) {

@@ -174,16 +174,24 @@ final class MosquittoClient: @unchecked Sendable {
     /// Returns the libmosquitto result code (0 on success).
     func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
         // withCString lends a native string's own bytes; the implicit conversion copied them.
-        topic.withCString { mosquitto_publish(handle, nil, $0, Int32(payload.count), payload.baseAddress, Int32(qos), retain) }
+        topic.withCString { publish(topic: $0, payload: payload, qos: qos, retain: retain) }
+    }
+
+    /// `publish` with the topic as a NUL-terminated C string.
+    func publish(topic: UnsafePointer<CChar>, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32 {
+        mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
     }
 
     /// Publishes and remembers the message id until the broker acknowledges
     /// it (QoS ≥ 1). Returns the message id, or nil when libmosquitto refused.
     func publishTracked(topic: String, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32? {
+        topic.withCString { publishTracked(topic: $0, payload: payload, qos: qos, retain: retain) }
+    }
+
+    /// `publishTracked` with the topic as a NUL-terminated C string.
+    func publishTracked(topic: UnsafePointer<CChar>, payload: UnsafeRawBufferPointer, qos: Int, retain: Bool) -> Int32? {
         var mid: Int32 = 0
-        let rc = topic.withCString {
-            mosquitto_publish(handle, &mid, $0, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
-        }
+        let rc = mosquitto_publish(handle, &mid, topic, Int32(payload.count), payload.baseAddress, Int32(qos), retain)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else { return nil }
         if qos > 0 {
             unacknowledged.withLock { state in
