@@ -66,9 +66,9 @@ public final class BusPoller: @unchecked Sendable, TagWriteTarget {
             longestString = max(longestString, device.tags.map { $0.type == .string ? $0.length * 2 : 0 }.max() ?? 0)
         }
         self.plans = plans
-        // Room for several full cycles of every tag, so a busy engine never
-        // makes the bus drop samples.
-        ring = SampleRing(minimumCapacity: max(256, tagCount * 4), slotBytes: longestString)
+        // Room for at least three full cycles of every tag (a power of two: 3 to 6), so a busy
+        // engine never makes the bus drop samples.
+        ring = SampleRing(minimumCapacity: max(256, tagCount * 3), slotBytes: longestString)
         registers = .allocate(capacity: 125)
         registers.initialize(repeating: 0, count: 125)
         bits = .allocate(capacity: 2000)

@@ -12,17 +12,34 @@ public struct PlannedRead: Sendable, Equatable {
 }
 
 /// How to turn part of a read's buffer into one tag's sample. Trivial value:
-/// the sampling loop walks these by index and allocates nothing.
+/// the sampling loop walks these by index and allocates nothing. One per tag, kept while the
+/// device polls: the small numbers are stored small (48 bytes a step, not 72).
 public struct DecodeStep: Sendable, Equatable {
     /// Index of the tag in the gateway's tag list (sample tag index).
     public var tag: UInt32
-    /// Offset of the tag's first register (or bit) from the read's start.
-    public var offset: Int
+    /// Offset of the tag's first register (or bit) from the read's start (< 2000).
+    public var offset: Int { Int(storedOffset) }
     public var type: DataType
     public var order: ByteOrder
-    public var bit: Int
-    public var stringLength: Int
+    /// Bit of a register (0–15).
+    public var bit: Int { Int(storedBit) }
+    /// Registers of a string (≤ 125).
+    public var stringLength: Int { Int(storedLength) }
     public var scaling: Scaling
+    private var storedOffset: UInt16
+    private var storedBit: UInt8
+    private var storedLength: UInt16
+
+    public init(tag: UInt32, offset: Int, type: DataType, order: ByteOrder, bit: Int, stringLength: Int, scaling: Scaling) {
+        self.tag = tag
+        self.type = type
+        self.order = order
+        self.scaling = scaling
+        // A plan's reads span at most 2000 bits or 125 registers: these always fit.
+        storedOffset = UInt16(clamping: offset)
+        storedBit = UInt8(clamping: bit)
+        storedLength = UInt16(clamping: stringLength)
+    }
 }
 
 /// The fewest reads that cover a device's tags.

@@ -22,7 +22,10 @@ public final class TagTable: Sendable {
         var texts: [[UInt8]]
     }
     private let storage: Mutex<Storage>
-    private let indexByPath: [String: Int]
+    /// Tag indices in the order of their paths (the first of equal paths first): `index(ofPath:)`
+    /// searches it. A dictionary took five times the memory (0.4 MB at 10 000 tags) for lookups
+    /// made by writes and the console, not by the sampling path.
+    private let byPath: [Int]
 
     public init(tags: [Tag]) {
         self.tags = tags
@@ -39,7 +42,7 @@ public final class TagTable: Sendable {
             return bytes
         }
         storage = Mutex(Storage(states: initial, texts: texts))
-        indexByPath = Dictionary(tags.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
+        byPath = tags.indices.sorted { (tags[$0].path, $0) < (tags[$1].path, $1) }
     }
 
     public var count: Int { tags.count }
@@ -103,7 +106,13 @@ public final class TagTable: Sendable {
 
     /// Index of the tag with this path, or nil.
     public func index(ofPath path: String) -> Int? {
-        indexByPath[path]
+        var low = 0
+        var high = byPath.count
+        while low < high {  // the first position whose path is not below `path`
+            let middle = low + (high - low) / 2
+            if tags[byPath[middle]].path < path { low = middle + 1 } else { high = middle }
+        }
+        return low < byPath.count && tags[byPath[low]].path == path ? byPath[low] : nil
     }
 
     /// Engine side: stores a sample, and a string tag's new text when it changed (nil: the text
