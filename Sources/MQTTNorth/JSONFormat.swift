@@ -23,8 +23,7 @@ final class JSONFormat: MQTTNorthFormat {
     private let topicBytes: [CChar]
     /// Where each tag's topic begins in `topicBytes`.
     private let topicStarts: [Int]
-    /// The ISA-95 identity of each tag's device, published in its messages.
-    /// Each tag's device and its identity (a tag's payload names its equipment).
+    /// Each tag's device and its ISA-95 identity, published in the tag's messages.
     private let devices: DeviceTable
     /// Set by libmosquitto's thread on connect, taken by the publishing thread.
     private let connected = Atomic<Bool>(false)
