@@ -32,8 +32,6 @@ public final class AddressSpace: Sendable {
 
     /// The tag variables made when asked for (tags whose variable is not among `nodes`).
     private let tagVariables: TagVariables?
-    /// How many of them there are.
-    private let madeCount: Int
 
     init(namespaces: [String], nodes: [UANode], table: TagTable?, tagNodes: [NodeId], tagDevices: [NodeId] = [],
          tagVariables: TagVariables? = nil, history: HistoryStore? = nil, alarms: AlarmEngine? = nil,
@@ -90,7 +88,6 @@ public final class AddressSpace: Sendable {
         self.table = table
         self.tagNodes = tagNodes
         self.tagVariables = tagVariables
-        madeCount = made.count { $0 }
         self.history = history
         self.tagDevices = tagDevices
         madeVariables = made
@@ -103,7 +100,7 @@ public final class AddressSpace: Sendable {
     public subscript(_ id: NodeId) -> UANode? { nodes[id] ?? madeVariable(id).map { $0.node } ?? conditionMember(id) }
 
     /// Every node, stored or made.
-    public var count: Int { nodes.count + madeCount }
+    public var count: Int { nodes.count + madeVariables.count { $0 } }
 
     /// The made variable `id` names, with its tag.
     private func madeVariable(_ id: NodeId) -> (tag: Int, node: UANode)? {
