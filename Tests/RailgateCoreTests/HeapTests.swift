@@ -1,26 +1,13 @@
-import Glibc
+import FoundationEssentials
 import Testing
 @testable import RailgateCore
 
 struct HeapTests {
     /// `RssFile` of this process, in KiB.
     func residentFileKiB() throws -> Int {
-        let status = try #require(readText("/proc/self/status"))
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("RssFile:") })
         return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
-    }
-
-    func readText(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The read-only file pages go, the process runs on: what it runs comes back from the page
